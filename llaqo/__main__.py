@@ -1,0 +1,3 @@
+from llaqo.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""The Coach protocol: what the app, the CLI and the evaluation need from any coach.
+
+Both coaches honour it: the LLaQo coach (the neural model) and the Lite coach (measurements).
+Nothing here knows about Gradio or about tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+Mode = Literal["greedy", "sample", "beam", "faithful"]
+
+
+@dataclass(frozen=True)
+class AudioFacts:
+    """What the user uploaded, and which part of it the coach heard."""
+
+    name: str
+    duration_s: float
+    sample_rate: int
+    channels: int
+    heard_s: tuple[float, float]
+    """(start, end) in seconds of the part of the recording that can influence the answer."""
+
+
+@dataclass
+class Clip:
+    """A prepared recording: decoded, validated and analysed once, then reused by every question."""
+
+    key: str
+    """Content hash of the audio file (plus anything else that changes the analysis)."""
+    facts: AudioFacts
+    payload: Any = None
+    """The coach's own per-recording data (LLaQo: encoder output; Lite: measurements)."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier question and its answer, for follow-ups."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to decode an answer. The defaults stream greedily."""
+
+    mode: Mode = "greedy"
+    """greedy / sample stream token by token; beam and faithful yield the answer once complete."""
+    temperature: float = 0.7
+    """Sampling temperature (mode "sample" only)."""
+    top_p: float = 0.9
+    """Nucleus mass (mode "sample" only)."""
+    max_new_tokens: int | None = None
+    """None: the original's budget, 256 positions including the prompt."""
+    repetition_penalty: float = 1.5
+    """The original's default; 1.0 turns the penalty off."""
+    num_beams: int = 5
+    """Beams for mode "beam"; "faithful" always uses the original's 5."""
+    use_history: bool = False
+    """Feed earlier turns to the model; only for models trained with history."""
+
+
+@dataclass
+class Evidence:
+    """What supports the answers: audio facts, measurements (JSON-ready) and plots (matplotlib figures)."""
+
+    facts: AudioFacts
+    measurements: dict[str, Any] = field(default_factory=dict)
+    plots: dict[str, Any] = field(default_factory=dict)
+
+
+class Coach(Protocol):
+    """The interface both coaches implement."""
+
+    name: str
+    """Shown in the UI banner, e.g. "LLaQo" or "Lite"."""
+
+    def prepare(self, audio_path: str | Path, *, score_path: str | Path | None = None, start_s: float = 0.0) -> Clip:
+        """Decode, validate and analyse a recording once; cached by content hash. Raises AudioError."""
+        ...
+
+    def answer(
+        self, clip: Clip, question: str, history: Sequence[Turn] = (), settings: Settings = Settings()
+    ) -> Iterator[str]:
+        """Yield the answer's text in pieces as it is produced."""
+        ...
+
+    def evidence(self, clip: Clip) -> Evidence:
+        """The measurements and plots behind the answers."""
+        ...

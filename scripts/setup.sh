@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Create .venv/ at the repository root and install everything LLaQo needs, CPU or GPU.
+# Safe to run again: it only installs what is missing or out of date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
+"${pip[@]}" install -r requirements.txt
+# basic-pitch ships its ONNX transcription model in the wheel; its declared dependencies pull in
+# TensorFlow, which it does not need with onnxruntime, hence --no-deps.
+"${pip[@]}" install --no-deps basic-pitch==0.4.0
+"${pip[@]}" install --no-deps -e .
