@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import AutoConfig, LlamaForCausalLM
+from transformers import AutoConfig, BertTokenizer, LlamaForCausalLM
 
 from llaqo.config import (
     AudioEncoderConfig,
@@ -41,6 +41,7 @@ FORMAT_VERSION = 1
 CONVERTED_CONFIG = "config.json"
 CONVERTED_WEIGHTS = "model.safetensors"
 CONVERTED_TOKENIZER = "qformer_tokenizer"
+CONVERTED_ADAPTER = "llm_adapter"  # a LoRA adapter written by `save`, merged into the LLM by `load`
 
 # Original parameter-name prefixes -> ours. Everything else keeps its name.
 PREFIXES = {"audio_encoder.model.": "audio_encoder.", "Qformer.bert.": "qformer.", "llm_model.": "llm."}
@@ -208,13 +209,15 @@ def read_bridge(paths: PathsConfig, bridge: BridgeConfig | None = None) -> tuple
     return config, state, Path(paths.qformer_tokenizer)
 
 
-def load_llm(llm_dir: str | Path, dtype: torch.dtype, device: str | torch.device = "cpu", **kwargs) -> LlamaForCausalLM:
+def load_llm(
+    llm_dir: str | Path, dtype: torch.dtype, device_map: str | torch.device = "cpu", **kwargs
+) -> LlamaForCausalLM:
     """Vicuna (or any LLaMA folder), with the two rows the original appended: `[PAD]` and `<AUDIO>`.
 
     The original left both rows random at every load; here they are seeded so answers are reproducible.
     Neither token appears in a prompt. The `<AUDIO>` input row is zero, as in the original.
     """
-    llm = LlamaForCausalLM.from_pretrained(str(resolve_llm_dir(llm_dir)), dtype=dtype, device_map=device, **kwargs)
+    llm = LlamaForCausalLM.from_pretrained(str(resolve_llm_dir(llm_dir)), dtype=dtype, device_map=device_map, **kwargs)
     vocab = llm.get_input_embeddings().weight.shape[0]
     llm.resize_token_embeddings(vocab + 2, mean_resizing=False)
     generator = torch.Generator().manual_seed(0)
@@ -233,16 +236,28 @@ def load(
     device: str | torch.device = "cpu",
     llm_dtype: torch.dtype | None = None,
     bridge: BridgeConfig | None = None,
+    llm_device_map: str | None = None,
     llm_kwargs: dict | None = None,
 ) -> LoadedLLaQo:
-    """Build the model from released or converted weights. The model is in eval mode and frozen."""
+    """Build the model from released or converted weights. The model is in eval mode and frozen.
+
+    The bridge (encoder, Q-Former, projections) runs in fp32 on `device`; the LLM in `llm_dtype` on
+    `device`, or spread by accelerate with `llm_device_map` (e.g. "auto" for several GPUs).
+    """
     device = torch.device(device)
     llm_dtype = llm_dtype or (torch.float16 if device.type == "cuda" else torch.float32)
     config, state, tokenizer_dir = read_bridge(paths, bridge)
-    llm = load_llm(paths.llm, llm_dtype, device, **(llm_kwargs or {}))
+    llm = load_llm(paths.llm, llm_dtype, llm_device_map or device, **(llm_kwargs or {}))
+    adapter = Path(paths.checkpoint) / CONVERTED_ADAPTER
+    if adapter.is_dir():
+        from peft import PeftModel
+
+        # Merged, so inference runs a plain LLaMA at full speed.
+        llm = PeftModel.from_pretrained(llm, str(adapter)).merge_and_unload()
     model = LLaQo(config, llm)
     check_and_load(model, state, f"{paths.checkpoint} + {paths.audio_encoder}")
-    model.to(device).requires_grad_(False).eval()
+    model.bridge_to(device)
+    model.requires_grad_(False).eval()
     tokenizer = QuestionTokenizer(
         load_qformer_tokenizer(tokenizer_dir, config.qformer.max_text_len),
         PromptTokenizer.from_dir(resolve_llm_dir(paths.llm)),
@@ -269,5 +284,23 @@ def convert(paths: PathsConfig, out_dir: str | Path) -> Path:
         json.dumps({"format_version": FORMAT_VERSION, "model": to_dict(config)}, indent=2) + "\n"
     )
     load_qformer_tokenizer(tokenizer_dir, config.qformer.max_text_len).save_pretrained(out / CONVERTED_TOKENIZER)
+    log.info("wrote %d tensors to %s", len(weights), out)
+    return out
+
+
+def save(model: LLaQo, qformer_tokenizer: BertTokenizer, out_dir: str | Path) -> Path:
+    """Write a (trained) model in our format, as `convert` does: every non-LLM weight (the trainables, their
+    buffers and the fixed pos_embed), the config and the Q-Former tokenizer. A peft LoRA adapter on the LLM goes
+    to `llm_adapter/`, which `load` merges into the LLM; the LLM's own weights are never written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items() if not k.startswith("llm.")}
+    save_file(weights, out / CONVERTED_WEIGHTS, metadata={"format": "pt"})
+    (out / CONVERTED_CONFIG).write_text(
+        json.dumps({"format_version": FORMAT_VERSION, "model": to_dict(model.config)}, indent=2) + "\n"
+    )
+    qformer_tokenizer.save_pretrained(out / CONVERTED_TOKENIZER)
+    if hasattr(model.llm, "peft_config"):
+        model.llm.save_pretrained(out / CONVERTED_ADAPTER)
     log.info("wrote %d tensors to %s", len(weights), out)
     return out

@@ -87,12 +87,16 @@ class PathsConfig:
     """The Q-Former's BERT folder (config.json + vocab.txt): BERT-mini, uncased."""
 
 
+class ConfigError(ValueError):
+    """A configuration file or dict that does not match the dataclass: the message names the keys."""
+
+
 def from_dict(cls: type, data: dict[str, Any]):
     """Build a (nested) config dataclass from a dict, rejecting unknown keys by name."""
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(names))
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} keys: {', '.join(unknown)} (known: {', '.join(names)})")
+        raise ConfigError(f"unknown {cls.__name__} keys: {', '.join(unknown)} (known: {', '.join(names)})")
     kwargs = {}
     for key, value in data.items():
         default = names[key].default_factory() if names[key].default_factory is not dataclasses.MISSING else None
@@ -120,4 +124,10 @@ def json_ready(value):
 def load_yaml(cls: type, path: str | Path):
     """Read a YAML file whose keys are cls's field names."""
     with open(path) as f:
-        return from_dict(cls, yaml.safe_load(f) or {})
+        data = yaml.safe_load(f) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of {cls.__name__} fields")
+    try:
+        return from_dict(cls, data)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from err

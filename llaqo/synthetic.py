@@ -71,7 +71,7 @@ class ReleaseSizes:
     """vocab_size is set from the generated BERT vocabulary (+1 for [DEC])."""
     llm: dict = field(
         default_factory=lambda: dict(
-            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=300
+            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=1000
         )
     )
     """LlamaConfig arguments."""

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from llaqo import audio, checkpoint, decoding
+from llaqo.cli import main
 from llaqo.config import PathsConfig
 from llaqo.protocol import Settings
 
@@ -147,3 +148,19 @@ def test_beam_ids(case):
     texts = case.meta.get("generate", {}).get("texts", {})
     if "beam" in texts:
         assert case.loaded.tokenizer.decode(ids[0].tolist()) == texts["beam"][0]
+
+
+@pytest.mark.parametrize("flag, kind", [("--greedy", "greedy"), ("--faithful", "beam")])
+def test_cli_prints_the_fixture_text(case, capsys, flag, kind):
+    """`python -m llaqo ask performance.wav "$(cat question.txt)" --greedy|--faithful --max-new-tokens N`."""
+    texts = case.meta.get("generate", {}).get("texts", {})
+    if kind not in texts:
+        pytest.skip(f"fixture {case.folder.name} records no {kind} text")
+    settings = case.settings(kind, "greedy")
+    folder = case.folder
+    argv = ["ask", str(folder / "performance.wav"), case.question, flag]
+    argv += ["--max-new-tokens", str(settings.max_new_tokens), "--repetition-penalty", str(settings.repetition_penalty)]
+    argv += ["--checkpoint", str(folder / "checkpoint.pth"), "--audio-encoder", str(folder / "vit.pth")]
+    argv += ["--llm", str(folder / "llm"), "--qformer-tokenizer", str(folder / "bert")]
+    assert main(argv) == 0
+    assert capsys.readouterr().out == texts[kind][0] + "\n"

@@ -46,6 +46,15 @@ class LLaQo(nn.Module):
         self.llm_proj = nn.Linear(config.qformer.hidden_size, config.llm_hidden_size)
         self.llm = llm
 
+    def bridge_to(self, device: torch.device | str) -> LLaQo:
+        """Move everything but the LLM, which accelerate may have placed over several devices or quantized."""
+        for name, child in self.named_children():
+            if name != "llm":
+                child.to(device)
+        for param in self.parameters(recurse=False):
+            param.data = param.data.to(device)
+        return self
+
     def encode_audio(self, fbank: torch.Tensor) -> torch.Tensor:
         """(B, 4096, 128) -> (4B, 512, D), segment-major: rows [B*i : B*(i+1)] are segment i."""
         return self.ln_audio(self.audio_encoder(split_segments(fbank)))
@@ -65,10 +74,13 @@ class LLaQo(nn.Module):
             query_output = query_output[:, :1]
         return self.llm_proj(query_output)
 
-    def llm_inputs(self, audio_tokens: torch.Tensor, prompt_ids: torch.Tensor) -> LLMInputs:
+    def llm_inputs(
+        self, audio_tokens: torch.Tensor, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor | None = None
+    ) -> LLMInputs:
         """Splice (B, T, D_llm) audio tokens into the prompt (B, L), which starts with the id-2 BOS.
 
-        Layout: [emb(ids[:, 0])][audio_indicator_token][audio tokens][emb(ids[:, 1:])], mask all ones.
+        Layout: [emb(ids[:, 0])][audio_indicator_token][audio tokens][emb(ids[:, 1:])]. The mask is all ones
+        for one prompt; a right-padded batch passes its (B, L) mask, and the audio positions are always kept.
         """
         embed = self.llm.get_input_embeddings()
         batch = prompt_ids.shape[0]
@@ -77,7 +89,11 @@ class LLaQo(nn.Module):
         # Joined in fp32, then cast to fp16 whatever the LLM's dtype, as the original did: that rounding
         # is part of the function the released checkpoint computes.
         embeds = torch.cat([p.float() for p in parts], dim=1).to(torch.float16).to(self.llm.dtype)
-        return LLMInputs(embeds, torch.ones(embeds.shape[:2], dtype=torch.long, device=embeds.device))
+        if prompt_mask is None:
+            prompt_mask = torch.ones_like(prompt_ids)
+        audio_mask = prompt_mask.new_ones(batch, 1 + audio_tokens.shape[1])
+        mask = torch.cat([prompt_mask[:, :1], audio_mask, prompt_mask[:, 1:]], dim=1)
+        return LLMInputs(embeds, mask)
 
     def prepare(
         self, fbank: torch.Tensor, qformer_ids: torch.Tensor, qformer_mask: torch.Tensor, prompt_ids: torch.Tensor
