@@ -1,0 +1,224 @@
+"""Benchmark the LLaQo coach engine against bare `LlamaForCausalLM.generate` on the same inputs.
+
+Builds a random-weight release in the original formats (no download) and loads it through the real
+loading code, then measures, on one device:
+  (a) time to first token and greedy tokens/s: the streaming pipeline vs bare generate;
+  (b) first-question latency (decode + encoder + answer) vs follow-up latency, with encoder call counts;
+  (c) peak memory (process RSS; CUDA: max allocated);
+  (d) on CUDA: faithful beam-5 latency, and peak memory at fp16 and with a 4-bit LLM.
+Random weights never emit the end token by design here (EOS is disabled for both sides), so every
+run generates exactly --new-tokens tokens.
+
+    python bench/engine.py --size 1b --new-tokens 32 --out bench/out/cpu-1b.json
+    python bench/engine.py --size tiny                      # seconds; what CI-sized checks use
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from llaqo.coach import CoachConfig, LLaQoCoach
+from llaqo.config import PathsConfig
+from llaqo.decoding import generate_kwargs
+from llaqo.protocol import Settings
+from llaqo.synthetic import ReleaseSizes, synth_piano, write_release
+
+QUESTION = "How would you rate the performance, in a scale of 5?"
+FOLLOW_UP = "What should the student practise to improve the pedalling?"
+
+
+def sizes(name: str) -> ReleaseSizes:
+    if name == "tiny":
+        return ReleaseSizes()
+    if name == "7b":
+        return ReleaseSizes.vicuna_7b()
+    full = ReleaseSizes.vicuna_7b()
+    # About 1.1B parameters: TinyLlama's shape, with the real AudioMAE ViT-B and BERT-mini Q-Former.
+    llm = dict(hidden_size=2048, intermediate_size=5632, num_hidden_layers=22, num_attention_heads=32, vocab_size=32000)
+    return replace(full, llm=llm)
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class TokenClock:
+    """A do-nothing streamer that notes when each token arrives, for timing bare generate the same way."""
+
+    def __init__(self):
+        self.times: list[float] = []
+        self.prompt_seen = False
+
+    def put(self, value) -> None:
+        if self.prompt_seen:
+            self.times.append(time.perf_counter())
+        self.prompt_seen = True
+
+    def end(self) -> None:
+        pass
+
+
+def bare_generate(coach: LLaQoCoach, clip, settings: Settings) -> tuple[float, float]:
+    """(seconds to first token, tokens/s after it) of plain generate on the pipeline's own inputs.
+
+    The inputs are built beforehand, so this is the LLM alone: the ceiling for the pipeline."""
+    inputs = coach.inputs(clip, QUESTION)
+    clock = TokenClock()
+    with torch.inference_mode():
+        sync(coach.device)
+        start = time.perf_counter()
+        coach.model.llm.generate(
+            inputs_embeds=inputs.inputs_embeds,
+            attention_mask=inputs.attention_mask,
+            streamer=clock,
+            **generate_kwargs(settings, inputs.prompt_length),
+        )
+        sync(coach.device)
+    first, last = clock.times[0], clock.times[-1]
+    return first - start, (len(clock.times) - 1) / max(last - first, 1e-9)
+
+
+def pipeline(coach: LLaQoCoach, clip, question: str, settings: Settings) -> dict:
+    start = time.perf_counter()
+    stream = coach.stream(clip, question, settings=settings)
+    for _ in stream:
+        pass
+    sync(coach.device)
+    stats = stream.stats
+    return {
+        "ttft_s": stats.time_to_first_token_s,
+        "tokens": stats.tokens,
+        "tokens_per_s": stats.tokens_per_s,
+        "total_s": time.perf_counter() - start,
+    }
+
+
+def measure(paths: PathsConfig, device: str, dtype: str, quantization: str, args, work: Path) -> dict:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    coach = LLaQoCoach(CoachConfig(paths=paths, device=device, dtype=dtype, quantization=quantization))
+    load_s = time.perf_counter() - start
+    coach.model.llm.generation_config.eos_token_id = None  # run every generation to its full length
+    dev = coach.device
+    result = {"device": str(dev), "llm_dtype": str(coach.model.llm.dtype), "quantization": quantization}
+    result["load_s"] = load_s
+    result["llm_parameters"] = sum(p.numel() for p in coach.model.llm.parameters())
+
+    settings = Settings(max_new_tokens=args.new_tokens)
+    clip_path = synth_piano(work / "take.wav", seconds=10.0)
+    # (b) first question: decode + fbank + encoder + answer; then a follow-up on the cached clip.
+    sync(dev)
+    start = time.perf_counter()
+    clip = coach.prepare(clip_path)
+    sync(dev)
+    prepare_s = time.perf_counter() - start
+    first = pipeline(coach, clip, QUESTION, settings)
+    calls_after_first = coach.encoder_calls
+    follow = pipeline(coach, coach.prepare(clip_path), FOLLOW_UP, settings)
+    first["latency_to_first_token_s"] = prepare_s + first["ttft_s"]
+    result["first_question"] = {"prepare_s": prepare_s, **first}
+    result["follow_up"] = {**follow, "latency_to_first_token_s": follow["ttft_s"]}
+    result["encoder_calls"] = {"after_first_question": calls_after_first, "after_follow_up": coach.encoder_calls}
+
+    # (a) pipeline vs bare generate, alternating so machine noise hits both alike.
+    runs = {"pipeline_ttft_s": [], "pipeline_tokens_per_s": [], "bare_ttft_s": [], "bare_tokens_per_s": []}
+    for _ in range(args.repeats):
+        p = pipeline(coach, clip, QUESTION, settings)
+        runs["pipeline_ttft_s"].append(p["ttft_s"])
+        runs["pipeline_tokens_per_s"].append(p["tokens_per_s"])
+        b_ttft, b_rate = bare_generate(coach, clip, settings)
+        runs["bare_ttft_s"].append(b_ttft)
+        runs["bare_tokens_per_s"].append(b_rate)
+    medians = {k: statistics.median(v) for k, v in runs.items()}
+    result["greedy"] = {
+        "new_tokens": args.new_tokens,
+        "runs": runs,
+        "median": medians,
+        "tokens_per_s_overhead_pct": 100 * (1 - medians["pipeline_tokens_per_s"] / medians["bare_tokens_per_s"]),
+    }
+    if args.beam:
+        beam = Settings(mode="faithful", max_new_tokens=args.new_tokens)
+        result["faithful_beam5"] = pipeline(coach, clip, QUESTION, beam)
+    if args.compile and dev.type == "cuda":
+        result["static_cache_compile"] = static_compile(coach, clip, settings)
+    result["peak_memory_mb"] = peak_memory_mb(dev)
+    del coach
+    return result
+
+
+def static_compile(coach: LLaQoCoach, clip, settings: Settings) -> dict:
+    """Bare generate with a static KV cache and torch.compile: the ceiling the engine could reach."""
+    inputs = coach.inputs(clip, QUESTION)
+    kwargs = {**generate_kwargs(settings, inputs.prompt_length), "cache_implementation": "static"}
+    llm = coach.model.llm
+    llm.forward = torch.compile(llm.forward, mode="reduce-overhead", fullgraph=True)
+    rates = []
+    with torch.inference_mode():
+        for _ in range(3):  # the first runs compile
+            sync(coach.device)
+            start = time.perf_counter()
+            out = llm.generate(inputs_embeds=inputs.inputs_embeds, attention_mask=inputs.attention_mask, **kwargs)
+            sync(coach.device)
+            rates.append(out.shape[1] / (time.perf_counter() - start))
+    return {"tokens_per_s_by_run": rates}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=["tiny", "1b", "7b"], default="tiny")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto", help="the LLM's dtype")
+    parser.add_argument("--quantization", nargs="+", default=["none"], help="none 8bit 4bit (CUDA)")
+    parser.add_argument("--new-tokens", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--beam", action="store_true", help="also time the faithful 5-beam mode")
+    parser.add_argument("--compile", action="store_true", help="CUDA: also a static cache with torch.compile")
+    parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    args = parser.parse_args()
+
+    report = {
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpus": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+            "torch": torch.__version__,
+        },
+        "size": args.size,
+        "results": [],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        start = time.perf_counter()
+        paths = PathsConfig(**{k: str(v) for k, v in write_release(work / "release", sizes(args.size)).items()})
+        report["write_release_s"] = time.perf_counter() - start
+        for quantization in args.quantization:
+            report["results"].append(measure(paths, args.device, args.dtype, quantization, args, work))
+            print(json.dumps(report["results"][-1], indent=1), flush=True)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The one prepared GPU benchmark (at most ~8 minutes on one H100/H200), for a lent GPU machine:
+# a random-weight model of Vicuna-7B's exact shape (built from config, no download) with AudioMAE
+# ViT-B and the BERT-mini Q-Former, loaded through the real loading code. It measures time to first
+# token for a 10 s clip, greedy tokens/s against bare generate, faithful beam-5 latency, peak GPU
+# memory at fp16 and with a 4-bit LLM, and a static cache with torch.compile. Writes JSON to $OUT
+# (or bench/out). Needs torch, transformers and (for 4-bit) bitsandbytes.
+#
+#   bash bench/gpu.sh                       # on the GPU machine
+#   SIZE=tiny DEVICE=cpu bash bench/gpu.sh  # end to end on a CPU in seconds
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE=${SIZE:-7b}
+DEVICE=${DEVICE:-cuda}
+OUT_DIR=${OUT:-bench/out}
+mkdir -p "$OUT_DIR"
+PYTHON=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+
+quant=(none)
+extra=()
+if [ "$DEVICE" != cpu ]; then
+  "$PYTHON" -c "import bitsandbytes" 2>/dev/null && quant+=(4bit) || echo "bitsandbytes missing: no 4-bit run"
+  extra+=(--compile)
+fi
+timeout 480 "$PYTHON" bench/engine.py --size "$SIZE" --device "$DEVICE" --quantization "${quant[@]}" \
+  --new-tokens 64 --repeats 3 --beam "${extra[@]}" --out "$OUT_DIR/gpu-$SIZE-$DEVICE.json"
+echo "wrote $OUT_DIR/gpu-$SIZE-$DEVICE.json"
