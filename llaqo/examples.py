@@ -1,0 +1,64 @@
+"""Example recordings the project makes itself (synthesized, so nothing is downloaded), and example questions
+of the kinds the model was trained on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from llaqo.lite import synth
+
+SAMPLE_RATE = 22050
+
+QUESTIONS = (
+    "How would you rate the performance, in a scale of 5?",
+    "Is the pedal change clean?",
+    "How is the dynamics change in the piece?",
+    "Is the performed tempo stable?",
+    "What should I practise next?",
+)
+
+
+def _steady_scale() -> np.ndarray:
+    """A C-major scale, two octaves up, at a steady 96 BPM, legato, mezzo-forte."""
+    return synth.scale_notes(bpm=96, n=15, velocity=80)
+
+
+def _rushed_scale() -> np.ndarray:
+    """The same scale pushed from 90 to about 130 BPM: an accelerando a teacher would flag."""
+    notes = synth.scale_notes(bpm=90, n=15, velocity=80)
+    intervals = 60 / (90 + 3 * np.arange(15))
+    notes[:, 0] = 0.5 + np.concatenate([[0.0], np.cumsum(intervals[:-1])])
+    notes[:, 1] = notes[:, 0] + 0.95 * intervals
+    return notes
+
+
+def _crescendo_arpeggio() -> np.ndarray:
+    """A G-major arpeggio rising from piano to forte, staccato."""
+    notes = synth.scale_notes(bpm=110, n=16, velocity=40, legato=0.4, first_pitch=55)
+    arpeggio = [55, 59, 62, 67]
+    notes[:, 2] = [arpeggio[i % 4] + 12 * (i // 4) for i in range(16)]
+    notes[:, 3] = np.linspace(35, 110, 16)
+    return notes
+
+
+RECORDINGS = {
+    "steady_scale.wav": _steady_scale,
+    "rushed_scale.wav": _rushed_scale,
+    "crescendo_arpeggio.wav": _crescendo_arpeggio,
+}
+
+
+def write_examples(folder: str | Path) -> list[Path]:
+    """Render the example recordings into folder (once; existing files are kept). Returns their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, notes in RECORDINGS.items():
+        path = folder / name
+        if not path.is_file():
+            soundfile.write(str(path), synth.render(notes(), SAMPLE_RATE), SAMPLE_RATE)
+        paths.append(path)
+    return paths

@@ -1,0 +1,219 @@
+"""The chat app in-process, through gradio_client, with a fake coach: streaming, follow-ups, switching
+recordings, bad files, and two sessions at once."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from gradio_client import Client, handle_file  # noqa: E402
+
+from llaqo import audio  # noqa: E402
+from llaqo.app import ChatApp, Session, build_demo  # noqa: E402
+from llaqo.protocol import AudioFacts, Clip, Evidence, Settings, Turn  # noqa: E402
+from llaqo.synthetic import synth_piano  # noqa: E402
+
+
+class FakeCoach:
+    """Honours the Coach protocol; answers slowly, word by word, naming the recording and the question."""
+
+    name = "Fake"
+    about = "A fake coach for tests."
+
+    def __init__(self):
+        self.prepared: list[str] = []
+        self.lock = threading.Lock()
+
+    def prepare(self, audio_path, *, score_path=None, start_s=0.0) -> Clip:
+        recording = audio.load_audio(audio_path)  # the real validation, so bad files fail as in the app
+        with self.lock:
+            self.prepared.append(Path(audio_path).name)
+        facts = AudioFacts(
+            Path(audio_path).name,
+            recording.duration_s,
+            recording.sample_rate,
+            recording.channels,
+            (0.0, recording.duration_s),
+        )
+        return Clip(key=Path(audio_path).name, facts=facts)
+
+    def answer(self, clip: Clip, question: str, history=(), settings: Settings = Settings()) -> Iterator[str]:
+        words = f"About {clip.facts.name}: you asked '{question}' after {len(history)} turns.".split(" ")
+        for i, word in enumerate(words):
+            time.sleep(0.01)
+            yield word if i == 0 else " " + word
+
+    def evidence(self, clip: Clip) -> Evidence:
+        return Evidence(clip.facts, {}, {})
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    coach = FakeCoach()
+    demo = build_demo(coach, evidence_coach=coach, examples_dir=tmp_path_factory.mktemp("examples"))
+    demo.queue(default_concurrency_limit=4)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_port=0 or None, quiet=True)
+    yield coach, url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def takes(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("takes")
+    return {
+        name: synth_piano(folder / name, seconds=3.0, seed=i) for i, name in enumerate(["first.wav", "second.flac"])
+    }
+
+
+SETTINGS = ["Streaming, greedy", 0.7, 0, 0.0, False]
+
+
+def chat(client: Client, history: list, text: str, *files: Path) -> list[list]:
+    """One chat submit; returns every streamed output (chatbot, ...)."""
+    message = {"text": text, "files": [handle_file(str(f)) for f in files]}
+    return list(client.submit(message, history, *SETTINGS, api_name="/chat"))
+
+
+def last_answer(outputs: list) -> str:
+    return outputs[-1][0][-1]["content"][0]["text"]
+
+
+def test_streams_answer_and_follow_up_reuses_the_recording(served, takes):
+    coach, url = served
+    client = Client(url, verbose=False)
+    outputs = chat(client, [], "How was my pedalling?", takes["first.wav"])
+    assert len(outputs) > 5, "the answer arrives in several updates"
+    first = last_answer(outputs)
+    assert first.startswith("*first.wav · heard 0:00–0:03*")
+    assert "you asked 'How was my pedalling?' after 0 turns." in first
+    prepared = len(coach.prepared)
+    follow = chat(client, outputs[-1][0], "And the tempo?")
+    assert "About first.wav: you asked 'And the tempo?' after 1 turns." in last_answer(follow)
+    assert len(coach.prepared) == prepared, "a follow-up does not prepare the recording again"
+
+
+def test_new_upload_switches_recording(served, takes):
+    _, url = served
+    client = Client(url, verbose=False)
+    outputs = chat(client, [], "First?", takes["first.wav"])
+    outputs = chat(client, outputs[-1][0], "Second?", takes["second.flac"])
+    answer = last_answer(outputs)
+    assert answer.startswith("*second.flac") and "after 0 turns" in answer
+    messages = [m["content"][0]["text"] for m in outputs[-1][0]]
+    assert any(m.startswith("*first.wav") for m in messages), "earlier answers keep their recording's name"
+
+
+def test_empty_question_gets_an_overall_assessment(served, takes):
+    _, url = served
+    outputs = chat(Client(url, verbose=False), [], "", takes["first.wav"])
+    assert "How would you rate the performance" in last_answer(outputs)
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("empty.wav", b"", "the file is empty"),
+        ("noise.mp3", b"\x13\x37" * 500, "not a readable audio file"),
+    ],
+)
+def test_bad_files_get_a_clear_message_and_the_server_keeps_serving(served, takes, tmp_path, name, data, message):
+    _, url = served
+    client = Client(url, verbose=False)
+    bad = tmp_path / name
+    bad.write_bytes(data)
+    answer = last_answer(chat(client, [], "How was it?", bad))
+    assert message in answer and "Traceback" not in answer
+    assert "About first.wav" in last_answer(chat(client, [], "Still there?", takes["first.wav"]))
+
+
+def test_other_file_types_are_refused_by_name(served, takes, tmp_path):
+    _, url = served
+    client = Client(url, verbose=False)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    message = {"text": "How was it?", "files": [handle_file(str(notes))]}
+    with pytest.raises(Exception, match=r"Invalid file type.*'\.wav'"):
+        client.predict(message, [], *SETTINGS, api_name="/chat")
+    assert "About first.wav" in last_answer(chat(client, [], "Still there?", takes["first.wav"]))
+
+
+def test_silent_recording(served, tmp_path):
+    _, url = served
+    silent = tmp_path / "silent.wav"
+    import numpy as np
+    import soundfile
+
+    soundfile.write(str(silent), np.zeros(16000, dtype=np.float32), 16000)
+    assert "silent" in last_answer(chat(Client(url, verbose=False), [], "How was it?", silent))
+
+
+def test_question_before_any_recording(served):
+    _, url = served
+    assert "Upload or record a performance first" in last_answer(chat(Client(url, verbose=False), [], "Hello?"))
+
+
+def test_two_sessions_at_once_do_not_see_each_other(served, takes):
+    _, url = served
+    results: dict[str, list[str]] = {}
+
+    def converse(name: str) -> None:
+        client = Client(url, verbose=False)
+        outputs = chat(client, [], f"Question from {name}", takes[name])
+        outputs = chat(client, outputs[-1][0], f"Follow-up from {name}")
+        results[name] = [m["content"][0]["text"] for m in outputs[-1][0] if m["role"] == "assistant"]
+
+    threads = [threading.Thread(target=converse, args=(n,)) for n in takes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for name, answers in results.items():
+        other = next(n for n in takes if n != name)
+        assert len(answers) == 2
+        assert all(name in a and other not in a for a in answers), answers
+    assert set(results) == set(takes)
+
+
+def test_api_endpoint_streams(served, takes):
+    _, url = served
+    client = Client(url, verbose=False)
+    outputs = list(client.submit(handle_file(str(takes["first.wav"])), "How was it?", None, api_name="/ask"))
+    assert outputs[-1] == "About first.wav: you asked 'How was it?' after 0 turns."
+    assert len(outputs) > 3
+
+
+def test_regenerate_and_export(takes, tmp_path):
+    coach = FakeCoach()
+    app = ChatApp(coach, coach)
+    session = Session()
+    message = {"text": "How was it?", "files": [str(synth_piano(tmp_path / "take.wav", seconds=2.0))]}
+    *_, last = app.respond(message, [], session, *SETTINGS)
+    history = last[0]
+    *_, again = app.regenerate(history, session, *SETTINGS)
+    assert again[0][-1]["content"].endswith("you asked 'How was it?' after 0 turns.")
+    assert [t.question for t in session.turns] == ["How was it?"]
+    markdown, data = app.export(session)["value"]
+    text = Path(markdown).read_text()
+    assert "## take.wav" in text and "**Q:** How was it?" in text
+    assert '"question": "How was it?"' in Path(data).read_text()
+    folder = session.folder
+    app.clear(session)
+    assert not folder.exists(), "the session's recordings are deleted with it"
+
+
+def test_session_history_feeds_the_coach(takes):
+    """Turns recorded in the session reach the coach as history (the LLaQo coach decides whether to use them)."""
+    coach = FakeCoach()
+    app = ChatApp(coach, coach)
+    session = Session()
+    list(app.respond({"text": "One?", "files": [str(takes["first.wav"])]}, [], session, *SETTINGS))
+    session.turns.append(Turn("Two?", "..."))
+    *_, last = app.respond({"text": "Three?", "files": []}, [], session, *SETTINGS)
+    assert "after 2 turns" in last[0][-1]["content"]
