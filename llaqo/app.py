@@ -88,6 +88,16 @@ def overview(evidence: Evidence | None, coach: Coach) -> str:
     return "  \n".join(lines)
 
 
+def ui_settings(mode: str, temperature: float, max_new_tokens: int, use_history: bool) -> Settings:
+    """The Settings accordion's values -> decoding Settings (0 tokens: the original's budget)."""
+    return Settings(
+        mode=MODES.get(mode, "greedy"),
+        temperature=temperature,
+        max_new_tokens=int(max_new_tokens) or None,
+        use_history=use_history,
+    )
+
+
 class ChatApp:
     """The handlers behind the UI. Each takes and returns plain values and a Session."""
 
@@ -138,7 +148,7 @@ class ChatApp:
         evidence_changed = False
         if audio or scores:
             if not audio and session.clip is None:
-                yield from self._say(history, session, "Please add the recording along with the score.", False)
+                yield from self._say(history, session, "Please add the recording along with the score.")
                 return
             progress(0.1, desc="Analysing the recording…")
             try:
@@ -147,12 +157,12 @@ class ChatApp:
                 kept_score = session.keep(scores[-1]) if scores else None
                 self.load(session, kept_audio, kept_score, start_s)
             except USER_ERRORS as err:
-                yield from self._say(history, session, f"**Problem:** {err}", False)
+                yield from self._say(history, session, f"**Problem:** {err}")
                 return
             except Exception:
                 log.exception("preparing a recording failed")
                 problem = "**Problem:** something went wrong while analysing this recording; please try another file."
-                yield from self._say(history, session, problem, False)
+                yield from self._say(history, session, problem)
                 return
             evidence_changed = True
         if session.clip is None:
@@ -160,14 +170,9 @@ class ChatApp:
                 "Upload or record a performance first (the paperclip or microphone button in the message box), "
                 "then ask your question."
             )
-            yield from self._say(history, session, hint, False)
+            yield from self._say(history, session, hint)
             return
-        settings = Settings(
-            mode=MODES.get(mode, "greedy"),
-            temperature=temperature,
-            max_new_tokens=int(max_new_tokens) or None,
-            use_history=use_history,
-        )
+        settings = ui_settings(mode, temperature, max_new_tokens, use_history)
         yield from self._answer(history, session, text or OVERALL_QUESTION, settings, evidence_changed)
 
     def regenerate(
@@ -189,17 +194,12 @@ class ChatApp:
         history = list(history)
         while history and history[-1]["role"] == "assistant":
             history.pop()
-        settings = Settings(
-            mode=MODES.get(mode, "greedy"),
-            temperature=temperature,
-            max_new_tokens=int(max_new_tokens) or None,
-            use_history=use_history,
-        )
+        settings = ui_settings(mode, temperature, max_new_tokens, use_history)
         yield from self._answer(history, session, last.question, settings, False)
 
-    def _say(self, history: list, session: Session, text: str, evidence_changed: bool) -> Iterator[tuple]:
+    def _say(self, history: list, session: Session, text: str) -> Iterator[tuple]:
         history.append({"role": "assistant", "content": text})
-        yield self._outputs(history, session, evidence_changed)
+        yield self._outputs(history, session, False)
 
     def _answer(self, history, session: Session, question: str, settings: Settings, evidence_changed: bool):
         facts = session.clip.facts

@@ -276,16 +276,7 @@ def convert(paths: PathsConfig, out_dir: str | Path) -> Path:
     config, state, tokenizer_dir = read_bridge(paths)
     bridge_only = LLaQo(config, llm=None)
     check_and_load(bridge_only, state, f"{paths.checkpoint} + {paths.audio_encoder}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    weights = {k: v.contiguous() for k, v in bridge_only.state_dict().items()}
-    save_file(weights, out / CONVERTED_WEIGHTS, metadata={"format": "pt"})
-    (out / CONVERTED_CONFIG).write_text(
-        json.dumps({"format_version": FORMAT_VERSION, "model": to_dict(config)}, indent=2) + "\n"
-    )
-    load_qformer_tokenizer(tokenizer_dir, config.qformer.max_text_len).save_pretrained(out / CONVERTED_TOKENIZER)
-    log.info("wrote %d tensors to %s", len(weights), out)
-    return out
+    return save(bridge_only, load_qformer_tokenizer(tokenizer_dir, config.qformer.max_text_len), out_dir)
 
 
 def save(model: LLaQo, qformer_tokenizer: BertTokenizer, out_dir: str | Path) -> Path:
@@ -301,6 +292,7 @@ def save(model: LLaQo, qformer_tokenizer: BertTokenizer, out_dir: str | Path) ->
     )
     qformer_tokenizer.save_pretrained(out / CONVERTED_TOKENIZER)
     if hasattr(model.llm, "peft_config"):
-        model.llm.save_pretrained(out / CONVERTED_ADAPTER)
+        # The resized embeddings stay frozen and `load_llm` rebuilds them, so the adapter need not carry them.
+        model.llm.save_pretrained(out / CONVERTED_ADAPTER, save_embedding_layers=False)
     log.info("wrote %d tensors to %s", len(weights), out)
     return out

@@ -43,8 +43,9 @@ def synth_piano(
 ) -> Path:
     """Write a short piano-like performance: a C-major broken chord pattern at `bpm`, to any soundfile format."""
     rng = np.random.default_rng(seed)
-    out = np.zeros(int(seconds * sample_rate) + sample_rate, dtype=np.float32)
     beat = 60.0 / bpm
+    # Room for the last note's 1.5-beat ring past the end; it is cut off below.
+    out = np.zeros(int((seconds + 1.5 * beat) * sample_rate) + 1, dtype=np.float32)
     pitches = [60, 64, 67, 72, 67, 64]
     for i, onset in enumerate(np.arange(0.0, seconds, beat)):
         midi = pitches[i % len(pitches)]

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv/ at the repository root and install everything LLaQo needs, CPU or GPU.
 # Safe to run again: it only installs what is missing or out of date.
+#   bash scripts/setup.sh          # the app, the CLI and the library
+#   bash scripts/setup.sh --test   # also Debian's Chromium for the browser test (needs root or sudo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,3 +16,9 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
 # TensorFlow, which it does not need with onnxruntime, hence --no-deps.
 "${pip[@]}" install --no-deps basic-pitch==0.4.0
 "${pip[@]}" install --no-deps -e .
+
+if [ "${1:-}" = "--test" ] && [ ! -x /usr/bin/chromium ]; then
+  # Playwright cannot download its own browser here: the browser test drives Debian's Chromium.
+  sudo_=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+  $sudo_ apt-get update -qq && $sudo_ apt-get install -y -qq chromium >/dev/null
+fi
