@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from dataclasses import replace
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from llaqo import release  # noqa: E402
 from llaqo.app import MAX_UPLOAD_MB, build_demo  # noqa: E402
 from llaqo.coach import CoachConfig, LLaQoCoach  # noqa: E402
-from llaqo.config import PathsConfig  # noqa: E402
+from llaqo.config import PathsConfig, load_yaml  # noqa: E402
 from llaqo.lite.coach import LiteCoach  # noqa: E402
 
 
@@ -28,6 +29,8 @@ def main() -> None:
         help="auto: LLaQo when its checkpoints are present, else Lite",
     )
     parser.add_argument("--ckpts", default="ckpts", help="folder with the released weights (see ckpts/README.md)")
+    parser.add_argument("--checkpoint", help="a LLaQo checkpoint elsewhere, e.g. a fine-tuned runs/.../step-N")
+    parser.add_argument("--config", help="a CoachConfig YAML (configs/llaqo.yaml); overrides --ckpts")
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve a classroom network")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--share", action="store_true", help="a temporary public gradio.live link")
@@ -39,17 +42,19 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
-    defaults = PathsConfig()
-    paths = PathsConfig(**{f: getattr(defaults, f).replace("ckpts", args.ckpts, 1) for f in vars(defaults)})
-    use_llaqo = args.backend == "llaqo" or (args.backend == "auto" and release.complete(paths))
-    lite = LiteCoach()
-    if use_llaqo:
-        config = CoachConfig(paths=paths, device=args.device, dtype=args.dtype, quantization=args.quantization)
-        coach, evidence = LLaQoCoach(config), lite
+    if args.config:
+        config = load_yaml(CoachConfig, args.config)
     else:
-        coach, evidence = lite, lite
+        layout = PathsConfig()
+        paths = PathsConfig(**{f: getattr(layout, f).replace("ckpts", args.ckpts, 1) for f in vars(layout)})
+        config = CoachConfig(paths=paths, device=args.device, dtype=args.dtype, quantization=args.quantization)
+    if args.checkpoint:
+        config.paths = replace(config.paths, checkpoint=args.checkpoint)
+    use_llaqo = args.backend == "llaqo" or (args.backend == "auto" and release.complete(config.paths))
+    lite = LiteCoach()
+    coach = LLaQoCoach(config) if use_llaqo else lite
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
-    demo = build_demo(coach, evidence_coach=evidence)
+    demo = build_demo(coach, evidence_coach=lite)
     demo.queue(default_concurrency_limit=args.concurrency or (1 if use_llaqo else 2))
     demo.launch(
         server_name=args.host, server_port=args.port, share=args.share, auth=auth, max_file_size=f"{MAX_UPLOAD_MB}mb"

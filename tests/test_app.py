@@ -217,3 +217,19 @@ def test_session_history_feeds_the_coach(takes):
     session.turns.append(Turn("Two?", "..."))
     *_, last = app.respond({"text": "Three?", "files": []}, [], session, *SETTINGS)
     assert "after 2 turns" in last[0][-1]["content"]
+
+
+def test_the_llaqo_coach_answers_in_the_app(release, takes):
+    """The real LLaQo coach (a tiny random release) behind the app, with another coach's evidence beside it."""
+    from llaqo.coach import CoachConfig, LLaQoCoach
+
+    coach = LLaQoCoach(CoachConfig(paths=release))
+    app = ChatApp(coach, FakeCoach())
+    message = {"text": "How was my pedalling?", "files": [str(takes["first.wav"])]}
+    outputs = list(app.respond(message, [], None, "Streaming, greedy", 0.7, 8, 0.0, False))
+    answer = outputs[-1][0][-1]["content"]
+    assert answer.startswith("*first.wav · heard 0:00–0:03*\n\n") and len(answer) > len(
+        "*first.wav · heard 0:00–0:03*\n\n"
+    )
+    assert len(outputs) > 2, "the answer streamed"
+    assert outputs[0][2].startswith("**first.wav**"), "the overview shows the recording's facts"
