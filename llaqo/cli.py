@@ -13,6 +13,7 @@ from llaqo.audio import AudioError
 from llaqo.config import ConfigError, PathsConfig, load_yaml
 from llaqo.data import cli as data_cli
 from llaqo.decoding import PromptTooLong
+from llaqo.lite import cli as lite_cli
 from llaqo.protocol import Settings, Turn
 
 EXIT_ERROR = 2
@@ -161,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     commands = parser.add_subparsers(dest="command", required=True)
 
+    lite_cli.add_parser(commands)
     add_ask_parser(commands)
     for name, func, text in (
         ("doctor", run_doctor, "say which LLaQo weight files are present and how to get the missing ones"),

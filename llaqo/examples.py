@@ -26,13 +26,9 @@ def _steady_scale() -> np.ndarray:
     return synth.scale_notes(bpm=96, n=15, velocity=80)
 
 
-def _rushed_scale() -> np.ndarray:
-    """The same scale pushed from 90 to about 130 BPM: an accelerando a teacher would flag."""
-    notes = synth.scale_notes(bpm=90, n=15, velocity=80)
-    intervals = 60 / (90 + 3 * np.arange(15))
-    notes[:, 0] = 0.5 + np.concatenate([[0.0], np.cumsum(intervals[:-1])])
-    notes[:, 1] = notes[:, 0] + 0.95 * intervals
-    return notes
+def _detached_scale() -> np.ndarray:
+    """The same scale at 100 BPM played staccato: each note held for a third of its beat."""
+    return synth.scale_notes(bpm=100, n=16, velocity=80, legato=0.35)
 
 
 def _crescendo_arpeggio() -> np.ndarray:
@@ -46,7 +42,7 @@ def _crescendo_arpeggio() -> np.ndarray:
 
 RECORDINGS = {
     "steady_scale.wav": _steady_scale,
-    "rushed_scale.wav": _rushed_scale,
+    "detached_scale.wav": _detached_scale,
     "crescendo_arpeggio.wav": _crescendo_arpeggio,
 }
 

@@ -4,6 +4,7 @@ recordings, bad files, and two sessions at once."""
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -208,24 +209,31 @@ def test_regenerate_and_export(takes, tmp_path):
     assert not folder.exists(), "the session's recordings are deleted with it"
 
 
-def test_session_history_feeds_the_coach(takes):
+def upload(path: Path, tmp_path: Path) -> str:
+    """A copy, as Gradio hands over an upload: the app moves it into the session's folder."""
+    copy = tmp_path / path.name
+    shutil.copy(path, copy)
+    return str(copy)
+
+
+def test_session_history_feeds_the_coach(takes, tmp_path):
     """Turns recorded in the session reach the coach as history (the LLaQo coach decides whether to use them)."""
     coach = FakeCoach()
     app = ChatApp(coach, coach)
     session = Session()
-    list(app.respond({"text": "One?", "files": [str(takes["first.wav"])]}, [], session, *SETTINGS))
+    list(app.respond({"text": "One?", "files": [upload(takes["first.wav"], tmp_path)]}, [], session, *SETTINGS))
     session.turns.append(Turn("Two?", "..."))
     *_, last = app.respond({"text": "Three?", "files": []}, [], session, *SETTINGS)
     assert "after 2 turns" in last[0][-1]["content"]
 
 
-def test_the_llaqo_coach_answers_in_the_app(release, takes):
+def test_the_llaqo_coach_answers_in_the_app(release, takes, tmp_path):
     """The real LLaQo coach (a tiny random release) behind the app, with another coach's evidence beside it."""
     from llaqo.coach import CoachConfig, LLaQoCoach
 
     coach = LLaQoCoach(CoachConfig(paths=release))
     app = ChatApp(coach, FakeCoach())
-    message = {"text": "How was my pedalling?", "files": [str(takes["first.wav"])]}
+    message = {"text": "How was my pedalling?", "files": [upload(takes["first.wav"], tmp_path)]}
     outputs = list(app.respond(message, [], None, "Streaming, greedy", 0.7, 8, 0.0, False))
     answer = outputs[-1][0][-1]["content"]
     assert answer.startswith("*first.wav · heard 0:00–0:03*\n\n") and len(answer) > len(

@@ -1,0 +1,146 @@
+"""Accuracy of the Lite analysis on perfbench/dev: tempo error, onset F1, label accuracy, wrong-note P/R.
+
+Usage: python bench/lite_accuracy.py [--perfbench ../shared/perfbench/dev]
+Tempo and labels use the score when --no-score is not given (as the app does when a score is uploaded);
+onset F1 and the no-score tempo error are always reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import mir_eval
+import numpy as np
+
+from llaqo.lite.analysis import analyze
+
+ONSET_TOLERANCE_S = 0.05
+WRONG_TOLERANCE_S = 0.1  # a reported wrong note matches a true substitution within 100 ms, same pitches
+LABELS = ("tempo", "dynamics", "articulation", "pedal")
+
+
+def onset_f1(truth: np.ndarray, notes: np.ndarray) -> float:
+    """Note onset F1 (pitch + onset within 50 ms, offsets ignored), mir_eval."""
+    ref_iv = np.stack([truth[:, 0], truth[:, 0] + 0.1], axis=1)
+    est_iv = np.stack([notes[:, 0], notes[:, 0] + 0.1], axis=1)
+    _, _, f, _ = mir_eval.transcription.precision_recall_f1_overlap(
+        ref_iv,
+        mir_eval.util.midi_to_hz(truth[:, 2]),
+        est_iv,
+        mir_eval.util.midi_to_hz(notes[:, 2]),
+        onset_tolerance=ONSET_TOLERANCE_S,
+        offset_ratio=None,
+    )
+    return float(f)
+
+
+def wrong_hits(truth: list[dict], found: list[dict]) -> int:
+    """Reported wrong notes that match a true substitution (time within 100 ms, same notated and played pitch)."""
+    used, hits = set(), 0
+    for f in found:
+        for i, t in enumerate(truth):
+            if (
+                i not in used
+                and abs(t["time_s"] - f["time_s"]) <= WRONG_TOLERANCE_S
+                and t["played_pitch"] == f["played_pitch"]
+                and t["notated_pitch"] == f["notated_pitch"]
+            ):
+                used.add(i)
+                hits += 1
+                break
+    return hits
+
+
+def event_hits(truth: list[tuple[float, int]], found: list[tuple[float, int]]) -> int:
+    """Found (time_s, pitch) events matching a true one within 100 ms at the same pitch, each used once."""
+    used, hits = set(), 0
+    for time_s, pitch in found:
+        for i, (t, p) in enumerate(truth):
+            if i not in used and abs(t - time_s) <= WRONG_TOLERANCE_S and p == pitch:
+                used.add(i)
+                hits += 1
+                break
+    return hits
+
+
+def error_events(wrong: list[dict], missed: list[dict], extra: list[dict]) -> list[tuple[float, int]]:
+    """All score deviations as (time_s, pitch): the played pitch of wrong and extra notes, the notated of missed."""
+    return (
+        [(w["time_s"], w["played_pitch"]) for w in wrong]
+        + [(m["time_s"], m["pitch"]) for m in missed]
+        + [(e["time_s"], e["pitch"]) for e in extra]
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    warnings.simplefilter("ignore")
+    parser = argparse.ArgumentParser(description=__doc__)
+    default = Path(__file__).resolve().parents[1].parent / "shared" / "perfbench" / "dev"
+    parser.add_argument("--perfbench", type=Path, default=default)
+    args = parser.parse_args()
+    rows, label_hits, audio_label_hits = [], {k: [] for k in LABELS}, {k: [] for k in LABELS}
+    n_true = n_found = n_hit = 0
+    all_true = all_found = all_hit = 0
+    print(f"{'performance':<36} {'tempo err %':>11} {'no-score %':>10} {'F1':>5}  labels (truth/found)")
+    for folder in sorted(p for p in args.perfbench.iterdir() if p.is_dir()):
+        truth = json.loads((folder / "truth.json").read_text())
+        with_score = analyze(folder / "audio.flac", folder / "score.mid").to_json()
+        audio_only = analyze(folder / "audio.flac").to_json()
+        true_bpm = truth["tempo"]["mean_bpm"]
+        err = 100 * abs(with_score["tempo"]["bpm"] - true_bpm) / true_bpm
+        err_audio = 100 * abs(audio_only["tempo"]["bpm"] - true_bpm) / true_bpm
+        f1 = onset_f1(np.array(truth["notes"]), np.array(with_score["notes"]).reshape(-1, 4))
+        found = {k: with_score[k]["label"] for k in LABELS}
+        for k in LABELS:
+            label_hits[k].append(found[k] == truth["labels"][k])
+            audio_label_hits[k].append(audio_only[k]["label"] == truth["labels"][k])
+        tw = truth["wrong_notes"]
+        true_events = error_events(
+            tw["substitutions"],
+            [{"time_s": m["time_s"], "pitch": m.get("pitch", m.get("notated_pitch"))} for m in tw["missed"]],
+            [{"time_s": e["time_s"], "pitch": e["played_pitch"]} for e in tw["extra"]],
+        )
+        found_events = error_events(
+            with_score["score"]["wrong"], with_score["score"]["missed"], with_score["score"]["extra"]
+        )
+        all_true += len(true_events)
+        all_found += len(found_events)
+        all_hit += event_hits(true_events, found_events)
+        subs = truth["wrong_notes"]["substitutions"]
+        n_true += len(subs)
+        n_found += len(with_score["score"]["wrong"])
+        n_hit += wrong_hits(subs, with_score["score"]["wrong"])
+        rows.append((err, err_audio, f1))
+        pairs = " ".join(f"{truth['labels'][k][:5]}/{found[k][:5]}" for k in LABELS)
+        print(f"{folder.name:<36} {err:>11.2f} {err_audio:>10.2f} {f1:>5.3f}  {pairs}")
+    errs, errs_audio, f1s = (np.array(c) for c in zip(*rows, strict=True))
+    print()
+    print("| measure | value | target |")
+    print("|---|---|---|")
+    print(f"| median tempo error, with score (%) | {np.median(errs):.2f} | <= 3 |")
+    print(f"| median tempo error, audio only (%) | {np.median(errs_audio):.2f} | <= 3 |")
+    print(f"| note onset F1 (50 ms, mean / median) | {f1s.mean():.3f} / {np.median(f1s):.3f} | >= 0.90 |")
+    for k in LABELS:
+        print(
+            f"| {k} label accuracy, with score / audio only | {100 * np.mean(label_hits[k]):.0f}% / "
+            f"{100 * np.mean(audio_label_hits[k]):.0f}% | >= 85% |"
+        )
+    precision = n_hit / n_found if n_found else float("nan")
+    recall = n_hit / n_true if n_true else float("nan")
+    print(
+        f"| wrong-note precision / recall ({n_hit} of {n_found} found, {n_true} true) | {precision:.2f} / "
+        f"{recall:.2f} | recall >= 0.8 |"
+    )
+    print(
+        f"| all deviations (wrong + missed + extra) precision / recall ({all_hit} of {all_found} found, "
+        f"{all_true} true) | {all_hit / max(all_found, 1):.2f} / {all_hit / max(all_true, 1):.2f} | |"
+    )
+
+
+if __name__ == "__main__":
+    main()

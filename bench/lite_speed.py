@@ -1,0 +1,88 @@
+"""Speed of the Lite coach: start-up (warm-up), analysis of a 3-minute recording, follow-up answers.
+
+Usage: python bench/lite_speed.py [--minutes 3]
+The recording is synthesised (llaqo.lite.synth): a two-hand texture of eighth notes at 120 BPM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from llaqo.lite import synth
+from llaqo.lite.coach import LiteCoach
+
+SR = 44100  # a typical upload rate, so resampling is part of the measurement
+REPEATS = 3
+
+
+def texture(minutes: float) -> np.ndarray:
+    """(N, 4) notes: right-hand eighths over left-hand quarters at 120 BPM, for `minutes`."""
+    rng = np.random.default_rng(0)
+    notes, t, step = [], 0.5, 0.25
+    while t < minutes * 60 - 1:
+        notes.append((t, t + 0.9 * step, 60 + int(rng.integers(0, 24)), int(rng.integers(50, 110))))
+        if round(t / step) % 2 == 0:
+            notes.append((t, t + 1.8 * step, 36 + int(rng.integers(0, 12)), int(rng.integers(50, 100))))
+        t += step
+    return np.array(notes, dtype=float)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    warnings.simplefilter("ignore")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", type=float, default=3.0)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    coach = LiteCoach()
+    print(f"start-up (model load + warm-up): {time.perf_counter() - start:.2f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        notes = texture(args.minutes)
+        paths = []
+        for i in range(REPEATS):
+            path = Path(tmp) / f"take{i}.wav"
+            # a different final note per copy, so the content cache cannot answer
+            soundfile.write(path, synth.render(notes[: len(notes) - i], SR, args.minutes * 60), SR)
+            paths.append(path)
+        times = []
+        for path in paths:
+            start = time.perf_counter()
+            clip = coach.prepare(path)
+            times.append(time.perf_counter() - start)
+        print(
+            f"analysis of a {args.minutes:g}-minute recording ({len(notes)} notes): median {np.median(times):.2f} s, "
+            f"best {min(times):.2f} s over {REPEATS} (each: {', '.join(f'{t:.2f}' for t in times)})"
+        )
+        start = time.perf_counter()
+        coach.prepare(paths[0])
+        print(f"prepare of a cached recording: {1000 * (time.perf_counter() - start):.1f} ms")
+        answer_ms = []
+        for q in (
+            "How steady was my tempo?",
+            "How were my dynamics?",
+            "What should I practise?",
+            "Rate it from 1 to 5",
+            "Give me an overall assessment",
+        ):
+            start = time.perf_counter()
+            "".join(coach.answer(clip, q))
+            answer_ms.append(1000 * (time.perf_counter() - start))
+        print(f"follow-up answers: max {max(answer_ms):.1f} ms over {len(answer_ms)} questions")
+        start = time.perf_counter()
+        coach.evidence(clip)
+        print(f"evidence (3 figures, first time): {1000 * (time.perf_counter() - start):.0f} ms")
+    # Other work on the machine slows every figure above; the load average says how busy it was.
+    print(f"cores: {os.cpu_count()}, load average over the last minute: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

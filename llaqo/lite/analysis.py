@@ -1,0 +1,299 @@
+"""The Lite analysis: one recording (and optionally its score) -> every measurement the coach cites.
+
+analyze() runs each measurement module once and collects the results in a typed Analysis;
+Analysis.to_json() is the `python -m llaqo analyze --json` contract, documented in the README.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchaudio
+
+from llaqo.audio import AudioError, load_audio
+from llaqo.lite import articulation, dynamics, pedal, score, spectral, tempo, transcribe
+
+log = logging.getLogger(__name__)
+
+MAX_DURATION_S = 20 * 60.0  # Lite analyses up to 20 minutes; longer takes are split by the user
+MIN_NOTES = 4  # fewer detected notes than this is not a piano performance we can judge
+MAX_GLIDE_SHARE = 0.25  # pianos glide in < 5% of notes (transcription noise); speech in about half
+FEW_NOTES = 30  # below this many notes the statistics are weak and answers hedge
+SHORT_S = 8.0  # recordings shorter than this give few beats; answers hedge
+QUIET_DBFS = -40.0  # a take whose loud moments (95th percentile RMS) stay below this is very quiet; answers hedge
+BEATS_PER_SEGMENT = 4  # without a score, loudness is compared over groups of four beats
+SEGMENT_S = 2.0  # ... or over 2 s windows when too few beats were tracked
+
+
+class NotMusicError(AudioError):
+    """Audio that decodes but holds no playable notes (speech, noise, a test tone)."""
+
+
+@dataclass(frozen=True)
+class NoteEvent:
+    """A score deviation: a wrong, missed or extra note."""
+
+    kind: str
+    time_s: float
+    pitch: int
+    """The played pitch (wrong, extra) or the notated pitch (missed)."""
+    notated_pitch: int | None = None
+    bar: int | None = None
+
+    def to_json(self) -> dict:
+        out: dict = {"time_s": round(self.time_s, 3)}
+        if self.kind == "wrong":
+            out |= {"notated_pitch": self.notated_pitch, "played_pitch": self.pitch}
+        else:
+            out["pitch"] = self.pitch
+        if self.bar is not None:
+            out["bar"] = self.bar
+        return out
+
+
+@dataclass(frozen=True)
+class BarView:
+    """One notated bar: when it was played, its tempo, loudness and errors."""
+
+    bar: int
+    start_s: float
+    end_s: float
+    bpm: float | None
+    level_db: float | None
+    n_errors: int
+
+    def to_json(self) -> dict:
+        return {
+            "bar": self.bar,
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "bpm": None if self.bpm is None else round(self.bpm, 1),
+            "level_db": None if self.level_db is None else round(self.level_db, 1),
+            "n_errors": self.n_errors,
+        }
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    name: str
+    n_notated: int
+    n_matched: int
+    wrong: list[NoteEvent]
+    missed: list[NoteEvent]
+    extra: list[NoteEvent]
+    bars: list[BarView]
+
+    @property
+    def accuracy_pct(self) -> float:
+        """Share of notated notes neither wrong nor missed."""
+        return 100.0 * (self.n_notated - len(self.wrong) - len(self.missed)) / self.n_notated if self.n_notated else 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "n_notated": self.n_notated,
+            "n_matched": self.n_matched,
+            "accuracy_pct": round(self.accuracy_pct, 1),
+            "wrong": [e.to_json() for e in self.wrong],
+            "missed": [e.to_json() for e in self.missed],
+            "extra": [e.to_json() for e in self.extra],
+            "bars": [b.to_json() for b in self.bars],
+        }
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything measured on one recording. notes: (N, 4) [onset_s, offset_s, pitch, velocity]."""
+
+    name: str
+    duration_s: float
+    sample_rate: int
+    channels: int
+    notes: np.ndarray
+    tempo: tempo.Tempo
+    timing_jitter_ms: float
+    dynamics: dynamics.Dynamics
+    articulation: articulation.Articulation
+    pedal: pedal.Pedal
+    score: ScoreReport | None = None
+    cautions: list[str] = field(default_factory=list)
+    """Why the evidence is weak, if it is (few notes, short clip, quiet take)."""
+
+    def to_json(self) -> dict:
+        out = {
+            "name": self.name,
+            "duration_s": round(self.duration_s, 3),
+            "sample_rate": self.sample_rate,
+            "channels": self.channels,
+            "notes": [[round(a, 3), round(b, 3), int(p), int(v)] for a, b, p, v in self.notes],
+            "tempo": self.tempo.to_json(),
+            "timing": {"jitter_ms": round(self.timing_jitter_ms, 1)},
+            "dynamics": self.dynamics.to_json(),
+            "articulation": self.articulation.to_json(),
+            "pedal": self.pedal.to_json(),
+            "cautions": list(self.cautions),
+        }
+        if self.score is not None:
+            out["score"] = self.score.to_json()
+        return out
+
+
+def mono_22k(path: str | Path) -> tuple[np.ndarray, object]:
+    """Decode with llaqo.audio.load_audio -> ((samples,) float32 mono at 22050 Hz, the Recording)."""
+    recording = load_audio(path, max_duration_s=MAX_DURATION_S)
+    wave = recording.wave.mean(dim=0)
+    if recording.sample_rate != transcribe.SAMPLE_RATE:
+        wave = torchaudio.functional.resample(wave, recording.sample_rate, transcribe.SAMPLE_RATE)
+    return wave.to(torch.float32).numpy(), recording
+
+
+def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Analysis:
+    """Measure a recording. Raises AudioError (NotMusicError) or score.ScoreError naming the problem."""
+    notated = score.load_score(score_path) if score_path is not None else None
+    wave, recording = mono_22k(audio_path)
+    sr = transcribe.SAMPLE_RATE
+    name = Path(audio_path).name
+    result = transcribe.transcribe(wave)
+    notes = result.notes
+    if len(notes) < MIN_NOTES:
+        raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
+    if result.glide_share > MAX_GLIDE_SHARE:
+        raise NotMusicError(
+            f"{name}: not a piano recording: the pitch glides in {100 * result.glide_share:.0f}% of the sounds, "
+            "as in speech or singing"
+        )
+    curve = dynamics.loudness_curve(wave, sr)
+    envelopes = spectral.pitch_envelopes(wave, sr)
+    levels = dynamics.note_levels(envelopes, notes)
+
+    if notated is not None:
+        aligned = score.align(notes, notated, result.frames, result.frame_rate, result.onsets)
+        if len(aligned.anchor_q) < tempo.MIN_BEATS:
+            raise NotMusicError(f"{name}: the playing does not match the score {notated.name}")
+        beats = tempo.score_beats(aligned.anchor_q, aligned.anchor_t, notated.beat_q)
+        tempo_result = tempo.tempo_from_beats(beats, notated.nominal_bpm, "score")
+        jitter = tempo.score_jitter_ms(
+            notes[aligned.pairs[:, 1], 0],
+            notated.onset_q[aligned.pairs[:, 0]],
+            beats,
+            tempo.score_beat_grid(aligned.anchor_q, notated.beat_q),
+        )
+        bars_q = _bar_starts_q(notated)
+        bounds = np.stack(
+            [
+                np.append(bars_q[:, 0], bars_q[-1, 0] + 1),
+                aligned.time_of(np.append(bars_q[:, 1], (notated.onset_q + notated.duration_q).max())),
+            ],
+            axis=1,
+        )
+        dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds[:, 1], "bar")
+        written = _written_durations(len(notes), notated, aligned)
+        harmony = _score_harmony(notated, bars_q[:, 1], bounds[:, 1])
+        report = _score_report(notes, notated, aligned, bounds, tempo_result, dyn)
+    else:
+        beats = tempo.track_beats(wave, sr, notes[:, 0])
+        tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(beats), None, "audio")
+        jitter = tempo.grid_jitter_ms(notes[:, 0], tempo_result.beats)
+        if len(beats) > 2 * BEATS_PER_SEGMENT:
+            inner = beats[BEATS_PER_SEGMENT::BEATS_PER_SEGMENT]  # the first and last groups run to the ends
+        else:
+            inner = np.arange(SEGMENT_S, recording.duration_s, SEGMENT_S)
+        bounds = np.concatenate([[0.0], inner[inner < recording.duration_s], [recording.duration_s]])
+        dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds, "beats")
+        written = articulation.spans_to_next_onset(notes)
+        harmony = pedal.harmony_from_notes(notes, bounds)
+        report = None
+    return Analysis(
+        name=name,
+        duration_s=recording.duration_s,
+        sample_rate=recording.sample_rate,
+        channels=recording.channels,
+        notes=notes,
+        tempo=tempo_result,
+        timing_jitter_ms=jitter,
+        dynamics=dyn,
+        articulation=articulation.analyse_articulation(articulation.release_ratios(envelopes, notes, written)),
+        pedal=pedal.analyse_pedal(notes, pedal.damped_times(envelopes, notes), notes[:, 0] + written, harmony),
+        score=report,
+        cautions=_cautions(notes, recording.duration_s, dyn),
+    )
+
+
+def _bar_starts_q(notated: score.Score) -> np.ndarray:
+    """-> (n_bars, 2) rows [bar number, first notated onset in the bar in quarters]."""
+    bars = np.unique(notated.bar)
+    return np.stack([bars, [notated.onset_q[notated.bar == b].min() for b in bars]], axis=1).astype(float)
+
+
+def _score_harmony(notated: score.Score, starts_q: np.ndarray, bounds_s: np.ndarray) -> pedal.Harmony:
+    """One window per bar holding the pitch classes notated to sound in it; bounds_s: (n_bars + 1,) in s."""
+    ends_q = np.append(starts_q[1:], np.inf)
+    note_end = notated.onset_q + notated.duration_q
+    classes = [
+        set((notated.pitch[(notated.onset_q < b - 1e-6) & (note_end > a + 1e-6)] % 12).astype(int).tolist())
+        for a, b in zip(starts_q, ends_q, strict=True)
+    ]
+    return pedal.Harmony(bounds=bounds_s, classes=classes)
+
+
+def _written_durations(n_notes: int, notated: score.Score, aligned: score.Alignment) -> np.ndarray:
+    """(n_notes,) notated duration in performed seconds of each note played as written (nan for the rest)."""
+    s, p = aligned.pairs[:, 0], aligned.pairs[:, 1]
+    written = np.full(n_notes, np.nan)
+    written[p] = aligned.time_of(notated.onset_q[s] + notated.duration_q[s]) - aligned.time_of(notated.onset_q[s])
+    return written
+
+
+def _score_report(
+    notes: np.ndarray,
+    notated: score.Score,
+    aligned: score.Alignment,
+    bounds: np.ndarray,
+    tempo_result: tempo.Tempo,
+    dyn: dynamics.Dynamics,
+) -> ScoreReport:
+    def bar(t: float) -> int:
+        return int(score.bar_at(notated, aligned, np.array([t]))[0])
+
+    wrong = [
+        NoteEvent("wrong", w.time_s, w.played_pitch, int(notated.pitch[w.score_index]), int(notated.bar[w.score_index]))
+        for w in aligned.wrong
+    ]
+    missed = [
+        NoteEvent(
+            "missed", float(aligned.time_of(notated.onset_q[[s]])[0]), int(notated.pitch[s]), None, int(notated.bar[s])
+        )
+        for s in aligned.missed
+    ]
+    extra = [NoteEvent("extra", float(notes[i, 0]), int(notes[i, 2]), None, bar(notes[i, 0])) for i in aligned.extra]
+    errors = wrong + missed + extra
+    views = []
+    for (number, start), (_, end) in zip(bounds[:-1], bounds[1:], strict=True):
+        in_bar = (tempo_result.curve[:, 0] >= start - 1e-3) & (tempo_result.curve[:, 0] < end - 1e-3)
+        level = dyn.segments[np.isclose(dyn.segments[:, 0], start), 2]
+        views.append(
+            BarView(
+                bar=int(number),
+                start_s=float(start),
+                end_s=float(end),
+                bpm=float(np.median(tempo_result.curve[in_bar, 1])) if in_bar.any() else None,
+                level_db=float(level[0]) if len(level) else None,
+                n_errors=int(sum(e.bar == number for e in errors)),
+            )
+        )
+    return ScoreReport(notated.name, len(notated.pitch), len(aligned.pairs), wrong, missed, extra, views)
+
+
+def _cautions(notes: np.ndarray, duration_s: float, dyn: dynamics.Dynamics) -> list[str]:
+    out = []
+    if len(notes) < FEW_NOTES:
+        out.append(f"only {len(notes)} notes were detected, so the statistics are rough")
+    if duration_s < SHORT_S:
+        out.append(f"the recording is short ({duration_s:.1f} s), so tempo and dynamics trends are uncertain")
+    if len(dyn.curve) and float(np.percentile(dyn.curve[:, 1], 95)) < QUIET_DBFS:
+        out.append("the recording is very quiet, so soft notes may have been missed")
+    return out

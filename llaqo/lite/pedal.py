@@ -1,0 +1,110 @@
+"""Sustain pedal, estimated from what keeps sounding after it should have stopped.
+
+The pedal itself is silent; its trace is strings left undamped. For each note we find when its
+string was damped (articulation.release_time, on the fundamental alone with a longer window, so
+that other notes' overtones and the room's reverberation do not fake or hide a fall) and compare
+it with when the note was written to end (the score's note end, or without a score the next
+onset in the register):
+- sustained share: notes still sounding > SUSTAIN_S past their written end: the pedal is in use;
+- blur: at a harmony change (between bars whose pitch-class sets differ), at least
+  MIN_CARRIED notes that ended before it, of pitch classes foreign to the new harmony, sound
+  > BLUR_S into it: the pedal was held across the change (perfbench's "blurred").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from llaqo.lite.articulation import release_time
+from llaqo.lite.spectral import Envelopes
+
+SUSTAIN_S = 0.3  # sounding this long past the written end counts as sustained by the pedal
+PEDAL_SHARE = 0.15  # share of sustained notes above which the pedal is in use
+BLUR_S = 0.25  # a foreign note still sounding this long after a change blurs it (perfbench definition)
+MIN_CARRIED = 2  # foreign notes carried over for a change to count as blurred (one can be a tie or a slip)
+MIN_BLURRED = 2  # the definition asks for at least two pedal-downs held across a change
+BLUR_SHARE = 0.3  # ... and we ask that they are a sizeable share of the changes
+CHANGE_JACCARD = 0.5  # consecutive windows whose pitch-class sets overlap less than this change harmony
+DAMP_DB = 8.0  # damper fall on the fundamental: >= 8 dB within 150 ms (53 dB/s; natural decay is ~5-20 dB/s,
+DAMP_WINDOW_S = 0.15  # a damped string in a live room with a 1 s reverberation still falls ~60 dB/s)
+HORIZON_S = 4.0  # a string is followed at most this long after its onset
+CHORD_GAP_S = 0.035
+
+
+@dataclass(frozen=True)
+class Harmony:
+    """Windows of the music with the pitch classes that sound in each.
+
+    bounds: (W+1,) window boundaries in s; classes: W sets of pitch classes 0-11
+    """
+
+    bounds: np.ndarray
+    classes: list[set[int]]
+
+
+@dataclass(frozen=True)
+class Pedal:
+    sustained_share: float
+    changes_s: np.ndarray
+    """(H,) harmony-change times in s."""
+    blurred_s: np.ndarray
+    """(Hb,) the harmony changes across which notes of the previous harmony kept sounding."""
+    label: str
+
+    def to_json(self) -> dict:
+        return {
+            "label": self.label,
+            "sustained_share": round(self.sustained_share, 3),
+            "n_harmony_changes": int(len(self.changes_s)),
+            "harmony_changes_s": [round(float(t), 3) for t in self.changes_s],
+            "blurred_changes_s": [round(float(t), 3) for t in self.blurred_s],
+        }
+
+
+def harmony_from_notes(notes: np.ndarray, bounds: np.ndarray) -> Harmony:
+    """Windows (e.g. groups of tracked beats) filled with the pitch classes of the notes starting in them."""
+    classes = [
+        set((notes[(notes[:, 0] >= a - CHORD_GAP_S) & (notes[:, 0] < b - CHORD_GAP_S), 2] % 12).astype(int).tolist())
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    return Harmony(bounds=bounds, classes=classes)
+
+
+def damped_times(env: Envelopes, notes: np.ndarray) -> np.ndarray:
+    """(N, 4) notes -> (N,) time in s at which each string was damped (or stopped being followed)."""
+    return np.array(
+        [
+            notes[i, 0] + release_time(env, notes, i, HORIZON_S, DAMP_DB, DAMP_WINDOW_S, fundamental=True)
+            for i in range(len(notes))
+        ]
+    )
+
+
+def analyse_pedal(notes: np.ndarray, damped: np.ndarray, written_end: np.ndarray, harmony: Harmony) -> Pedal:
+    """(N, 4) notes, (N,) damping times, (N,) written end times (nan = unknown) in s, and the harmony -> Pedal."""
+    known = np.isfinite(written_end)
+    sustained = float((damped[known] > written_end[known] + SUSTAIN_S).mean()) if known.any() else 0.0
+    changes, blurred = [], []
+    for k in range(1, len(harmony.classes)):
+        before, after = harmony.classes[k - 1], harmony.classes[k]
+        if not before or not after or len(before & after) / len(before | after) >= CHANGE_JACCARD:
+            continue
+        h = float(harmony.bounds[k])
+        changes.append(h)
+        carried = (
+            known
+            & (written_end <= h + CHORD_GAP_S)
+            & (damped > h + BLUR_S)
+            & ~np.isin(notes[:, 2].astype(int) % 12, list(after))
+        )
+        if carried.sum() >= MIN_CARRIED:
+            blurred.append(h)
+    if len(blurred) >= MIN_BLURRED and len(blurred) >= BLUR_SHARE * len(changes):
+        label = "blurred"
+    elif sustained >= PEDAL_SHARE:
+        label = "clean"
+    else:
+        label = "none"
+    return Pedal(sustained, np.array(changes), np.array(blurred), label)

@@ -1,0 +1,88 @@
+"""The evidence plots for the app: tempo curve, loudness curve and piano roll, as matplotlib Figures (Agg)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: figures are rendered by the app, never shown in a window
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from llaqo.lite.analysis import Analysis  # noqa: E402
+
+FIG_SIZE = (8.0, 3.0)  # inches: wide and short, to sit in an app tab
+MIN_LEVEL_SPAN_DB = 20.0  # smallest span of the dynamics plot's level axis
+ERROR_COLOURS = {"wrong": "tab:red", "missed": "tab:orange", "extra": "tab:purple"}
+
+
+def tempo_figure(a: Analysis) -> Figure:
+    """BPM per beat against time, with the notated tempo as a dashed line when known."""
+    fig = Figure(figsize=FIG_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    curve = a.tempo.curve
+    ax.plot(curve[:, 0], curve[:, 1], marker=".", label="played")
+    if a.tempo.nominal_bpm:
+        ax.axhline(a.tempo.nominal_bpm, linestyle="--", color="grey", label=f"notated {a.tempo.nominal_bpm:.0f}")
+    ax.set(xlabel="time (s)", ylabel="BPM", title=f"Tempo: {a.tempo.label}, {a.tempo.bpm:.0f} BPM")
+    ax.legend(loc="best")
+    return fig
+
+
+def dynamics_figure(a: Analysis) -> Figure:
+    """The RMS loudness curve (dBFS) and, on a second axis, each segment's note level as a step."""
+    fig = Figure(figsize=FIG_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    curve = a.dynamics.curve
+    ax.plot(curve[:, 0], curve[:, 1], color="tab:blue", linewidth=0.8)
+    ax.set(
+        xlabel="time (s)",
+        ylabel="loudness (dBFS)",
+        title=f"Dynamics: {a.dynamics.label}, range {a.dynamics.range_db:.1f} dB across {a.dynamics.segment_kind}s",
+    )
+    levels = ax.twinx()
+    for start, end, level in a.dynamics.segments:
+        levels.hlines(level, start, end, color="tab:green")
+    levels.set_ylabel(f"note level per {a.dynamics.segment_kind} (dB)", color="tab:green")
+    if len(a.dynamics.segments):
+        # At least MIN_LEVEL_SPAN_DB on the axis, so a flat take looks flat rather than magnified.
+        middle = float(np.mean([a.dynamics.segments[:, 2].min(), a.dynamics.segments[:, 2].max()]))
+        half = max(a.dynamics.range_db / 2 + 1.0, MIN_LEVEL_SPAN_DB / 2)
+        levels.set_ylim(middle - half, middle + half)
+    return fig
+
+
+def piano_roll_figure(a: Analysis) -> Figure:
+    """Detected notes as bars (pitch against time); wrong, missed and extra notes coloured when a score is given."""
+    fig = Figure(figsize=FIG_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    for onset, offset, pitch, velocity in a.notes:
+        ax.add_patch(Rectangle((onset, pitch - 0.4), offset - onset, 0.8, color="tab:blue", alpha=0.3 + velocity / 254))
+    if a.score is not None:
+        for kind, events in (("wrong", a.score.wrong), ("missed", a.score.missed), ("extra", a.score.extra)):
+            if events:
+                ax.scatter(
+                    [e.time_s for e in events],
+                    [e.pitch for e in events],
+                    color=ERROR_COLOURS[kind],
+                    marker="x" if kind == "missed" else "o",
+                    label=f"{kind} ({len(events)})",
+                    zorder=3,
+                )
+        if a.score.wrong or a.score.missed or a.score.extra:
+            ax.legend(loc="best")
+    low, high = (a.notes[:, 2].min(), a.notes[:, 2].max()) if len(a.notes) else (21, 108)
+    ax.set(
+        xlim=(0, a.duration_s),
+        ylim=(low - 2, high + 2),
+        xlabel="time (s)",
+        ylabel="MIDI pitch",
+        title=f"Notes: {len(a.notes)} detected",
+    )
+    return fig
+
+
+def figures(a: Analysis) -> dict[str, Figure]:
+    """{"tempo", "dynamics", "piano_roll"} -> Figure."""
+    return {"tempo": tempo_figure(a), "dynamics": dynamics_figure(a), "piano_roll": piano_roll_figure(a)}

@@ -1,0 +1,368 @@
+"""Load a score (MIDI or MusicXML via partitura) and align a transcription to it.
+
+The alignment is note-level: dynamic time warping over onset groups finds the path, notes of
+the same pitch are paired along it, and what is left is classified as wrong (a notated note
+replaced by a nearby played one), missed or extra. Matched notes anchor a score-to-performance
+time map, which gives the tempo per notated beat and a bar number for any time.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+GROUP_GAP_S = 0.035  # performed onsets closer than this form one chord (hand asynchrony is ~10-30 ms)
+MATCH_WINDOW_S = 0.12  # a played note pairs with a notated one within this of the warped time
+SUBSTITUTE_SEMITONES = 4  # a wrong note is within a third of the notated pitch; further is missed + extra
+GHOST_INTERVALS = (12, 19, 24, 28)  # overtones (octave, 12th, 2 octaves, 17th) the transcriber can mistake for notes
+HEARD_ONSET = 0.3  # onset activation (below the transcriber's 0.7) showing a note it heard but did not cut out
+ONSET_REACH_S = 0.05  # ... within this of the notated note's expected time
+SOUNDING = 0.25  # note activation above which a pitch counts as sounding
+QUARTER_PER_UNIT = {"w": 4.0, "h": 2.0, "q": 1.0, "e": 0.5, "s": 0.25, "h.": 3.0, "q.": 1.5, "e.": 0.75}
+
+
+class ScoreError(ValueError):
+    """A score file that cannot be read. The message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Score:
+    """Notated notes, in quarter notes from the start of the score.
+
+    onset_q, duration_q: (M,) float64 quarter notes; pitch: (M,) int MIDI; bar: (M,) int measure numbers
+    nominal_bpm: notated tempo in beats per minute of beat_q quarters, None when not notated
+    beat_q: quarters per beat (1.0 for x/4, 1.5 for compound x/8)
+    """
+
+    onset_q: np.ndarray
+    duration_q: np.ndarray
+    pitch: np.ndarray
+    bar: np.ndarray
+    nominal_bpm: float | None
+    beat_q: float
+    name: str
+
+
+def load_score(path: str | Path) -> Score:
+    """Read a MIDI or MusicXML file with partitura. Raises ScoreError naming the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScoreError(f"{path.name}: score file not found")
+    if path.stat().st_size == 0:
+        raise ScoreError(f"{path.name}: the score file is empty (0 bytes)")
+    try:
+        import partitura
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # partitura warns about every inferred voice and part
+            parsed = partitura.load_score(str(path))
+    except Exception as err:
+        raise ScoreError(f"{path.name}: not a readable score (supported: MIDI, MusicXML, MEI, Kern)") from err
+    onset, duration, pitch, bar = [], [], [], []
+    nominal, beat_q = None, 1.0
+    for part in parsed.parts:
+        na = part.note_array(include_time_signature=True)
+        if len(na) == 0:
+            continue
+        onset.append(na["onset_quarter"])
+        duration.append(na["duration_quarter"])
+        pitch.append(na["pitch"])
+        bar.append(np.asarray(part.measure_number_map(na["onset_div"]), dtype=int))
+        if na["ts_beat_type"][0] == 8 and na["ts_beats"][0] % 3 == 0:
+            beat_q = 1.5  # compound metre: the beat is a dotted quarter
+        tempos = list(part.iter_all(partitura.score.Tempo))
+        if nominal is None and tempos:
+            nominal = float(tempos[0].bpm) * QUARTER_PER_UNIT.get(tempos[0].unit or "q", 1.0)
+    if not onset:
+        raise ScoreError(f"{path.name}: the score contains no notes")
+    onset_q, duration_q, pitch_a, bar_a = (np.concatenate(x) for x in (onset, duration, pitch, bar))
+    order = np.lexsort((pitch_a, onset_q))
+    if nominal is not None:
+        nominal /= beat_q
+    return Score(
+        onset_q=onset_q[order].astype(float),
+        duration_q=duration_q[order].astype(float),
+        pitch=pitch_a[order].astype(int),
+        bar=bar_a[order],
+        nominal_bpm=nominal,
+        beat_q=beat_q,
+        name=path.name,
+    )
+
+
+@dataclass(frozen=True)
+class Substitution:
+    """A notated note played at another pitch. perf_index is None when the transcriber did not cut the
+    played note out but its activation shows it (time_s is then the expected time of the notated note)."""
+
+    score_index: int
+    perf_index: int | None
+    time_s: float
+    played_pitch: int
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A performance matched to its score.
+
+    pairs: (K, 2) int indices [score note, performed note] of notes played as written
+    wrong: substituted pitches
+    missed: (Ms,) int score note indices; extra: (E,) int performed note indices
+    anchor_q, anchor_t: (A,) strictly increasing score quarters and their performed times in seconds
+    """
+
+    pairs: np.ndarray
+    wrong: list[Substitution]
+    missed: np.ndarray
+    extra: np.ndarray
+    anchor_q: np.ndarray
+    anchor_t: np.ndarray
+
+    def time_of(self, quarters: np.ndarray) -> np.ndarray:
+        """(n,) score quarters -> (n,) performed seconds, linear between anchors and extrapolated at the ends."""
+        return _interp_extrapolate(quarters, self.anchor_q, self.anchor_t)
+
+    def quarter_of(self, times: np.ndarray) -> np.ndarray:
+        """(n,) performed seconds -> (n,) score quarters."""
+        return _interp_extrapolate(times, self.anchor_t, self.anchor_q)
+
+
+def _interp_extrapolate(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    if len(xp) < 2:
+        return np.full_like(x, fp[0] if len(fp) else 0.0)
+    y = np.interp(x, xp, fp)
+    lo_slope = (fp[1] - fp[0]) / (xp[1] - xp[0])
+    hi_slope = (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
+    y = np.where(x < xp[0], fp[0] + (x - xp[0]) * lo_slope, y)
+    return np.where(x > xp[-1], fp[-1] + (x - xp[-1]) * hi_slope, y)
+
+
+def _groups(onsets: np.ndarray, gap: float) -> np.ndarray:
+    """(n,) sorted onsets -> (n,) group ids; a new group starts after a gap larger than `gap`."""
+    if len(onsets) == 0:
+        return np.zeros(0, dtype=int)
+    return np.concatenate([[0], np.cumsum(np.diff(onsets) > gap)])
+
+
+def _group_features(group_ids: np.ndarray, pitches: np.ndarray) -> np.ndarray:
+    """-> (n_groups, 100): pitch one-hot (88) and half-weighted pitch class (12), L2-normalised rows."""
+    n = int(group_ids.max()) + 1 if len(group_ids) else 0
+    feats = np.zeros((n, 100))
+    for g, p in zip(group_ids, pitches, strict=True):
+        feats[g, int(np.clip(p - 21, 0, 87))] = 1.0
+        feats[g, 88 + int(p) % 12] = 0.5
+    return feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-9)
+
+
+def align(
+    notes: np.ndarray,
+    score: Score,
+    frames: np.ndarray | None = None,
+    frame_rate: float = 0.0,
+    onset_activations: np.ndarray | None = None,
+) -> Alignment:
+    """Align performed notes to a score.
+
+    notes: (N, 4) [onset_s, offset_s, pitch, velocity] sorted by onset
+    frames, onset_activations: optional (T, 88) note and onset activations at frame_rate frames/s, to tell
+    a missed note from one the transcriber heard but did not cut out, and to find a wrong pitch it heard
+    """
+    import librosa
+
+    onsets, pitches = notes[:, 0], notes[:, 2].astype(int)
+    perf_group = _groups(onsets, GROUP_GAP_S)
+    score_group = np.unique(score.onset_q, return_inverse=True)[1]
+    if len(notes) == 0:
+        empty = np.zeros((0, 2), dtype=int)
+        return Alignment(empty, [], np.arange(len(score.pitch)), np.zeros(0, int), np.zeros(1), np.zeros(1))
+
+    cost = 1.0 - _group_features(score_group, score.pitch) @ _group_features(perf_group, pitches).T
+    _, path = librosa.sequence.dtw(C=cost, backtrack=True)
+    group_time = np.array([onsets[perf_group == g].min() for g in range(perf_group.max() + 1)])
+
+    # Pass 1: pair same-pitch notes along the warping path.
+    used = np.zeros(len(notes), dtype=bool)
+    matched = np.full(len(score.pitch), -1)
+    candidates: dict[int, list[int]] = {}
+    for sg, pg in path[::-1]:
+        candidates.setdefault(int(sg), []).append(int(pg))
+    for s in range(len(score.pitch)):
+        times = group_time[candidates.get(int(score_group[s]), [])]
+        if len(times) == 0:
+            continue
+        near = np.flatnonzero(
+            ~used
+            & (pitches == score.pitch[s])
+            & (onsets >= times.min() - MATCH_WINDOW_S)
+            & (onsets <= times.max() + MATCH_WINDOW_S)
+        )
+        if len(near):
+            best = near[np.argmin(np.abs(onsets[near] - times.mean()))]
+            matched[s], used[best] = best, True
+    anchor_q, anchor_t = _anchors(score.onset_q, matched, onsets)
+
+    # Pass 2: with the time map, pair notes the warping path put in the wrong group.
+    expected = _interp_extrapolate(score.onset_q, anchor_q, anchor_t)
+    for s in np.flatnonzero(matched < 0):
+        near = np.flatnonzero(~used & (pitches == score.pitch[s]) & (np.abs(onsets - expected[s]) <= MATCH_WINDOW_S))
+        if len(near):
+            best = near[np.argmin(np.abs(onsets[near] - expected[s]))]
+            matched[s], used[best] = best, True
+    anchor_q, anchor_t = _anchors(score.onset_q, matched, onsets)
+    expected = _interp_extrapolate(score.onset_q, anchor_q, anchor_t)
+
+    expected_end = _interp_extrapolate(score.onset_q + score.duration_q, anchor_q, anchor_t)
+    unmatched_perf = [i for i in np.flatnonzero(~used) if not _is_ghost(i, notes, used)]
+    wrong, missed = [], []
+    for s in np.flatnonzero(matched < 0):
+        if _heard(score.pitch[s], expected[s], frames, onset_activations, frame_rate) or _starts_sounding(
+            score.pitch[s], expected[s], frames, frame_rate
+        ):
+            continue  # heard but not cut into a separate note (a repeated note, a quiet chord tone)
+        near = [
+            i
+            for i in unmatched_perf
+            if abs(onsets[i] - expected[s]) <= MATCH_WINDOW_S
+            and 0 < abs(pitches[i] - score.pitch[s]) <= SUBSTITUTE_SEMITONES
+        ]
+        if near:
+            best = min(near, key=lambda i: (abs(pitches[i] - score.pitch[s]), abs(onsets[i] - expected[s])))
+            wrong.append(Substitution(int(s), int(best), float(onsets[best]), int(pitches[best])))
+            unmatched_perf.remove(best)
+            continue
+        heard = _heard_instead(score, s, expected, frames, onset_activations, frame_rate)
+        if heard is not None:
+            wrong.append(Substitution(int(s), None, float(expected[s]), heard))
+        elif not _masked(s, score, expected, expected_end) and not _ringing(
+            score.pitch[s], expected[s], frames, frame_rate
+        ):
+            missed.append(s)
+    extra = [
+        i
+        for i in unmatched_perf
+        if not _echoes_score(notes[i], score.pitch, expected, expected_end)
+        and not _ringing(int(pitches[i]), onsets[i], frames, frame_rate)
+    ]
+    pairs = np.array([(s, p) for s, p in enumerate(matched) if p >= 0], dtype=int).reshape(-1, 2)
+    return Alignment(
+        pairs=pairs,
+        wrong=wrong,
+        missed=np.array(missed, dtype=int),
+        extra=np.array(extra, dtype=int),
+        anchor_q=anchor_q,
+        anchor_t=anchor_t,
+    )
+
+
+def _anchors(onset_q: np.ndarray, matched: np.ndarray, onsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median performed time per matched score onset, kept only where time increases with the score."""
+    ok = matched >= 0
+    qs = np.unique(onset_q[ok])
+    ts = np.array([np.median(onsets[matched[ok & (onset_q == q)]]) for q in qs])
+    keep_q, keep_t = [], []
+    for q, t in zip(qs, ts, strict=True):
+        # A chord matched far out of order is a matching error, not a time-travelling pianist.
+        if not keep_t or t > keep_t[-1]:
+            keep_q.append(q)
+            keep_t.append(t)
+    if not keep_q:
+        return np.zeros(1), np.zeros(1)
+    return np.array(keep_q), np.array(keep_t)
+
+
+def _is_ghost(i: int, notes: np.ndarray, used: np.ndarray) -> bool:
+    """An unmatched note that is an overtone of, or re-sounds, a louder matched note at the same moment."""
+    onset, pitch, velocity = notes[i, 0], notes[i, 2], notes[i, 3]
+    others = notes[used & (notes[:, 3] >= velocity)]
+    same_time = np.abs(others[:, 0] - onset) <= GROUP_GAP_S
+    overtone = np.isin(pitch - others[:, 2], GHOST_INTERVALS)
+    resound = (others[:, 2] == pitch) & (others[:, 0] < onset) & (onset <= others[:, 1] + GROUP_GAP_S)
+    return bool(((same_time & overtone) | resound).any())
+
+
+def _heard(
+    pitch: int, time_s: float, frames: np.ndarray | None, onset_activations: np.ndarray | None, frame_rate: float
+) -> bool:
+    """True when the model heard `pitch` begin at `time_s` though the transcriber did not cut out a note:
+    an onset activation >= HEARD_ONSET within ONSET_REACH_S and a note activation >= SOUNDING just after.
+    Both are needed: onset activations alone also fire on neighbouring pitches of a loud chord."""
+    if frames is None or onset_activations is None or not 21 <= pitch <= 108:
+        return False
+    centre, reach = int(max(time_s, 0) * frame_rate), max(int(ONSET_REACH_S * frame_rate), 1)
+    onset = onset_activations[max(centre - reach, 0) : centre + reach + 1, pitch - 21]
+    after = frames[centre : centre + max(int(0.15 * frame_rate), 1), pitch - 21]
+    return bool(len(onset) and len(after) and onset.max() >= HEARD_ONSET and after.max() >= SOUNDING)
+
+
+def _starts_sounding(pitch: int, time_s: float, frames: np.ndarray | None, frame_rate: float) -> bool:
+    """True when the note activation at `pitch` is high just after `time_s` but was not just before:
+    the note began then, though the transcriber did not cut it out. A pitch already ringing does not count."""
+    if frames is None or not 21 <= pitch <= 108:
+        return False
+    centre = int(max(time_s, 0) * frame_rate)
+    after = frames[centre : centre + max(int(0.15 * frame_rate), 1), pitch - 21]
+    before = frames[max(centre - int(0.1 * frame_rate), 0) : max(centre - int(0.03 * frame_rate), 0), pitch - 21]
+    return bool(len(after) and after.max() >= SOUNDING and (len(before) == 0 or before.mean() < SOUNDING))
+
+
+def _ringing(pitch: int, time_s: float, frames: np.ndarray | None, frame_rate: float) -> bool:
+    """True when `pitch` is sounding both just before and just after `time_s`: a re-struck key under the
+    pedal or a held note leaves no trace a transcriber can see, so its absence cannot be told either."""
+    if frames is None or not 21 <= pitch <= 108:
+        return False
+    centre = int(max(time_s, 0) * frame_rate)
+    after = frames[centre : centre + max(int(0.15 * frame_rate), 1), pitch - 21]
+    before = frames[max(centre - int(0.1 * frame_rate), 0) : max(centre - int(0.03 * frame_rate), 0), pitch - 21]
+    return bool(len(after) and len(before) and before.mean() >= SOUNDING and after.max() >= SOUNDING)
+
+
+def _masked(s: int, score: Score, start: np.ndarray, end: np.ndarray) -> bool:
+    """True when notated note s coincides with an overtone of another notated note sounding with it: its
+    absence cannot be heard (the F-A-C chord's C is the F's twelfth), so it is not reported as missed."""
+    sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & (np.arange(len(start)) != s)
+    return bool(np.isin(score.pitch[s] - score.pitch[sounding], GHOST_INTERVALS).any())
+
+
+def _echoes_score(note: np.ndarray, pitch: np.ndarray, start: np.ndarray, end: np.ndarray) -> bool:
+    """An unmatched performed note at the pitch of a notated note sounding then, or at its overtone or an
+    octave below: far more often resonance the transcriber cut into a note than a key the pianist added."""
+    sounding = pitch[(start <= note[0] + GROUP_GAP_S) & (end >= note[0] - GROUP_GAP_S)]
+    intervals = note[2] - sounding
+    return bool(np.isin(intervals, (0, -12) + GHOST_INTERVALS).any())
+
+
+def _heard_instead(
+    score: Score,
+    s: int,
+    expected: np.ndarray,
+    frames: np.ndarray | None,
+    onset_activations: np.ndarray | None,
+    frame_rate: float,
+) -> int | None:
+    """The pitch within SUBSTITUTE_SEMITONES of notated note s, not itself notated around then, that the
+    model heard begin at its time (the most strongly sounding such pitch), if any."""
+    nearby = set(score.pitch[np.abs(expected - expected[s]) <= MATCH_WINDOW_S].tolist())
+    candidates = [
+        p
+        for p in range(int(score.pitch[s]) - SUBSTITUTE_SEMITONES, int(score.pitch[s]) + SUBSTITUTE_SEMITONES + 1)
+        if p not in nearby and _heard(p, expected[s], frames, onset_activations, frame_rate)
+    ]
+    if not candidates:
+        return None
+    centre = int(max(expected[s], 0) * frame_rate)
+    return max(candidates, key=lambda p: frames[centre : centre + max(int(0.15 * frame_rate), 1), p - 21].max())
+
+
+def bar_at(score: Score, alignment: Alignment, times: np.ndarray) -> np.ndarray:
+    """(n,) performed seconds -> (n,) notated bar numbers (of the last notated onset at or before)."""
+    quarters = alignment.quarter_of(np.asarray(times, dtype=float))
+    order = np.argsort(score.onset_q, kind="stable")
+    idx = np.searchsorted(score.onset_q[order], quarters + 1e-6, side="right") - 1
+    return score.bar[order][np.clip(idx, 0, len(order) - 1)]

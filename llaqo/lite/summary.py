@@ -1,0 +1,37 @@
+"""A readable, few-line summary of an Analysis (the non-JSON `analyze` output and the app's overview)."""
+
+from __future__ import annotations
+
+from llaqo.lite.analysis import Analysis
+
+
+def clock(seconds: float) -> str:
+    """12.3 -> "0:12"."""
+    s = int(round(seconds))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def summary_lines(a: Analysis) -> list[str]:
+    t, d = a.tempo, a.dynamics
+    nominal = f" (notated {t.nominal_bpm:.0f})" if t.nominal_bpm else ""
+    lines = [
+        f"{a.name}: {a.duration_s:.1f} s, {a.sample_rate} Hz, {a.channels} channel(s), {len(a.notes)} notes detected",
+        f"tempo: {t.label}, {t.bpm:.0f} BPM{nominal}, from {t.start_bpm:.0f} to {t.end_bpm:.0f}, "
+        f"beat-to-beat variation {t.cv_pct:.1f}%",
+        f"timing: onsets sit {a.timing_jitter_ms:.0f} ms (RMS) from "
+        + ("their notated positions on the tempo curve" if a.score is not None else "an even grid"),
+        f"dynamics: {d.label}, range {d.range_db:.1f} dB across {d.segment_kind}s",
+        f"articulation: {a.articulation.label}, {100 * a.articulation.short_share:.0f}% of notes detached",
+        f"pedal: {a.pedal.label}, {100 * a.pedal.sustained_share:.0f}% of notes sounding past their written end, "
+        f"{len(a.pedal.blurred_s)} of {len(a.pedal.changes_s)} harmony changes blurred",
+    ]
+    if a.score is not None:
+        s = a.score
+        lines.append(
+            f"score {s.name}: {s.n_matched} of {s.n_notated} notes as written ({s.accuracy_pct:.0f}%), "
+            f"{len(s.wrong)} wrong, {len(s.missed)} missed, {len(s.extra)} extra"
+        )
+        for e in s.wrong:
+            lines.append(f"  wrong at {clock(e.time_s)} (bar {e.bar}): played {e.pitch}, notated {e.notated_pitch}")
+    lines += [f"caution: {c}" for c in a.cautions]
+    return lines

@@ -1,0 +1,119 @@
+"""The Lite analysis on synthetic clips with known notes, tempo and loudness (no ../shared needed)."""
+
+from __future__ import annotations
+
+import json
+
+import mido
+import numpy as np
+import pytest
+import soundfile
+
+from llaqo.cli import main
+from llaqo.lite import dynamics, synth
+from llaqo.lite.analysis import analyze
+
+SR = 22050
+BPM = 100.0
+LABELS = {
+    "tempo": {"steady", "accelerando", "ritardando", "rubato", "rushing"},
+    "dynamics": {"flat", "crescendo", "decrescendo", "terraced", "wide-contrast"},
+    "articulation": {"legato", "staccato", "mixed"},
+    "pedal": {"none", "clean", "blurred"},
+}
+
+
+def write_clip(tmp_path, notes, name="clip.wav"):
+    path = tmp_path / name
+    soundfile.write(path, synth.render(notes, SR), SR)
+    return path
+
+
+def write_score(tmp_path, notes, bpm, name="score.mid"):
+    """A MIDI score of (N, 4) notes (times in seconds at `bpm`) with the tempo written in."""
+    ticks = 480
+    mid = mido.MidiFile(ticks_per_beat=ticks)
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+    track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+    events = []
+    for onset, offset, pitch, _ in notes:
+        events.append((round(onset * bpm / 60 * ticks), 1, int(pitch)))
+        events.append((round(offset * bpm / 60 * ticks), 0, int(pitch)))
+    now = 0
+    for tick, on, pitch in sorted(events):
+        kind = "note_on" if on else "note_off"
+        track.append(mido.Message(kind, note=pitch, velocity=64 if on else 0, time=tick - now))
+        now = tick
+    path = tmp_path / name
+    mid.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def scale(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("scale")
+    notes = synth.scale_notes(BPM, n=15)
+    return notes, write_clip(tmp, notes)
+
+
+def onset_matches(found: np.ndarray, truth: np.ndarray, tol: float = 0.05) -> int:
+    return sum(bool(np.any((np.abs(found[:, 0] - on) <= tol) & (found[:, 2] == p))) for on, _, p, _ in truth)
+
+
+def test_notes_and_tempo_without_score(scale):
+    truth, path = scale
+    result = analyze(path).to_json()
+    notes = np.array(result["notes"])
+    assert onset_matches(notes, truth) >= 0.9 * len(truth)
+    assert len(notes) <= 1.2 * len(truth)
+    assert result["tempo"]["bpm"] == pytest.approx(BPM, rel=0.03)
+    assert result["tempo"]["label"] == "steady"
+    assert result["duration_s"] == pytest.approx(truth[-1, 1] + 0.5, abs=0.01)
+    for key, vocabulary in LABELS.items():
+        assert result[key]["label"] in vocabulary
+    assert "score" not in result
+
+
+def test_crescendo_is_measured(tmp_path):
+    notes = synth.scale_notes(BPM, n=15)
+    notes[:, 3] = np.linspace(30, 127, len(notes))
+    result = analyze(write_clip(tmp_path, notes)).to_json()
+    assert result["dynamics"]["label"] == "crescendo"
+    assert result["dynamics"]["range_db"] >= dynamics.TREND_DB
+    flat = analyze(write_clip(tmp_path, synth.scale_notes(BPM, n=15), "flat.wav")).to_json()
+    assert flat["dynamics"]["label"] == "flat"
+
+
+def test_staccato_vs_legato(tmp_path):
+    short = analyze(write_clip(tmp_path, synth.scale_notes(BPM, n=15, legato=0.25))).to_json()
+    long = analyze(write_clip(tmp_path, synth.scale_notes(BPM, n=15, legato=1.0), "long.wav")).to_json()
+    assert short["articulation"]["mean_ratio"] < long["articulation"]["mean_ratio"]
+    assert short["articulation"]["label"] == "staccato"
+    assert long["articulation"]["label"] == "legato"
+
+
+def test_score_alignment_finds_the_wrong_note_and_the_tempo(tmp_path):
+    written = synth.scale_notes(BPM, n=15)
+    played = written.copy()
+    played[:, :2] *= 1.1  # 10% slower: 90.9 BPM against the notated 100
+    played[10, 2] += 1  # one wrong note: a semitone too high
+    played = np.delete(played, 12, axis=0)  # one missed note
+    result = analyze(write_clip(tmp_path, played), write_score(tmp_path, written, BPM)).to_json()
+    assert result["tempo"]["nominal_bpm"] == pytest.approx(BPM, rel=0.01)
+    assert result["tempo"]["bpm"] == pytest.approx(BPM / 1.1, rel=0.02)
+    wrong = result["score"]["wrong"]
+    assert [(w["notated_pitch"], w["played_pitch"]) for w in wrong] == [(written[10, 2], written[10, 2] + 1)]
+    assert wrong[0]["time_s"] == pytest.approx(played[10, 0], abs=0.05)
+    assert [m["pitch"] for m in result["score"]["missed"]] == [written[12, 2]]
+    assert result["score"]["bars"][0]["bar"] >= 0
+
+
+def test_cli_json_and_summary(scale, capsys):
+    _, path = scale
+    assert main(["analyze", str(path), "--json"]) == 0
+    parsed = json.loads(capsys.readouterr().out)
+    assert {"duration_s", "notes", "tempo", "dynamics", "articulation", "pedal"} <= parsed.keys()
+    assert main(["analyze", str(path)]) == 0
+    assert "tempo:" in capsys.readouterr().out

@@ -1,0 +1,155 @@
+"""The Lite coach: protocol, caching, speed of follow-ups, and answers grounded in the analysis JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from matplotlib.figure import Figure
+
+from llaqo.lite import synth
+from llaqo.lite.answers import rating
+from llaqo.lite.coach import LiteCoach
+from llaqo.protocol import Clip, Evidence, Turn
+
+SR = 22050
+QUESTIONS = [
+    "How steady was my tempo?",
+    "Was my rhythm even?",
+    "How were my dynamics?",
+    "Did I play legato or staccato?",
+    "How was my pedalling?",
+    "Did I play any wrong notes?",
+    "Give me an overall assessment.",
+    "What should I practise?",
+    "Rate this performance on a scale of 1-5.",
+    "Rate it from 1 to 6.",
+]
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="module")
+def coach():
+    return LiteCoach()
+
+
+@pytest.fixture(scope="module")
+def clip(coach, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("coach")
+    notes = synth.scale_notes(96, n=15)
+    notes[:, 3] = np.linspace(40, 120, len(notes))
+    audio = tmp / "take.wav"
+    soundfile.write(audio, synth.render(notes, SR), SR)
+    return coach.prepare(audio)
+
+
+def numbers_in(value) -> set[float]:
+    """Every number in a JSON value, plus its roundings to 0, 1 and 2 decimals and its percentage form."""
+    text = json.dumps(value)
+    found = set()
+    for token in re.findall(r"-?\d+(?:\.\d+)?", text):
+        x = float(token)
+        for v in (x, 100 * x):
+            found |= {round(v, 0), round(v, 1), round(v, 2)}
+    return found
+
+
+def allowed_numbers(clip) -> set[float]:
+    """Numbers an answer may state: the analysis JSON's, plus the rating, its scale and its deductions."""
+    a = clip.payload.analysis
+    ratings = {rating(a, scale).value for scale in (5, 6)}
+    deductions = {-0.5, -1.0, -2.0}
+    return numbers_in(clip.payload.measurements) | ratings | deductions | {1, 5, 6, 60}  # 60: the detached threshold
+
+
+def cited_numbers(answer: str) -> list[float]:
+    """Numbers an answer states, without times (0:12), note names (C4) or the rating scale words."""
+    answer = re.sub(r"\d+:\d\d", "", answer)
+    answer = re.sub(r"\b[A-G][#b]?-?\d\b", "", answer)
+    return [float(t) for t in re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?", answer)]
+
+
+def test_protocol_shapes(coach, clip):
+    assert coach.name == "Lite"
+    assert "LLaQo" in coach.about and "tone" in coach.about
+    assert isinstance(clip, Clip)
+    assert clip.facts.heard_s == (0.0, clip.facts.duration_s)
+    ev = coach.evidence(clip)
+    assert isinstance(ev, Evidence)
+    assert set(ev.plots) == {"tempo", "dynamics", "piano_roll"}
+    assert all(isinstance(f, Figure) for f in ev.plots.values())
+    assert ev.measurements["duration_s"] == pytest.approx(clip.facts.duration_s, abs=1e-3)
+
+
+def test_cache_by_content(coach, clip, tmp_path):
+    # A copy of the same bytes under another name is the same clip; no re-analysis happens.
+    original = next(Path(tmp_path).parent.glob("coach*/take.wav"))
+    copy = tmp_path / "copy.wav"
+    copy.write_bytes(original.read_bytes())
+    start = time.perf_counter()
+    again = coach.prepare(copy)
+    assert again is clip
+    assert time.perf_counter() - start < 0.1
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_answers_cite_only_measured_numbers(coach, clip, question):
+    start = time.perf_counter()
+    chunks = list(coach.answer(clip, question))
+    assert time.perf_counter() - start < 0.1
+    assert len(chunks) >= 1
+    answer = "".join(chunks)
+    allowed = allowed_numbers(clip)
+    for n in cited_numbers(answer):
+        assert n in allowed, f"{n} in {answer!r} is not in the analysis JSON"
+
+
+def test_answer_states_the_measured_labels(coach, clip):
+    m = clip.payload.measurements
+    tempo = "".join(coach.answer(clip, "How steady was my tempo?"))
+    assert f"{m['tempo']['bpm']:.0f} BPM" in tempo
+    dyn = "".join(coach.answer(clip, "How were my dynamics?"))
+    assert f"{m['dynamics']['range_db']:.1f} dB" in dyn
+    assert m["dynamics"]["label"] == "crescendo" and "crescendo" in dyn
+    notes = "".join(coach.answer(clip, "Any wrong notes?"))
+    assert "without a score" in notes
+
+
+def test_rating_shows_reasoning_on_the_asked_scale(coach, clip):
+    five = "".join(coach.answer(clip, "Rate it on a scale of 1-5"))
+    six = "".join(coach.answer(clip, "Rate it from 1 to 6"))
+    assert "out of 5" in five and "Reasoning" in five
+    assert "out of 6" in six
+
+
+def test_unmeasurable_topics_point_to_llaqo(coach, clip):
+    for q in ("How was my tone colour?", "What emotion did I convey?", "Who composed this piece?"):
+        answer = "".join(coach.answer(clip, q))
+        assert "cannot judge" in answer and "LLaQo" in answer
+
+
+def test_follow_up_uses_the_previous_topic(coach, clip):
+    first = "".join(coach.answer(clip, "How was my pedalling?"))
+    follow = "".join(coach.answer(clip, "And why?", history=[Turn("How was my pedalling?", first)]))
+    assert "pedal" in follow
+
+
+@pytest.mark.slow
+def test_score_answers_name_bars(coach):
+    folder = SHARED / "perfbench" / "dev" / "d09_minuet_in_g"
+    if not folder.is_dir():
+        pytest.skip("../shared/perfbench not present")
+    clip = coach.prepare(folder / "audio.flac", score_path=folder / "score.mid")
+    answer = "".join(coach.answer(clip, "Did I play any wrong notes?"))
+    wrong = clip.payload.measurements["score"]["wrong"]
+    assert wrong, "the dev take has substitutions"
+    assert f"bar {wrong[0]['bar']}" in answer
+    allowed = allowed_numbers(clip)
+    for q in QUESTIONS:
+        for n in cited_numbers("".join(coach.answer(clip, q))):
+            assert n in allowed
