@@ -18,11 +18,14 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import multiprocessing
 import platform
 import resource
 import statistics
 import tempfile
 import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -82,7 +85,8 @@ def bare_generate(coach: LLaQoCoach, clip, settings: Settings) -> tuple[float, f
     The inputs are built beforehand, so this is the LLM alone: the ceiling for the pipeline."""
     inputs = coach.inputs(clip, QUESTION)
     clock = TokenClock()
-    with torch.inference_mode():
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*repetition_penalty.*")  # as in llaqo.decoding
         sync(coach.device)
         start = time.perf_counter()
         coach.model.llm.generate(
@@ -210,7 +214,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         start = time.perf_counter()
-        paths = PathsConfig(**{k: str(v) for k, v in write_release(work / "release", sizes(args.size)).items()})
+        # In a child process, so that building the random weights does not count in this process's peak memory.
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            written = pool.submit(write_release, work / "release", sizes(args.size)).result()
+        paths = PathsConfig(**{k: str(v) for k, v in written.items()})
         report["write_release_s"] = time.perf_counter() - start
         for quantization in args.quantization:
             report["results"].append(measure(paths, args.device, args.dtype, quantization, args, work))

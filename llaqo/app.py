@@ -283,10 +283,10 @@ def build_demo(
     *,
     evidence_coach: Coach | None = None,
     examples_dir: str | Path | None = None,
-    max_duration_min: float = 10.0,
 ) -> gr.Blocks:
     """The chat UI around a coach. evidence_coach (the Lite coach) supplies the measurements and plots."""
     app = ChatApp(coach, evidence_coach)
+    limit_min = min(c.max_duration_s for c in (coach, evidence_coach) if c is not None) / 60
     example_paths = examples.write_examples(examples_dir or Path(tempfile.gettempdir()) / "llaqo-examples")
     with gr.Blocks(title="LLaQo piano coach", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(banner(coach))
@@ -320,7 +320,7 @@ def build_demo(
                     examples=[[{"text": q}] for q in examples.QUESTIONS], inputs=message, label="Example questions"
                 )
                 gr.Markdown(
-                    f"Uploads up to {MAX_UPLOAD_MB} MB; recordings up to {max_duration_min:.0f} min are analysed. "
+                    f"Uploads up to {MAX_UPLOAD_MB} MB; recordings up to {limit_min:.0f} min are analysed. "
                     "Recordings are deleted when you close the page and are never logged."
                 )
                 with gr.Accordion("Settings", open=False):

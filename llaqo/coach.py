@@ -137,6 +137,10 @@ class LLaQoCoach:
         self.encoder_calls = 0
         """How often the audio encoder ran: follow-ups must not raise it."""
 
+    @property
+    def max_duration_s(self) -> float:
+        return self.config.max_duration_s
+
     # --- per recording -----------------------------------------------------------------------------------
 
     def heard(self, start_s: float, duration_s: float) -> tuple[float, float]:

@@ -81,6 +81,8 @@ class Coach(Protocol):
     """Shown in the UI banner, e.g. "LLaQo" or "Lite"."""
     about: str
     """One paragraph for the banner: what this coach judges, what it cannot, and how to get more."""
+    max_duration_s: float
+    """The longest recording prepare() accepts."""
 
     def prepare(self, audio_path: str | Path, *, score_path: str | Path | None = None, start_s: float = 0.0) -> Clip:
         """Decode, validate and analyse a recording once; cached by content hash. Raises AudioError."""

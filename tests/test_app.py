@@ -27,6 +27,7 @@ class FakeCoach:
 
     name = "Fake"
     about = "A fake coach for tests."
+    max_duration_s = 600.0
 
     def __init__(self):
         self.prepared: list[str] = []

@@ -35,6 +35,7 @@ class LiteCoach:
     """Answers from the Lite analysis. Construction loads the model and warms up the JIT-compiled code."""
 
     name = "Lite"
+    max_duration_s = analysis.MAX_DURATION_S
     about = (
         "The Lite coach measures your recording on this computer: the notes you played, tempo and its "
         "stability, evenness, dynamics, articulation and pedalling, and with a score (MIDI or MusicXML) the "
