@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_gpu_script_runs_on_cpu_with_the_tiny_size(tmp_path):
-    env = {**os.environ, "SIZE": "tiny", "DEVICE": "cpu", "OUT": str(tmp_path)}
+    env = {**os.environ, "SIZE": "tiny", "DEVICE": "cpu", "OUT": str(tmp_path), "PYTHON": sys.executable}
     subprocess.run(["bash", str(REPO / "bench" / "gpu.sh")], check=True, env=env, capture_output=True, timeout=300)
     report = json.loads((tmp_path / "gpu-tiny-cpu.json").read_text())
     result = report["results"][0]
