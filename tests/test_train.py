@@ -295,7 +295,7 @@ def test_lora_adapter_is_saved_and_merged_at_load(release, qa, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_cpu_processes_train_together(release, qa, full_run, tmp_path):
+def test_two_cpu_processes_train_save_and_resume(release, qa, full_run, tmp_path):
     config, _ = full_run
     two = tiny_config(release, qa, tmp_path / "out", max_steps=2, save_every=2, eval_every=0)
     path = tmp_path / "two.yaml"
@@ -312,3 +312,10 @@ def test_two_cpu_processes_train_together(release, qa, full_run, tmp_path):
     assert losses(tmp_path / "out")[1] == pytest.approx((alone[1] + alone[2]) / 2, abs=0.02)
     assert abs(alone[1] - alone[2]) > 0.04  # the batches differ enough for that to mean something
     checkpoint.load(replace(release, checkpoint=str(tmp_path / "out" / "step-0000002")))
+    # The same two processes resume from state-0000002 and go on to step 3, without redoing steps 1 and 2.
+    path.write_text(yaml.safe_dump(to_dict(replace(two, max_steps=3, save_every=1))))
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    steps = [r["step"] for r in read_metrics(tmp_path / "out") if "loss" in r]
+    assert steps == [1, 2, 3]
+    checkpoint.load(replace(release, checkpoint=str(tmp_path / "out" / "step-0000003")))
