@@ -35,7 +35,8 @@ class LLMInputs:
 
 
 class LLaQo(nn.Module):
-    def __init__(self, config: LLaQoConfig, llm: LlamaForCausalLM):
+    def __init__(self, config: LLaQoConfig, llm: LlamaForCausalLM | None):
+        """llm=None builds the bridge alone (encoder, Q-Former, projections), to convert or write weights."""
         super().__init__()
         self.config = config
         self.audio_encoder = AudioEncoder(config.audio_encoder)
