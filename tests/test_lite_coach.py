@@ -153,3 +153,16 @@ def test_score_answers_name_bars(coach):
     for q in QUESTIONS:
         for n in cited_numbers("".join(coach.answer(clip, q))):
             assert n in allowed
+
+
+def test_articulation_under_the_pedal_is_hedged(clip):
+    """Detached notes under a held pedal are inaudible, so a pedalled take's articulation answer says so."""
+    from dataclasses import replace
+
+    from llaqo.lite.answers import articulation_sentences
+
+    analysis = clip.payload.analysis
+    assert analysis.pedal.label == "none"
+    assert not any("pedal" in s for s in articulation_sentences(analysis))
+    pedalled = replace(analysis, pedal=replace(analysis.pedal, label="blurred"))
+    assert "cannot be heard as detached" in " ".join(articulation_sentences(pedalled))

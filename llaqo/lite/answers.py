@@ -169,7 +169,15 @@ def articulation_sentences(a: Analysis) -> list[str]:
     }[art.label]
     mean = art.to_json()["mean_ratio"]
     mean_text = f" and on average notes lasted {mean:.2f} of {basis}" if mean is not None else ""
-    return [f"{describe}: {100 * art.short_share:.0f}% of notes were held for less than 60% of {basis}{mean_text}."]
+    out = [f"{describe}: {100 * art.short_share:.0f}% of notes were held for less than 60% of {basis}{mean_text}."]
+    if a.pedal.label != "none" and art.label != "staccato":
+        # Under a held pedal the strings keep sounding after the key is released, so a detached touch there
+        # is inaudible: the measurement describes the sound, and may miss detached notes.
+        out.append(
+            "You used the sustain pedal, which keeps notes sounding after the key is released, so this describes "
+            "the sound; notes played detached under the pedal cannot be heard as detached."
+        )
+    return out
 
 
 def pedal_sentences(a: Analysis) -> list[str]:
