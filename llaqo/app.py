@@ -340,13 +340,22 @@ def build_demo(
 
         settings = [mode, temperature, max_new_tokens, start_s, use_history]
         outputs = [chatbot, session, facts, tempo_plot, dynamics_plot, notes_plot]
+
+        def submit(
+            message, history, session, mode, temperature, max_new_tokens, start_s, use_history, progress=PROGRESS
+        ):
+            """The answer's updates, with the message box emptied at once so the next question can be typed."""
+            settings = (mode, temperature, max_new_tokens, start_s, use_history)
+            for i, update in enumerate(app.respond(message, history, session, *settings, progress)):
+                yield (*update, gr.MultimodalTextbox(value=None) if i == 0 else gr.skip())
+
         submitted = message.submit(
-            app.respond,
+            submit,
             [message, chatbot, session, *settings],
-            outputs,
+            [*outputs, message],
             api_name="chat",
             concurrency_id="coach",
-        ).then(lambda: gr.MultimodalTextbox(value=None), None, message, api_visibility="private")
+        )
         regenerated = regenerate.click(
             app.regenerate, [chatbot, session, *settings], outputs, api_visibility="private", concurrency_id="coach"
         )

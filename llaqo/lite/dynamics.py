@@ -39,6 +39,11 @@ class Dynamics:
     segment_kind: str
     """"bar" or "beats"."""
 
+    @property
+    def segment_name(self) -> str:
+        """The segment in words, for plots and summaries: "bar" or "four-beat group"."""
+        return "bar" if self.segment_kind == "bar" else "four-beat group"
+
     def to_json(self) -> dict:
         return {
             "range_db": round(self.range_db, 1),

@@ -39,12 +39,12 @@ def dynamics_figure(a: Analysis) -> Figure:
     ax.set(
         xlabel="time (s)",
         ylabel="loudness (dBFS)",
-        title=f"Dynamics: {a.dynamics.label}, range {a.dynamics.range_db:.1f} dB across {a.dynamics.segment_kind}s",
+        title=f"Dynamics: {a.dynamics.label}, range {a.dynamics.range_db:.1f} dB across {a.dynamics.segment_name}s",
     )
     levels = ax.twinx()
     for start, end, level in a.dynamics.segments:
         levels.hlines(level, start, end, color="tab:green")
-    levels.set_ylabel(f"note level per {a.dynamics.segment_kind} (dB)", color="tab:green")
+    levels.set_ylabel(f"note level per {a.dynamics.segment_name} (dB)", color="tab:green")
     if len(a.dynamics.segments):
         # At least MIN_LEVEL_SPAN_DB on the axis, so a flat take looks flat rather than magnified.
         middle = float(np.mean([a.dynamics.segments[:, 2].min(), a.dynamics.segments[:, 2].max()]))

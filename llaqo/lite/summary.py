@@ -20,7 +20,7 @@ def summary_lines(a: Analysis) -> list[str]:
         f"beat-to-beat variation {t.cv_pct:.1f}%",
         f"timing: onsets sit {a.timing_jitter_ms:.0f} ms (RMS) from "
         + ("their notated positions on the tempo curve" if a.score is not None else "an even grid"),
-        f"dynamics: {d.label}, range {d.range_db:.1f} dB across {d.segment_kind}s",
+        f"dynamics: {d.label}, range {d.range_db:.1f} dB across {d.segment_name}s",
         f"articulation: {a.articulation.label}, {100 * a.articulation.short_share:.0f}% of notes detached",
         f"pedal: {a.pedal.label}, {100 * a.pedal.sustained_share:.0f}% of notes sounding past their written end, "
         f"{len(a.pedal.blurred_s)} of {len(a.pedal.changes_s)} harmony changes blurred",
