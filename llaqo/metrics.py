@@ -20,11 +20,9 @@ import logging
 import re
 import unicodedata
 import warnings
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +35,6 @@ _PUNCTUATION = re.compile(r"[^\w\s]")
 BLEU_ORDERS = 4
 BERTSCORE_MODEL = "roberta-large"
 BERTSCORE_LAYER = 17  # bert-score's default layer for roberta-large; it must be given when the model is a path
-
-T = TypeVar("T")
 
 
 def _check_pairs(predictions: Sequence[object], references: Sequence[object]) -> None:
@@ -96,11 +92,6 @@ def rating_scores(predictions: Sequence[str], references: Sequence[str | float])
         count=len(predictions),
         followed=len(errors),
     )
-
-
-def difficulty_mae(predictions: Sequence[str], references: Sequence[str | float]) -> float | None:
-    """MAE of predicted difficulty levels (CIPI, 1-9), read like ratings; None when no answer holds a number."""
-    return rating_scores(predictions, references).mae
 
 
 # --- techniques ---------------------------------------------------------------------------------------------
@@ -342,27 +333,3 @@ def feedback_scores(
         rouge_l=rouge_l(predictions, references),
         bertscore_f1=None if bertscore_model is None else bertscore_f1(predictions, references, bertscore_model),
     )
-
-
-# --- breakdowns ---------------------------------------------------------------------------------------------
-
-
-def by_category(
-    categories: Sequence[str | None],
-    predictions: Sequence[str],
-    references: Sequence[str],
-    metric: Callable[[Sequence[str], Sequence[str]], T],
-) -> dict[str, T]:
-    """Apply ``metric`` to each category's answers (NeuroPiano: coordination, articulation, ...).
-
-    Answers whose category is None are left out. Categories come in order of first appearance.
-    """
-    _check_pairs(predictions, references)
-    if len(categories) != len(predictions):
-        raise ValueError(f"{len(categories)} categories but {len(predictions)} predictions")
-    groups: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    for category, prediction, reference in zip(categories, predictions, references, strict=True):
-        if category is not None:
-            groups[category][0].append(prediction)
-            groups[category][1].append(reference)
-    return {category: metric(preds, refs) for category, (preds, refs) in groups.items()}

@@ -10,10 +10,8 @@ from llaqo import metrics
 from llaqo.metrics import (
     MASTER,
     STUDENT,
-    by_category,
     classification_scores,
     composer_accuracy,
-    difficulty_mae,
     expertise_accuracy,
     expertise_label,
     feedback_scores,
@@ -54,9 +52,9 @@ def test_rating_inputs_are_validated() -> None:
         rating_scores([], [])
 
 
-def test_difficulty_mae() -> None:
-    # |7 - 9| = 2, |5 - 5| = 0: MAE = 1.
-    assert difficulty_mae(["7", "Level 5 of 9."], [9, "5"]) == pytest.approx(1.0)
+def test_difficulty_reads_like_a_rating() -> None:
+    # CIPI difficulty answers are scored as ratings (evaluate.task_metrics): |7 - 9| = 2, |5 - 5| = 0: MAE = 1.
+    assert rating_scores(["7", "Level 5 of 9."], [9, "5"]).mae == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(
@@ -161,16 +159,3 @@ def test_feedback_scores_bundle() -> None:
     assert scores.rouge_l == pytest.approx(5 / 6)
     assert 0 < scores.meteor < 1
     assert scores.bertscore_f1 is None
-
-
-def test_by_category_groups_answers() -> None:
-    # dynamics: |3 - 4| = 1 and "x" holds no number -> MAE 1, following 1/2; summary: |5 - 5| -> MAE 0.
-    # The answer without a category is left out.
-    result = by_category(
-        ["dynamics", "summary", "dynamics", None], ["3", "5", "x", "1"], ["4", "5", "2", "1"], rating_scores
-    )
-    assert list(result) == ["dynamics", "summary"]
-    assert result["dynamics"].mae == pytest.approx(1.0) and result["dynamics"].following_rate == 0.5
-    assert result["summary"].mae == 0.0
-    with pytest.raises(ValueError, match="categories"):
-        by_category(["a"], ["1", "2"], ["1", "2"], rating_scores)
