@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,3 +23,22 @@ def release(tmp_path_factory) -> PathsConfig:
 def clip(tmp_path_factory) -> Path:
     """Six seconds of synthesized stereo piano at 44.1 kHz."""
     return synth_piano(tmp_path_factory.mktemp("audio") / "clip.wav", seconds=6.0, channels=2)
+
+
+def two_process_launch() -> list[str]:
+    """`accelerate launch` with 2 CPU processes (gloo) on a free port, so back-to-back launches never collide on
+    the default port 29500 while it is still in TIME_WAIT."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
+    return command + [
+        "--num_machines",
+        "1",
+        "--main_process_port",
+        str(port),
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+    ]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import two_process_launch
 from test_train import tiny_config, write_tempo_qa  # tests/ is on sys.path under pytest's default import mode
 
 from llaqo import checkpoint, decoding, evaluate, metrics
@@ -150,8 +150,7 @@ def test_cli_evaluates_a_trained_checkpoint(release, qa, trained, tmp_path):
 @pytest.mark.slow
 def test_two_processes_shard_and_gather_the_same_answers(release, qa, trained, tmp_path):
     assert evaluate.main(cli_args(release, qa, trained, tmp_path / "one")) == 0
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
-    command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    command = two_process_launch()
     command += ["-m", "llaqo.evaluate", *cli_args(release, qa, trained, tmp_path / "two")]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -10,13 +10,13 @@ import csv
 import json
 import math
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from conftest import two_process_launch
 
 from llaqo import checkpoint
 from llaqo.collate import IGNORE_INDEX, Collator, read_csv, splice_labels
@@ -300,10 +300,8 @@ def test_two_cpu_processes_train_save_and_resume(release, qa, full_run, tmp_path
     two = tiny_config(release, qa, tmp_path / "out", max_steps=2, save_every=2, eval_every=0)
     path = tmp_path / "two.yaml"
     path.write_text(yaml.safe_dump(to_dict(two)))
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
-    command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
-    command += ["-m", "llaqo.train", "--config", str(path)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    train = ["-m", "llaqo.train", "--config", str(path)]
+    done = subprocess.run(two_process_launch() + train, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (tmp_path / "out" / "state-0000002" / "random_states_1.pkl").is_file()  # two processes saved
     # Step 1 of two processes averages the two batches that one process takes as steps 1 and 2 (same start
@@ -314,7 +312,7 @@ def test_two_cpu_processes_train_save_and_resume(release, qa, full_run, tmp_path
     checkpoint.load(replace(release, checkpoint=str(tmp_path / "out" / "step-0000002")))
     # The same two processes resume from state-0000002 and go on to step 3, without redoing steps 1 and 2.
     path.write_text(yaml.safe_dump(to_dict(replace(two, max_steps=3, save_every=1))))
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(two_process_launch() + train, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     steps = [r["step"] for r in read_metrics(tmp_path / "out") if "loss" in r]
     assert steps == [1, 2, 3]
