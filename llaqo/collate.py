@@ -118,10 +118,7 @@ class Collator:
 
     def __call__(self, samples: Sequence[Sample]) -> Batch:
         prompt = self.tokenizer.prompt
-        questions = [sample.question for sample in samples]
-        bert = self.tokenizer.qformer(
-            questions, padding="longest", truncation=True, max_length=self.tokenizer.max_text_len, return_tensors="pt"
-        )
+        qformer_ids, qformer_mask = self.tokenizer.bert([sample.question for sample in samples])
         sequences, targets = [], []
         for sample in samples:
             ids = prompt.encode(sample.question)
@@ -136,4 +133,4 @@ class Collator:
         if self.train:
             labels, _ = pad_right(targets, IGNORE_INDEX)
         fbank = torch.stack([self.fbank(sample) for sample in samples])
-        return Batch(fbank, bert.input_ids, bert.attention_mask, prompt_ids, prompt_mask, labels)
+        return Batch(fbank, qformer_ids, qformer_mask, prompt_ids, prompt_mask, labels)

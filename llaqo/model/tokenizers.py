@@ -139,12 +139,15 @@ class QuestionTokenizer:
         self.prompt = prompt
         self.max_text_len = max_text_len
 
-    def __call__(self, question: str) -> QuestionIds:
+    def bert(self, questions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Questions -> the Q-Former's (B, L) ids and mask: padded to the longest, left-truncated."""
         bert = self.qformer(
-            [question], padding="longest", truncation=True, max_length=self.max_text_len, return_tensors="pt"
+            questions, padding="longest", truncation=True, max_length=self.max_text_len, return_tensors="pt"
         )
-        prompt = torch.tensor([self.prompt.encode(question)])
-        return QuestionIds(bert.input_ids, bert.attention_mask, prompt)
+        return bert.input_ids, bert.attention_mask
+
+    def __call__(self, question: str) -> QuestionIds:
+        return QuestionIds(*self.bert([question]), torch.tensor([self.prompt.encode(question)]))
 
     def decode(self, ids: list[int]) -> str:
         """The original's post-processing: id 0 read as `</s>`, special tokens skipped, stripped."""
