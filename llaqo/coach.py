@@ -7,7 +7,6 @@ itself reads the question (it is instruction-aware), so it runs per question; it
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -22,7 +21,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStr
 from llaqo import audio, checkpoint, decoding
 from llaqo.config import BridgeConfig, PathsConfig
 from llaqo.model.llaqo import LLMInputs
-from llaqo.protocol import AudioFacts, Clip, Evidence, Settings, Turn
+from llaqo.protocol import AudioFacts, Clip, Evidence, Settings, Turn, content_hash
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +94,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def file_hash(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class LLaQoCoach:
     """The Coach protocol (llaqo.protocol) over the LLaQo model."""
 
@@ -153,7 +144,7 @@ class LLaQoCoach:
 
         The score, if any, is ignored: the model hears the audio only.
         """
-        key = f"{file_hash(audio_path)}@{start_s:.2f}"
+        key = f"{content_hash(audio_path)}@{start_s:.2f}"
         with self._lock:
             if key in self._clips:
                 self._clips.move_to_end(key)

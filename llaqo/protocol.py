@@ -6,6 +6,7 @@ Nothing here knows about Gradio or about tensors.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,18 @@ class Evidence:
     facts: AudioFacts
     measurements: dict[str, Any] = field(default_factory=dict)
     plots: dict[str, Any] = field(default_factory=dict)
+
+
+def content_hash(*paths: str | Path | None) -> str:
+    """SHA-256 over the files' bytes, for caching clips by content; an absent file (or None) adds only a separator."""
+    digest = hashlib.sha256()
+    for path in paths:
+        if path is not None and Path(path).is_file():
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+        digest.update(b"\x00")
+    return digest.hexdigest()
 
 
 class Coach(Protocol):

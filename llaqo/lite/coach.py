@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 from collections import OrderedDict
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from llaqo.lite import analysis, answers, plots, synth, transcribe
 from llaqo.lite.analysis import Analysis
-from llaqo.protocol import AudioFacts, Clip, Evidence, Settings, Turn
+from llaqo.protocol import AudioFacts, Clip, Evidence, Settings, Turn, content_hash
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ class LiteCoach:
 
     def prepare(self, audio_path: str | Path, *, score_path: str | Path | None = None, start_s: float = 0.0) -> Clip:
         """Analyse a recording (the whole of it; start_s does not apply to Lite). Raises AudioError or ScoreError."""
-        key = _content_key(audio_path, score_path)
+        key = content_hash(audio_path, score_path)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
@@ -90,15 +89,6 @@ class LiteCoach:
         if not payload.figures:
             payload.figures = plots.figures(payload.analysis)
         return Evidence(facts=clip.facts, measurements=payload.measurements, plots=payload.figures)
-
-
-def _content_key(audio_path: str | Path, score_path: str | Path | None) -> str:
-    digest = hashlib.sha256()
-    for path in (audio_path, score_path):
-        if path is not None and Path(path).is_file():
-            digest.update(Path(path).read_bytes())
-        digest.update(b"\x00")
-    return digest.hexdigest()
 
 
 def _warm_up() -> None:
