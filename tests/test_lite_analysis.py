@@ -117,3 +117,30 @@ def test_cli_json_and_summary(scale, capsys):
     assert {"duration_s", "notes", "tempo", "dynamics", "articulation", "pedal"} <= parsed.keys()
     assert main(["analyze", str(path)]) == 0
     assert "tempo:" in capsys.readouterr().out
+
+
+def test_stray_anchors_flag_a_mismatch_but_not_a_ritardando():
+    from llaqo.lite.score import _stray_anchors
+
+    q = np.arange(0.0, 16.0, 1.0)
+    seconds_per_beat = 0.6 * 1.1 ** np.clip(q - 10, 0, None)  # steady, then slowing 10% per beat
+    t = np.concatenate([[0.0], np.cumsum(seconds_per_beat[:-1])])
+    assert not _stray_anchors(q, t).any()
+    t_bad = t.copy()
+    t_bad[5] += 0.45  # a chord paired with notes most of a beat later
+    t_bad[-1] += 2.0  # the last chord captured by a ghost two seconds later
+    assert np.flatnonzero(_stray_anchors(q, t_bad)).tolist() == [5, 15]
+
+
+def test_a_trailing_ghost_chord_does_not_bend_tempo_or_dynamics(tmp_path):
+    """A re-sounded final note (a release thump, a reverb tail cut into notes) seconds after the end
+    must not be aligned to the last notated chord: the tempo stays steady and the bars keep their level."""
+    written = synth.scale_notes(BPM, n=15)
+    ghosts = np.concatenate([written[-1:], written[-1:]])
+    ghosts[:, :2] += np.array([[2.0], [4.0]])  # the last note re-sounds twice after the end
+    ghosts[:, 3] = 60
+    played = np.concatenate([written, ghosts])
+    result = analyze(write_clip(tmp_path, played), write_score(tmp_path, written, BPM)).to_json()
+    assert result["tempo"]["label"] == "steady"
+    assert result["tempo"]["bpm"] == pytest.approx(BPM, rel=0.02)
+    assert result["dynamics"]["label"] == "flat"

@@ -190,7 +190,13 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
             ],
             axis=1,
         )
-        dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds[:, 1], "bar")
+        # Only notes that belong to the score: a release thump or a ringing overtone cut into a
+        # faint "note" must not make a bar sound quiet.
+        played = np.concatenate(
+            [aligned.pairs[:, 1], [w.perf_index for w in aligned.wrong if w.perf_index is not None]]
+        )
+        played = np.sort(played.astype(int))
+        dyn = dynamics.analyse_dynamics(curve, levels[played], notes[played, 0], bounds[:, 1], "bar")
         written = _written_durations(len(notes), notated, aligned)
         harmony = _score_harmony(notated, bars_q[:, 1], bounds[:, 1])
         report = _score_report(notes, notated, aligned, bounds, tempo_result, dyn)

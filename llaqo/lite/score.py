@@ -24,6 +24,10 @@ GHOST_INTERVALS = (12, 19, 24, 28)  # overtones (octave, 12th, 2 octaves, 17th) 
 HEARD_ONSET = 0.3  # onset activation (below the transcriber's 0.7) showing a note it heard but did not cut out
 ONSET_REACH_S = 0.05  # ... within this of the notated note's expected time
 SOUNDING = 0.25  # note activation above which a pitch counts as sounding
+STRAY_REACH_Q = 2.0  # an anchor is checked against the anchors within two quarters of it
+STRAY_NEIGHBOURS = 4
+STRAY_BASE_S = 0.1  # it is stray when it misses where they put it by this (onsets scatter by ~30 ms) plus
+STRAY_SHARE = 0.2  # this share of the step from its nearest neighbour (a closing ritardando stretches it by ~10%)
 QUARTER_PER_UNIT = {"w": 4.0, "h": 2.0, "q": 1.0, "e": 0.5, "s": 0.25, "h.": 3.0, "q.": 1.5, "e.": 0.75}
 
 
@@ -207,6 +211,14 @@ def align(
             best = near[np.argmin(np.abs(onsets[near] - times.mean()))]
             matched[s], used[best] = best, True
     anchor_q, anchor_t = _anchors(score.onset_q, matched, onsets)
+    # The warping path must end on the last played group, so a trailing ghost (a release thump, a
+    # re-detected final chord) can capture the last notated chord, and a sparse transcription lets
+    # it pair chords a beat off. The anchors around such a pairing contradict it: unpair it and let
+    # pass 2 find the note by time.
+    stray = np.isin(score.onset_q, anchor_q[_stray_anchors(anchor_q, anchor_t)]) & (matched >= 0)
+    used[matched[stray]] = False
+    matched[stray] = -1
+    anchor_q, anchor_t = _anchors(score.onset_q, matched, onsets)
 
     # Pass 2: with the time map, pair notes the warping path put in the wrong group.
     expected = _interp_extrapolate(score.onset_q, anchor_q, anchor_t)
@@ -216,6 +228,8 @@ def align(
             best = near[np.argmin(np.abs(onsets[near] - expected[s]))]
             matched[s], used[best] = best, True
     anchor_q, anchor_t = _anchors(score.onset_q, matched, onsets)
+    keep = ~_stray_anchors(anchor_q, anchor_t)
+    anchor_q, anchor_t = anchor_q[keep], anchor_t[keep]
     expected = _interp_extrapolate(score.onset_q, anchor_q, anchor_t)
 
     expected_end = _interp_extrapolate(score.onset_q + score.duration_q, anchor_q, anchor_t)
@@ -275,6 +289,49 @@ def _anchors(onset_q: np.ndarray, matched: np.ndarray, onsets: np.ndarray) -> tu
     if not keep_q:
         return np.zeros(1), np.zeros(1)
     return np.array(keep_q), np.array(keep_t)
+
+
+def _stray_anchors(anchor_q: np.ndarray, anchor_t: np.ndarray) -> np.ndarray:
+    """(A,) anchors -> (A,) bool: anchors far from where their neighbours put them.
+
+    Each anchor's time is predicted by a robust (Theil-Sen) line through the anchors within
+    STRAY_REACH_Q quarters of it (at least its STRAY_NEIGHBOURS nearest), itself left out. Timing
+    jitter and phrase-length rubato bend that line by tens of milliseconds, a closing ritardando
+    stretches the last steps by a fraction of themselves; a chord paired with the wrong notes misses
+    it by half a beat or more. Strays are removed worst first within each neighbourhood, because a
+    stray also pulls its neighbours' predictions towards itself.
+    """
+    keep = np.ones(len(anchor_q), dtype=bool)
+    while True:
+        idx = np.flatnonzero(keep)
+        excess, neighbours = _prediction_excess(anchor_q[idx], anchor_t[idx])
+        worst = [j for j in np.flatnonzero(excess > 1.0) if excess[j] >= excess[neighbours[j]].max()]
+        if not worst:
+            return ~keep
+        keep[idx[worst]] = False
+
+
+def _prediction_excess(anchor_q: np.ndarray, anchor_t: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """-> (A,) each anchor's miss of its neighbours' prediction over the allowed miss (> 1: stray; 0 when
+    it has too few neighbours to judge), and each anchor's neighbour indices."""
+    excess, neighbours = np.zeros(len(anchor_q)), []
+    for i in range(len(anchor_q)):
+        distance = np.abs(anchor_q - anchor_q[i])
+        distance[i] = np.inf
+        near = np.flatnonzero(distance <= STRAY_REACH_Q)
+        if len(near) < STRAY_NEIGHBOURS:  # sparse anchors (notes the transcriber missed): the nearest few
+            near = np.argsort(distance)[:STRAY_NEIGHBOURS]
+        near = near[np.isfinite(distance[near])]
+        neighbours.append(near)
+        if len(near) < STRAY_NEIGHBOURS:
+            continue
+        q, t = anchor_q[near], anchor_t[near]
+        a, b = np.triu_indices(len(near), 1)
+        slope = float(np.median((t[b] - t[a]) / (q[b] - q[a])))
+        predicted = float(np.median(t - slope * q)) + slope * anchor_q[i]
+        allowed = STRAY_BASE_S + STRAY_SHARE * float(distance[near].min()) * max(slope, 0.0)
+        excess[i] = abs(predicted - anchor_t[i]) / allowed
+    return excess, neighbours
 
 
 def _is_ghost(i: int, notes: np.ndarray, used: np.ndarray) -> bool:

@@ -1,0 +1,81 @@
+"""Re-render perfbench performances with other pianos and rooms, to measure how the Lite analysis generalises.
+
+The dev set is rendered with one piano (MuseScore General). The held-out set uses other instruments, quiet
+takes and room noise, so tuning on dev alone can overfit that one piano. Each performance's performance.mid
+is rendered again with FluidSynth and another GM SoundFont, optionally made quieter and mixed with noise;
+score.mid and truth.json are linked unchanged, since the labels describe what was played, not the sound.
+Point bench/lite_accuracy.py --perfbench at the output.
+
+Needs the fluidsynth program and a SoundFont (Debian: apt-get install fluidsynth fluid-soundfont-gm
+timgm6mb-soundfont). Writes outside the project:
+
+    python bench/render_variants.py --soundfont /usr/share/sounds/sf2/FluidR3_GM.sf2 --out /tmp/pb-fluidr3
+    python bench/render_variants.py --soundfont /usr/share/sounds/sf2/TimGM6mb.sf2 --gain-db -24 \
+        --noise-snr-db 25 --out /tmp/pb-timgm-quiet-noisy
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+SAMPLE_RATE = 22050  # as perfbench
+PEAK = 0.7  # perfbench's takes peak near -3 dBFS; --gain-db is relative to that
+
+
+def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n,) unit-RMS noise with a 1/f power spectrum, like a room's hum and air handling."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
+    noise = np.fft.irfft(spectrum, n)
+    return noise / np.sqrt(np.mean(noise**2))
+
+
+def render(midi: Path, soundfont: Path, out: Path, gain_db: float, snr_db: float | None, seed: int) -> None:
+    """Render midi with FluidSynth, bring its peak to PEAK then change it by gain_db, add pink noise at snr_db (None = none), write FLAC."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "render.wav"
+        subprocess.run(
+            ["fluidsynth", "-ni", "-g", "0.5", "-r", str(SAMPLE_RATE), "-F", str(wav), str(soundfont), str(midi)],
+            check=True,
+            capture_output=True,
+        )
+        audio, sr = sf.read(wav, dtype="float32", always_2d=True)
+    audio = audio.mean(axis=1)
+    audio *= PEAK / max(np.abs(audio).max(), 1e-9) * 10 ** (gain_db / 20)
+    if snr_db is not None:
+        rms = np.sqrt(np.mean(audio**2))
+        audio = audio + pink_noise(len(audio), np.random.default_rng(seed)) * rms * 10 ** (-snr_db / 20)
+    peak = np.abs(audio).max()
+    if peak > 0.99:  # never clip: a real recorder's gain would have been set lower
+        audio *= 0.99 / peak
+    sf.write(out, audio, sr, subtype="PCM_16")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    default = Path(__file__).resolve().parents[1].parent / "shared" / "perfbench" / "dev"
+    parser.add_argument("--perfbench", type=Path, default=default)
+    parser.add_argument("--soundfont", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--gain-db", type=float, default=0.0, help="level relative to a -3 dBFS peak, e.g. -24")
+    parser.add_argument("--noise-snr-db", type=float, default=None, help="add pink noise this far below the music")
+    args = parser.parse_args()
+    for seed, take in enumerate(sorted(p for p in args.perfbench.iterdir() if p.is_dir())):
+        dest = args.out / take.name
+        dest.mkdir(parents=True, exist_ok=True)
+        render(take / "performance.mid", args.soundfont, dest / "audio.flac", args.gain_db, args.noise_snr_db, seed)
+        for name in ("score.mid", "truth.json"):
+            link = dest / name
+            link.unlink(missing_ok=True)
+            link.symlink_to((take / name).resolve())
+        print(dest)
+
+
+if __name__ == "__main__":
+    main()
