@@ -37,7 +37,8 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def render(midi: Path, soundfont: Path, out: Path, gain_db: float, snr_db: float | None, seed: int) -> None:
-    """Render midi with FluidSynth, bring its peak to PEAK then change it by gain_db, add pink noise at snr_db (None = none), write FLAC."""
+    """Render midi with FluidSynth, bring its peak to PEAK then change it by gain_db, add pink noise at
+    snr_db (None = none), write FLAC."""
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "render.wav"
         subprocess.run(
