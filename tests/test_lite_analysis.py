@@ -144,3 +144,14 @@ def test_a_trailing_ghost_chord_does_not_bend_tempo_or_dynamics(tmp_path):
     assert result["tempo"]["label"] == "steady"
     assert result["tempo"]["bpm"] == pytest.approx(BPM, rel=0.02)
     assert result["dynamics"]["label"] == "flat"
+
+
+def test_a_note_over_a_lower_octave_cannot_show_its_release():
+    """C5 released while C4 still sounds: C4's second harmonic fills C5's band, so C5's ringing is not judged.
+    E5 over it has no such partner and is judged."""
+    from llaqo.lite.pedal import masked_ends
+
+    notes = np.array([[0.0, 2.0, 60, 80], [0.0, 0.5, 72, 80], [0.0, 0.5, 76, 80]], dtype=float)
+    damped = np.array([2.0, 0.5, 0.5])
+    written_end = np.array([2.0, 0.5, 0.5])
+    assert masked_ends(notes, damped, written_end).tolist() == [False, True, False]

@@ -5,7 +5,8 @@ string was damped (articulation.release_time, on the fundamental alone with a lo
 that other notes' overtones and the room's reverberation do not fake or hide a fall) and compare
 it with when the note was written to end (the score's note end, or without a score the next
 onset in the register):
-- sustained share: notes still sounding > SUSTAIN_S past their written end: the pedal is in use;
+- sustained share: notes still sounding > SUSTAIN_S past their written end: the pedal is in use
+  (only notes whose ending is audible count: see masked_ends);
 - blur: at a harmony change (between bars whose pitch-class sets differ), at least
   MIN_CARRIED notes that ended before it, of pitch classes foreign to the new harmony, sound
   > BLUR_S into it: the pedal was held across the change (perfbench's "blurred").
@@ -21,7 +22,12 @@ from llaqo.lite.articulation import release_time
 from llaqo.lite.spectral import Envelopes
 
 SUSTAIN_S = 0.3  # sounding this long past the written end counts as sustained by the pedal
-PEDAL_SHARE = 0.15  # share of sustained notes above which the pedal is in use
+# Share of sustained notes (of those whose ending can be heard) above which the pedal is in use. Without a
+# score a note's written end is the next onset in its register, which cuts the other voices' long notes
+# short, so unpedalled playing already shows ~10-20% "sustained" notes there; with a score, under 8%.
+PEDAL_SHARE_SCORE = 0.08
+PEDAL_SHARE_AUDIO = 0.21
+MASKING_INTERVALS = (0, 12, 19, 24, 28)  # a note is masked by one sounding this many semitones below it
 BLUR_S = 0.25  # a foreign note still sounding this long after a change blurs it (perfbench definition)
 MIN_CARRIED = 2  # foreign notes carried over for a change to count as blurred (one can be a tie or a slip)
 MIN_BLURRED = 2  # the definition asks for at least two pedal-downs held across a change
@@ -82,10 +88,27 @@ def damped_times(env: Envelopes, notes: np.ndarray) -> np.ndarray:
     )
 
 
-def analyse_pedal(notes: np.ndarray, damped: np.ndarray, written_end: np.ndarray, harmony: Harmony) -> Pedal:
-    """(N, 4) notes, (N,) damping times, (N,) written end times (nan = unknown) in s, and the harmony -> Pedal."""
+def masked_ends(notes: np.ndarray, damped: np.ndarray, written_end: np.ndarray) -> np.ndarray:
+    """(N,) bool: notes whose ringing past the written end cannot be heard, because another note sounding
+    then has the same pitch or an overtone on it (an octave, twelfth, two octaves or seventeenth below).
+    Their fundamental's band holds the other note's energy, so their own damper fall is hidden."""
+    pitch = notes[:, 2].astype(int)
+    masked = np.zeros(len(notes), dtype=bool)
+    for i in np.flatnonzero(np.isfinite(written_end)):
+        others = (notes[:, 0] <= written_end[i] + SUSTAIN_S) & (damped >= written_end[i])
+        others[i] = False
+        masked[i] = bool(np.isin(pitch[i] - pitch[others], MASKING_INTERVALS).any())
+    return masked
+
+
+def analyse_pedal(
+    notes: np.ndarray, damped: np.ndarray, written_end: np.ndarray, harmony: Harmony, pedal_share: float
+) -> Pedal:
+    """(N, 4) notes, (N,) damping times, (N,) written end times (nan = unknown) in s, the harmony, and the
+    sustained share above which the pedal counts as used (PEDAL_SHARE_SCORE or PEDAL_SHARE_AUDIO) -> Pedal."""
     known = np.isfinite(written_end)
-    sustained = float((damped[known] > written_end[known] + SUSTAIN_S).mean()) if known.any() else 0.0
+    audible = known & ~masked_ends(notes, damped, written_end)
+    sustained = float((damped[audible] > written_end[audible] + SUSTAIN_S).mean()) if audible.any() else 0.0
     changes, blurred = [], []
     for k in range(1, len(harmony.classes)):
         before, after = harmony.classes[k - 1], harmony.classes[k]
@@ -103,7 +126,7 @@ def analyse_pedal(notes: np.ndarray, damped: np.ndarray, written_end: np.ndarray
             blurred.append(h)
     if len(blurred) >= MIN_BLURRED and len(blurred) >= BLUR_SHARE * len(changes):
         label = "blurred"
-    elif sustained >= PEDAL_SHARE:
+    elif sustained >= pedal_share:
         label = "clean"
     else:
         label = "none"
