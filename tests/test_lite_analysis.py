@@ -155,3 +155,14 @@ def test_a_note_over_a_lower_octave_cannot_show_its_release():
     damped = np.array([2.0, 0.5, 0.5])
     written_end = np.array([2.0, 0.5, 0.5])
     assert masked_ends(notes, damped, written_end).tolist() == [False, True, False]
+
+
+def test_a_pulse_above_160_bpm_is_taken_as_a_subdivision():
+    from llaqo.lite.tempo import fold_fast_beats
+
+    frame_rate = 100.0
+    envelope = np.ones(10_000)
+    for bpm, expected in ((170.0, 85.0), (145.0, 145.0)):  # a fast waltz beat (145) stays as it is
+        frames = np.round(np.arange(0, 60, 60 / bpm) * frame_rate).astype(int)
+        folded = fold_fast_beats(frames, envelope, frame_rate)
+        assert 60 * frame_rate / np.median(np.diff(folded)) == pytest.approx(expected, rel=0.02)

@@ -24,7 +24,7 @@ SMOOTH_BEATS = 1.0  # half-width, in beats, of the local fit that places each no
 MIN_BEATS = 4  # fewer beats than this cannot give a tempo curve
 JITTER_KEEP = 0.9  # share of notes, closest to the grid, that score_jitter_ms measures
 GRID_SUBDIVISIONS = (4, 6)  # sixteenths or eighth-note triplets per beat, for grid_jitter_ms
-MAX_BEAT_BPM = 140.0  # a tracked pulse faster than this is folded to half speed (see fold_fast_beats)
+MAX_BEAT_BPM = 160.0  # a tracked pulse faster than this is folded to half speed (see fold_fast_beats)
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def fold_fast_beats(frames: np.ndarray, envelope: np.ndarray, frame_rate: float)
     """(B,) beat frames of an onset envelope at frame_rate frames/s -> every other beat while the pulse is
     faster than MAX_BEAT_BPM.
 
-    A tracker often locks onto running eighths or sixteenths; a notated beat is rarely above 140 BPM,
+    A tracker often locks onto running eighths or sixteenths; a notated beat is rarely above 160 BPM,
     so a faster pulse is taken as a subdivision. Of the two phases, the one on stronger onsets wins.
     """
     while len(frames) >= 2 * MIN_BEATS:
