@@ -1,7 +1,8 @@
 """Speed of the Lite coach: start-up (warm-up), analysis of a 3-minute recording, follow-up answers.
 
-Usage: python bench/lite_speed.py [--minutes 3]
+Usage: python bench/lite_speed.py [--minutes 3] [--score]
 The recording is synthesised (llaqo.lite.synth): a two-hand texture of eighth notes at 120 BPM.
+With --score, each take is analysed against its notes written as a MIDI score (the alignment runs too).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 import warnings
 from pathlib import Path
 
+import mido
 import numpy as np
 import soundfile
 
@@ -36,17 +38,42 @@ def texture(minutes: float) -> np.ndarray:
     return np.array(notes, dtype=float)
 
 
+def write_score(notes: np.ndarray, path: Path, bpm: float = 120.0) -> None:
+    """(N, 4) notes in seconds -> a one-track MIDI file at `bpm` in 4/4, every velocity 64."""
+    ticks = 480
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+    track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+    events = sorted(
+        [(round(on * bpm / 60 * ticks), 1, int(p)) for on, _, p, _ in notes]
+        + [(round(off * bpm / 60 * ticks), 0, int(p)) for _, off, p, _ in notes]
+    )
+    now = 0
+    for tick, on, pitch in events:
+        track.append(
+            mido.Message("note_on" if on else "note_off", note=pitch, velocity=64 if on else 0, time=tick - now)
+        )
+        now = tick
+    midi = mido.MidiFile(ticks_per_beat=ticks)
+    midi.tracks.append(track)
+    midi.save(path)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     warnings.simplefilter("ignore")
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--score", action="store_true", help="analyse each take against its MIDI score")
     args = parser.parse_args()
     start = time.perf_counter()
     coach = LiteCoach()
     print(f"start-up (model load + warm-up): {time.perf_counter() - start:.2f} s")
     with tempfile.TemporaryDirectory() as tmp:
         notes = texture(args.minutes)
+        score = Path(tmp) / "score.mid" if args.score else None
+        if score is not None:
+            write_score(notes, score)
         paths = []
         for i in range(REPEATS):
             path = Path(tmp) / f"take{i}.wav"
@@ -56,14 +83,15 @@ def main() -> None:
         times = []
         for path in paths:
             start = time.perf_counter()
-            clip = coach.prepare(path)
+            clip = coach.prepare(path, score_path=score)
             times.append(time.perf_counter() - start)
         print(
-            f"analysis of a {args.minutes:g}-minute recording ({len(notes)} notes): median {np.median(times):.2f} s, "
+            f"analysis of a {args.minutes:g}-minute recording ({len(notes)} notes"
+            f"{', with its score' if score else ''}): median {np.median(times):.2f} s, "
             f"best {min(times):.2f} s over {REPEATS} (each: {', '.join(f'{t:.2f}' for t in times)})"
         )
         start = time.perf_counter()
-        coach.prepare(paths[0])
+        coach.prepare(paths[0], score_path=score)
         print(f"prepare of a cached recording: {1000 * (time.perf_counter() - start):.1f} ms")
         answer_ms = []
         for q in (
