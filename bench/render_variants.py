@@ -12,6 +12,8 @@ timgm6mb-soundfont). Writes outside the project:
     python bench/render_variants.py --soundfont /usr/share/sounds/sf2/FluidR3_GM.sf2 --out /tmp/pb-fluidr3
     python bench/render_variants.py --soundfont /usr/share/sounds/sf2/TimGM6mb.sf2 --gain-db -24 \
         --noise-snr-db 25 --out /tmp/pb-timgm-quiet-noisy
+    python bench/render_variants.py --soundfont /usr/share/sounds/sf2/FluidR3_GM.sf2 --room hall \
+        --noise-snr-db 20 --out /tmp/pb-fluidr3-hall-noisy
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ import soundfile as sf
 
 SAMPLE_RATE = 22050  # as perfbench
 PEAK = 0.7  # perfbench's takes peak near -3 dBFS; --gain-db is relative to that
+ROOMS = {  # FluidSynth's reverb: its default (light, as perfbench) or a large, live hall
+    "light": [],
+    "hall": ["-o", "synth.reverb.room-size=0.95", "-o", "synth.reverb.damp=0.1", "-o", "synth.reverb.level=0.9"],
+}
 
 
 def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -36,13 +42,25 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return noise / np.sqrt(np.mean(noise**2))
 
 
-def render(midi: Path, soundfont: Path, out: Path, gain_db: float, snr_db: float | None, seed: int) -> None:
-    """Render midi with FluidSynth, bring its peak to PEAK then change it by gain_db, add pink noise at
-    snr_db (None = none), write FLAC."""
+def render(midi: Path, soundfont: Path, out: Path, room: str, gain_db: float, snr_db: float | None, seed: int) -> None:
+    """Render midi with FluidSynth in a ROOMS reverb, bring its peak to PEAK then change it by gain_db,
+    add pink noise at snr_db (None = none), write FLAC."""
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "render.wav"
         subprocess.run(
-            ["fluidsynth", "-ni", "-g", "0.5", "-r", str(SAMPLE_RATE), "-F", str(wav), str(soundfont), str(midi)],
+            [
+                "fluidsynth",
+                "-ni",
+                "-g",
+                "0.5",
+                "-r",
+                str(SAMPLE_RATE),
+                *ROOMS[room],
+                "-F",
+                str(wav),
+                str(soundfont),
+                str(midi),
+            ],
             check=True,
             capture_output=True,
         )
@@ -64,13 +82,22 @@ def main() -> None:
     parser.add_argument("--perfbench", type=Path, default=default)
     parser.add_argument("--soundfont", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--room", choices=sorted(ROOMS), default="light")
     parser.add_argument("--gain-db", type=float, default=0.0, help="level relative to a -3 dBFS peak, e.g. -24")
     parser.add_argument("--noise-snr-db", type=float, default=None, help="add pink noise this far below the music")
     args = parser.parse_args()
     for seed, take in enumerate(sorted(p for p in args.perfbench.iterdir() if p.is_dir())):
         dest = args.out / take.name
         dest.mkdir(parents=True, exist_ok=True)
-        render(take / "performance.mid", args.soundfont, dest / "audio.flac", args.gain_db, args.noise_snr_db, seed)
+        render(
+            take / "performance.mid",
+            args.soundfont,
+            dest / "audio.flac",
+            args.room,
+            args.gain_db,
+            args.noise_snr_db,
+            seed,
+        )
         for name in ("score.mid", "truth.json"):
             link = dest / name
             link.unlink(missing_ok=True)

@@ -166,3 +166,14 @@ def test_a_pulse_above_160_bpm_is_taken_as_a_subdivision():
         frames = np.round(np.arange(0, 60, 60 / bpm) * frame_rate).astype(int)
         folded = fold_fast_beats(frames, envelope, frame_rate)
         assert 60 * frame_rate / np.median(np.diff(folded)) == pytest.approx(expected, rel=0.02)
+
+
+def test_terraces_are_plateaus_and_wide_contrast_changes_at_most_bars():
+    """The same 11 dB spread: two plateaus joined by steps are terraced, a level that changes at nearly
+    every bar is wide contrast (a quieter instrument narrows the spread, not the pattern)."""
+    terraces = np.array([40.0, 40.5, 40.0, 51.0, 50.5, 51.0, 40.0, 40.5])
+    alternating = np.array([51.0, 40.0, 50.0, 41.0, 51.0, 40.0, 50.0, 45.0])
+    assert dynamics.dynamics_label(terraces) == "terraced"
+    assert dynamics.dynamics_label(alternating) == "wide-contrast"
+    assert dynamics.dynamics_label(np.array([40.0, 41.0, 40.5, 41.0])) == "flat"
+    assert dynamics.dynamics_label(np.linspace(35.0, 48.0, 8)) == "crescendo"

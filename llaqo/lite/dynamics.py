@@ -26,6 +26,7 @@ TREND_DB = 5.0
 TREND_R = 0.8
 STEP_DB = 4.0
 WIDE_DB = 13.0
+TERRACE_STEP_SHARE = 0.6  # terraced takes step at fewer than 60% of segment boundaries
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,14 @@ def dynamics_label(levels: np.ndarray) -> str:
         return "crescendo"
     if change <= -TREND_DB and r <= -TREND_R:
         return "decrescendo"
-    if spread >= WIDE_DB:
-        return "wide-contrast"
-    if int((np.abs(np.diff(levels)) >= STEP_DB).sum()) >= 2:
+    steps = np.abs(np.diff(levels)) >= STEP_DB
+    # Terraces are plateaus joined by a few steps; wide contrast changes level at most segment boundaries
+    # (swells, subito changes, accents). The share of steps tells them apart whatever the instrument's
+    # loudness range, which moves the spread in dB.
+    if steps.sum() >= 2 and steps.mean() < TERRACE_STEP_SHARE:
         return "terraced"
+    if spread >= WIDE_DB or steps.mean() >= TERRACE_STEP_SHARE:
+        return "wide-contrast"
     # Neither trend, steps nor a wide range: the nearer of "flat" and "wide-contrast".
     return "flat" if spread < (FLAT_DB + WIDE_DB) / 2 else "wide-contrast"
 
