@@ -166,3 +166,21 @@ def test_articulation_under_the_pedal_is_hedged(clip):
     assert not any("pedal" in s for s in articulation_sentences(analysis))
     pedalled = replace(analysis, pedal=replace(analysis.pedal, label="blurred"))
     assert "cannot be heard as detached" in " ".join(articulation_sentences(pedalled))
+
+
+def test_many_score_differences_are_hedged(clip):
+    """Wrong, missed and extra notes come from a transcription; when they are many, the answer says that
+    some may be the transcriber's, and it never claims more differences than the report holds."""
+    from dataclasses import replace
+
+    from llaqo.lite.analysis import NoteEvent, ScoreReport
+    from llaqo.lite.answers import notes_sentences
+
+    missed = [NoteEvent("missed", 1.0 + i, 60 + i, None, i + 1) for i in range(3)]
+    few = ScoreReport("score.mid", 100, 97, [], missed, [], [])
+    many = ScoreReport("score.mid", 20, 17, [], missed, [], [])
+    analysis = clip.payload.analysis
+    assert not any("transcription missed" in s for s in notes_sentences(replace(analysis, score=few)))
+    sentences = notes_sentences(replace(analysis, score=many))
+    assert any("transcription missed" in s for s in sentences)
+    assert "I did not hear the written C4 (60)" in " ".join(sentences)

@@ -17,6 +17,7 @@ from llaqo.lite.summary import clock
 TEMPO_DEVIATION = 0.06  # a stretch whose tempo differs from the median by 6% or more is worth naming
 MIN_STRETCH_BEATS = 3  # ... if it lasts at least this many beats
 MAX_PLACES = 3  # name at most this many places in one answer
+UNSURE_ERROR_SHARE = 0.1  # more score differences than this share of the notated notes: say they may be ours
 JITTER_EVEN_MS = 20  # onsets within 20 ms RMS of an even grid sound even
 JITTER_UNEVEN_MS = 35  # beyond 35 ms the unevenness is audible
 
@@ -216,12 +217,19 @@ def notes_sentences(a: Analysis) -> list[str]:
     ]
     for e in s.wrong[:MAX_PLACES]:
         out.append(
-            f"In bar {e.bar} ({clock(e.time_s)}) you played {_name(e.pitch)} where {_name(e.notated_pitch)} is written."
+            f"In bar {e.bar} ({clock(e.time_s)}) I heard {_name(e.pitch)} where {_name(e.notated_pitch)} is written."
         )
     for e in s.missed[:MAX_PLACES]:
-        out.append(f"In bar {e.bar} ({clock(e.time_s)}) the {_name(e.pitch)} is missing.")
+        out.append(f"In bar {e.bar} ({clock(e.time_s)}) I did not hear the written {_name(e.pitch)}.")
     for e in s.extra[:MAX_PLACES]:
-        out.append(f"In bar {e.bar} ({clock(e.time_s)}) there is an extra {_name(e.pitch)}.")
+        out.append(f"In bar {e.bar} ({clock(e.time_s)}) I heard an extra {_name(e.pitch)}.")
+    if s.n_notated and (len(s.wrong) + len(s.missed) + len(s.extra)) / s.n_notated > UNSURE_ERROR_SHARE:
+        # Errors are inferred from a transcription, which misses more notes on an unfamiliar piano or in a
+        # noisy room; many differences are as likely to be the listener's as the player's.
+        out.append(
+            "That is a lot of differences for one take. Some may be notes the transcription missed (it hears "
+            "some pianos and rooms less well), so check these places by ear before you practise them."
+        )
     return out
 
 
