@@ -4,7 +4,10 @@ The dev set is rendered with one piano (MuseScore General). The held-out set use
 takes and room noise, so tuning on dev alone can overfit that one piano. Each performance's performance.mid
 is rendered again with FluidSynth and another GM SoundFont, optionally made quieter and mixed with noise;
 score.mid and truth.json are linked unchanged, since the labels describe what was played, not the sound.
-Point bench/lite_accuracy.py --perfbench at the output.
+With --wrong-notes N, N more notes of each performance are moved by one or two semitones before rendering
+and truth.json is rewritten with them added to its substitutions (the labels are kept: a few wrong pitches
+change neither tempo, dynamics, articulation nor pedalling). Point bench/lite_accuracy.py --perfbench at the
+output.
 
 Needs the fluidsynth program and a SoundFont (Debian: apt-get install fluidsynth fluid-soundfont-gm
 timgm6mb-soundfont). Writes outside the project:
@@ -14,15 +17,19 @@ timgm6mb-soundfont). Writes outside the project:
         --noise-snr-db 25 --out /tmp/pb-timgm-quiet-noisy
     python bench/render_variants.py --soundfont /usr/share/sounds/sf2/FluidR3_GM.sf2 --room hall \
         --noise-snr-db 20 --out /tmp/pb-fluidr3-hall-noisy
+    python bench/render_variants.py --soundfont /usr/share/sounds/sf2/TimGM6mb.sf2 --wrong-notes 4 \
+        --out /tmp/pb-timgm-wrong
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import tempfile
 from pathlib import Path
 
+import mido
 import numpy as np
 import soundfile as sf
 
@@ -40,6 +47,51 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
     noise = np.fft.irfft(spectrum, n)
     return noise / np.sqrt(np.mean(noise**2))
+
+
+def inject_wrong_notes(midi: Path, out: Path, n: int, rng: np.random.Generator) -> list[dict]:
+    """Copy a one-track performance MIDI to `out` with n notes moved by 1-2 semitones -> their substitutions
+    [{time_s, notated_pitch, played_pitch}]. A note is only moved where its new pitch is not already sounding."""
+    source = mido.MidiFile(midi)
+    events, tick, tempo = [], 0, 500_000
+    seconds = 0.0
+    for msg in source.tracks[0]:  # absolute ticks and seconds of every message
+        seconds += mido.tick2second(msg.time, source.ticks_per_beat, tempo)
+        tick += msg.time
+        events.append([tick, seconds, msg])
+        if msg.type == "set_tempo":
+            tempo = msg.tempo
+    notes = []  # (on index, off index, pitch, onset s, offset s)
+    for i, (_, t_on, msg) in enumerate(events):
+        if msg.type == "note_on" and msg.velocity > 0:
+            for j in range(i + 1, len(events)):
+                off = events[j][2]
+                if (
+                    off.type in ("note_off", "note_on")
+                    and off.note == msg.note
+                    and (off.type == "note_off" or off.velocity == 0)
+                ):
+                    notes.append((i, j, msg.note, t_on, events[j][1]))
+                    break
+    substitutions = []
+    for k in rng.permutation(len(notes)):
+        if len(substitutions) == n:
+            break
+        i, j, pitch, onset, offset = notes[k]
+        new = int(pitch + rng.choice([-2, -1, 1, 2]))
+        if any(p == new and a < offset + 0.3 and b > onset - 0.3 for _, _, p, a, b in notes):
+            continue
+        events[i][2] = events[i][2].copy(note=new)
+        events[j][2] = events[j][2].copy(note=new)
+        substitutions.append({"time_s": round(onset, 4), "notated_pitch": int(pitch), "played_pitch": new})
+    track, previous = mido.MidiTrack(), 0
+    for tick, _, msg in events:
+        track.append(msg.copy(time=tick - previous))
+        previous = tick
+    result = mido.MidiFile(type=0, ticks_per_beat=source.ticks_per_beat)
+    result.tracks.append(track)
+    result.save(out)
+    return sorted(substitutions, key=lambda x: x["time_s"])
 
 
 def render(midi: Path, soundfont: Path, out: Path, room: str, gain_db: float, snr_db: float | None, seed: int) -> None:
@@ -85,23 +137,32 @@ def main() -> None:
     parser.add_argument("--room", choices=sorted(ROOMS), default="light")
     parser.add_argument("--gain-db", type=float, default=0.0, help="level relative to a -3 dBFS peak, e.g. -24")
     parser.add_argument("--noise-snr-db", type=float, default=None, help="add pink noise this far below the music")
+    parser.add_argument("--wrong-notes", type=int, default=0, help="move this many more notes per performance")
     args = parser.parse_args()
     for seed, take in enumerate(sorted(p for p in args.perfbench.iterdir() if p.is_dir())):
         dest = args.out / take.name
         dest.mkdir(parents=True, exist_ok=True)
-        render(
-            take / "performance.mid",
-            args.soundfont,
-            dest / "audio.flac",
-            args.room,
-            args.gain_db,
-            args.noise_snr_db,
-            seed,
-        )
-        for name in ("score.mid", "truth.json"):
-            link = dest / name
-            link.unlink(missing_ok=True)
-            link.symlink_to((take / name).resolve())
+        midi = take / "performance.mid"
+        truth = json.loads((take / "truth.json").read_text())
+        if args.wrong_notes:
+            midi = dest / "performance.mid"
+            added = inject_wrong_notes(take / "performance.mid", midi, args.wrong_notes, np.random.default_rng(seed))
+            truth["wrong_notes"]["substitutions"] = sorted(
+                truth["wrong_notes"]["substitutions"] + added, key=lambda x: x["time_s"]
+            )
+            for sub in added:  # the played notes in the truth carry the new pitch too
+                for note in truth["notes"]:
+                    if abs(note[0] - sub["time_s"]) < 0.002 and note[2] == sub["notated_pitch"]:
+                        note[2] = sub["played_pitch"]
+                        break
+        render(midi, args.soundfont, dest / "audio.flac", args.room, args.gain_db, args.noise_snr_db, seed)
+        (dest / "truth.json").unlink(missing_ok=True)
+        (dest / "score.mid").unlink(missing_ok=True)
+        (dest / "score.mid").symlink_to((take / "score.mid").resolve())
+        if args.wrong_notes:
+            (dest / "truth.json").write_text(json.dumps(truth))
+        else:
+            (dest / "truth.json").symlink_to((take / "truth.json").resolve())
         print(dest)
 
 

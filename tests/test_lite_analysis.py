@@ -177,3 +177,30 @@ def test_terraces_are_plateaus_and_wide_contrast_changes_at_most_bars():
     assert dynamics.dynamics_label(alternating) == "wide-contrast"
     assert dynamics.dynamics_label(np.array([40.0, 41.0, 40.5, 41.0])) == "flat"
     assert dynamics.dynamics_label(np.linspace(35.0, 48.0, 8)) == "crescendo"
+
+
+def test_notes_in_the_noise_floor_are_not_playing(tmp_path):
+    """basic-pitch is level-blind: it finds notes 80 dB below the music (a render's or a room's near-silent
+    tail). The analysis keeps only notes within reach of the take's loud notes."""
+    from llaqo.lite import transcribe
+    from llaqo.lite.analysis import mono_22k
+
+    played = synth.scale_notes(BPM, n=15)
+    faint = np.array([[9.5 + i, 9.9 + i, 50 + 5 * i, 1] for i in range(4)], dtype=float)  # velocity 1: -84 dB
+    path = write_clip(tmp_path, np.concatenate([played, faint]))
+    raw = transcribe.transcribe(mono_22k(path)[0]).notes
+    assert (raw[:, 0] > 9.3).sum() >= 3, "the transcriber hears the faint notes (else this test shows nothing)"
+    kept = analyze(path).notes
+    assert not (kept[:, 0] > 9.3).any()
+    assert onset_matches(kept, played) >= 14
+
+
+def test_extra_notes_are_counted_inside_the_piece_only(tmp_path):
+    """An added note inside the piece is extra; notes after the last notated note (the room, the pianist
+    playing on) are not part of the score's performance."""
+    written = synth.scale_notes(BPM, n=15)
+    inside = [[written[7, 0] + 0.3, written[7, 0] + 0.5, 78, 90]]  # an F#5 between two scale notes
+    after = [[written[-1, 1] + 2.0 + i, written[-1, 1] + 2.4 + i, 50 + 7 * i, 90] for i in range(3)]
+    played = np.concatenate([written, inside, after])
+    result = analyze(write_clip(tmp_path, played), write_score(tmp_path, written, BPM)).to_json()
+    assert [(round(e["time_s"], 1), e["pitch"]) for e in result["score"]["extra"]] == [(round(inside[0][0], 1), 78)]

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 MAX_DURATION_S = 20 * 60.0  # Lite analyses up to 20 minutes; longer takes are split by the user
 MIN_NOTES = 4  # fewer detected notes than this is not a piano performance we can judge
+AUDIBLE_RANGE_DB = 50.0  # notes this far below the loud notes (95th percentile of attack levels) are noise
 MAX_GLIDE_SHARE = 0.25  # pianos glide in < 5% of notes (transcription noise); speech in about half
 FEW_NOTES = 30  # below this many notes the statistics are weak and answers hedge
 SHORT_S = 8.0  # recordings shorter than this give few beats; answers hedge
@@ -169,6 +170,12 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
     curve = dynamics.loudness_curve(wave, sr)
     envelopes = spectral.pitch_envelopes(wave, sr)
     levels = dynamics.note_levels(envelopes, notes)
+    # The transcriber is level-blind: in a near-silent tail or pause it finds "notes" in the noise floor.
+    # A piano's softest notes sound within ~40 dB of its loudest; anything far below is not playing.
+    audible = levels >= np.percentile(levels, 95) - AUDIBLE_RANGE_DB
+    notes, levels = notes[audible], levels[audible]
+    if len(notes) < MIN_NOTES:
+        raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
 
     if notated is not None:
         aligned = score.align(notes, notated, result.frames, result.frame_rate, result.onsets)

@@ -24,6 +24,7 @@ GHOST_INTERVALS = (12, 19, 24, 28)  # overtones (octave, 12th, 2 octaves, 17th) 
 HEARD_ONSET = 0.3  # onset activation (below the transcriber's 0.7) showing a note it heard but did not cut out
 ONSET_REACH_S = 0.05  # ... within this of the notated note's expected time
 SOUNDING = 0.25  # note activation above which a pitch counts as sounding
+OUTSIDE_MARGIN_S = 0.5  # played notes this far before the first or after the last notated note are not "extra"
 STRAY_REACH_Q = 2.0  # an anchor is checked against the anchors within two quarters of it
 STRAY_NEIGHBOURS = 4
 STRAY_BASE_S = 0.1  # it is stray when it misses where they put it by this (onsets scatter by ~30 ms) plus
@@ -258,10 +259,14 @@ def align(
             score.pitch[s], expected[s], frames, frame_rate
         ):
             missed.append(s)
+    # Sounds before the score starts or after it ends (a count-in, the room, the rest of the piece) are not
+    # notes added to the music.
+    span = (expected.min() - OUTSIDE_MARGIN_S, expected_end.max() + OUTSIDE_MARGIN_S)
     extra = [
         i
         for i in unmatched_perf
-        if not _echoes_score(notes[i], score.pitch, expected, expected_end)
+        if span[0] <= onsets[i] <= span[1]
+        and not _echoes_score(notes[i], score.pitch, expected, expected_end)
         and not _ringing(int(pitches[i]), onsets[i], frames, frame_rate)
     ]
     pairs = np.array([(s, p) for s, p in enumerate(matched) if p >= 0], dtype=int).reshape(-1, 2)
@@ -335,12 +340,13 @@ def _prediction_excess(anchor_q: np.ndarray, anchor_t: np.ndarray) -> tuple[np.n
 
 
 def _is_ghost(i: int, notes: np.ndarray, used: np.ndarray) -> bool:
-    """An unmatched note that is an overtone of, or re-sounds, a louder matched note at the same moment."""
+    """An unmatched note that re-sounds a louder matched note, or is an overtone of any louder note (matched
+    or not: an added note has overtones too) at the same moment."""
     onset, pitch, velocity = notes[i, 0], notes[i, 2], notes[i, 3]
-    others = notes[used & (notes[:, 3] >= velocity)]
-    same_time = np.abs(others[:, 0] - onset) <= GROUP_GAP_S
-    overtone = np.isin(pitch - others[:, 2], GHOST_INTERVALS)
-    resound = (others[:, 2] == pitch) & (others[:, 0] < onset) & (onset <= others[:, 1] + GROUP_GAP_S)
+    louder = (notes[:, 3] >= velocity) & (np.arange(len(notes)) != i)
+    same_time = louder & (np.abs(notes[:, 0] - onset) <= GROUP_GAP_S)
+    overtone = np.isin(pitch - notes[:, 2], GHOST_INTERVALS)
+    resound = used & louder & (notes[:, 2] == pitch) & (notes[:, 0] < onset) & (onset <= notes[:, 1] + GROUP_GAP_S)
     return bool(((same_time & overtone) | resound).any())
 
 
