@@ -184,3 +184,16 @@ def test_many_score_differences_are_hedged(clip):
     sentences = notes_sentences(replace(analysis, score=many))
     assert any("transcription missed" in s for s in sentences)
     assert "I did not hear the written C4 (60)" in " ".join(sentences)
+    assert "with 0 wrong notes, 3 missed notes and 0 extra notes." in sentences[0]
+
+
+def test_no_pedal_is_said_without_a_zero_share(clip):
+    from dataclasses import replace
+
+    from llaqo.lite.answers import pedal_sentences
+
+    analysis = clip.payload.analysis
+    none = replace(analysis, pedal=replace(analysis.pedal, label="none", sustained_share=0.0))
+    assert pedal_sentences(none)[0] == "I hear no sustain pedal: no note kept sounding well past its written end."
+    some = replace(analysis, pedal=replace(analysis.pedal, label="none", sustained_share=0.05))
+    assert pedal_sentences(some)[0].startswith("I hear little or no sustain pedal: only 5% of notes")

@@ -185,7 +185,11 @@ def pedal_sentences(a: Analysis) -> list[str]:
     p = a.pedal
     held = f"{100 * p.sustained_share:.0f}% of notes kept sounding well past their written end"
     out = {
-        "none": [f"I hear little or no sustain pedal: only {held}."],
+        "none": [
+            f"I hear little or no sustain pedal: only {held}."
+            if round(100 * p.sustained_share)
+            else "I hear no sustain pedal: no note kept sounding well past its written end."
+        ],
         "clean": [
             f"You used the pedal cleanly: {held}, and {len(p.blurred_s)} of {len(p.changes_s)} harmony "
             "changes carried the previous harmony over."
@@ -213,7 +217,7 @@ def notes_sentences(a: Analysis) -> list[str]:
     s = a.score
     out = [
         f"Of {s.n_notated} notated notes, {s.accuracy_pct:.0f}% were played as written, with "
-        f"{len(s.wrong)} wrong, {len(s.missed)} missed and {len(s.extra)} extra notes."
+        f"{_count(len(s.wrong), 'wrong')}, {_count(len(s.missed), 'missed')} and {_count(len(s.extra), 'extra')}."
     ]
     for e in s.wrong[:MAX_PLACES]:
         out.append(
@@ -231,6 +235,11 @@ def notes_sentences(a: Analysis) -> list[str]:
             "some pianos and rooms less well), so check these places by ear before you practise them."
         )
     return out
+
+
+def _count(n: int, kind: str) -> str:
+    """3, "wrong" -> "3 wrong notes"; 1, "extra" -> "1 extra note"."""
+    return f"{n} {kind} note{'' if n == 1 else 's'}"
 
 
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
