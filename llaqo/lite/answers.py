@@ -169,7 +169,7 @@ def articulation_sentences(a: Analysis) -> list[str]:
         "mixed": "Your articulation was mixed, part detached and part connected",
     }[art.label]
     mean = art.to_json()["mean_ratio"]
-    mean_text = f" and on average notes lasted {mean:.2f} of {basis}" if mean is not None else ""
+    mean_text = f"; on average a note lasted {mean:.2f} times that" if mean is not None else ""
     out = [f"{describe}: {100 * art.short_share:.0f}% of notes were held for less than 60% of {basis}{mean_text}."]
     if a.pedal.label != "none" and art.label != "staccato":
         # Under a held pedal the strings keep sounding after the key is released, so a detached touch there
