@@ -204,3 +204,29 @@ def test_extra_notes_are_counted_inside_the_piece_only(tmp_path):
     played = np.concatenate([written, inside, after])
     result = analyze(write_clip(tmp_path, played), write_score(tmp_path, written, BPM)).to_json()
     assert [(round(e["time_s"], 1), e["pitch"]) for e in result["score"]["extra"]] == [(round(inside[0][0], 1), 78)]
+
+
+def test_a_take_of_the_first_bars_is_not_told_it_missed_the_rest(tmp_path):
+    """Practising a section: the recording plays the first 12 of 30 notated notes. Only that section is judged."""
+    written = np.concatenate(
+        [synth.scale_notes(BPM, n=15), synth.scale_notes(BPM, n=15, start_s=0.5 + 15 * 0.6, first_pitch=48)]
+    )
+    result = analyze(write_clip(tmp_path, written[:12]), write_score(tmp_path, written, BPM)).to_json()
+    report = result["score"]
+    assert report["n_notated"] == 30
+    assert report["n_performed"] == 12
+    assert report["missed"] == [] and report["wrong"] == []
+    assert report["accuracy_pct"] == 100.0
+    assert report["performed_bars"][0] == report["bars"][0]["bar"]
+
+
+def test_a_take_starting_mid_piece_is_judged_from_where_it_starts(tmp_path):
+    written = np.concatenate(
+        [synth.scale_notes(BPM, n=15), synth.scale_notes(BPM, n=15, start_s=0.5 + 15 * 0.6, first_pitch=48)]
+    )
+    played = written[18:].copy()
+    played[:, :2] -= played[0, 0] - 0.5  # the recording starts just before the first note played
+    report = analyze(write_clip(tmp_path, played), write_score(tmp_path, written, BPM)).to_json()["score"]
+    assert report["n_performed"] == 12
+    assert report["missed"] == [] and report["extra"] == []
+    assert report["performed_bars"][0] > report["bars"][0]["bar"]

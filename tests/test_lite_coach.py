@@ -177,8 +177,8 @@ def test_many_score_differences_are_hedged(clip):
     from llaqo.lite.answers import notes_sentences
 
     missed = [NoteEvent("missed", 1.0 + i, 60 + i, None, i + 1) for i in range(3)]
-    few = ScoreReport("score.mid", 100, 97, [], missed, [], [])
-    many = ScoreReport("score.mid", 20, 17, [], missed, [], [])
+    few = ScoreReport("score.mid", 100, 97, [], missed, [], [], n_performed=100, performed_bars=(1, 20))
+    many = ScoreReport("score.mid", 20, 17, [], missed, [], [], n_performed=20, performed_bars=(1, 4))
     analysis = clip.payload.analysis
     assert not any("transcription missed" in s for s in notes_sentences(replace(analysis, score=few)))
     sentences = notes_sentences(replace(analysis, score=many))

@@ -87,16 +87,23 @@ class ScoreReport:
     missed: list[NoteEvent]
     extra: list[NoteEvent]
     bars: list[BarView]
+    n_performed: int
+    """Notated notes in the section the recording plays; the others were not reached and are not judged."""
+    performed_bars: tuple[int, int]
+    """First and last bar of that section."""
 
     @property
     def accuracy_pct(self) -> float:
-        """Share of notated notes neither wrong nor missed."""
-        return 100.0 * (self.n_notated - len(self.wrong) - len(self.missed)) / self.n_notated if self.n_notated else 0.0
+        """Share of the performed section's notated notes neither wrong nor missed."""
+        n = self.n_performed
+        return 100.0 * (n - len(self.wrong) - len(self.missed)) / n if n else 0.0
 
     def to_json(self) -> dict:
         return {
             "name": self.name,
             "n_notated": self.n_notated,
+            "n_performed": self.n_performed,
+            "performed_bars": list(self.performed_bars),
             "n_matched": self.n_matched,
             "accuracy_pct": round(self.accuracy_pct, 1),
             "wrong": [e.to_json() for e in self.wrong],
@@ -302,7 +309,18 @@ def _score_report(
                 n_errors=int(sum(e.bar == number for e in errors)),
             )
         )
-    return ScoreReport(notated.name, len(notated.pitch), len(aligned.pairs), wrong, missed, extra, views)
+    section = notated.bar[aligned.performed] if aligned.performed.any() else notated.bar
+    return ScoreReport(
+        notated.name,
+        len(notated.pitch),
+        len(aligned.pairs),
+        wrong,
+        missed,
+        extra,
+        views,
+        n_performed=int(aligned.performed.sum()),
+        performed_bars=(int(section.min()), int(section.max())),
+    )
 
 
 def _cautions(notes: np.ndarray, duration_s: float, dyn: dynamics.Dynamics) -> list[str]:

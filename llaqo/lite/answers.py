@@ -215,10 +215,19 @@ def notes_sentences(a: Analysis) -> list[str]:
             "upload the score (MIDI or MusicXML) to check note accuracy."
         ]
     s = a.score
-    out = [
-        f"Of {s.n_notated} notated notes, {s.accuracy_pct:.0f}% were played as written, with "
-        f"{_count(len(s.wrong), 'wrong')}, {_count(len(s.missed), 'missed')} and {_count(len(s.extra), 'extra')}."
-    ]
+    out = []
+    partial = s.n_performed < s.n_notated
+    if partial:
+        first, last = s.performed_bars
+        out.append(
+            f"The recording covers bars {first}-{last} of the score ({s.n_performed} of its {s.n_notated} notes), "
+            "so I checked those bars only."
+        )
+    out.append(
+        f"Of {s.n_performed} notated notes{' in those bars' if partial else ''}, {s.accuracy_pct:.0f}% were "
+        f"played as written, with {_count(len(s.wrong), 'wrong')}, {_count(len(s.missed), 'missed')} and "
+        f"{_count(len(s.extra), 'extra')}."
+    )
     for e in s.wrong[:MAX_PLACES]:
         out.append(
             f"In bar {e.bar} ({clock(e.time_s)}) I heard {_name(e.pitch)} where {_name(e.notated_pitch)} is written."
@@ -227,7 +236,7 @@ def notes_sentences(a: Analysis) -> list[str]:
         out.append(f"In bar {e.bar} ({clock(e.time_s)}) I did not hear the written {_name(e.pitch)}.")
     for e in s.extra[:MAX_PLACES]:
         out.append(f"In bar {e.bar} ({clock(e.time_s)}) I heard an extra {_name(e.pitch)}.")
-    if s.n_notated and (len(s.wrong) + len(s.missed) + len(s.extra)) / s.n_notated > UNSURE_ERROR_SHARE:
+    if s.n_performed and (len(s.wrong) + len(s.missed) + len(s.extra)) / s.n_performed > UNSURE_ERROR_SHARE:
         # Errors are inferred from a transcription, which misses more notes on an unfamiliar piano or in a
         # noisy room; many differences are as likely to be the listener's as the player's.
         out.append(

@@ -24,7 +24,7 @@ GHOST_INTERVALS = (12, 19, 24, 28)  # overtones (octave, 12th, 2 octaves, 17th) 
 HEARD_ONSET = 0.3  # onset activation (below the transcriber's 0.7) showing a note it heard but did not cut out
 ONSET_REACH_S = 0.05  # ... within this of the notated note's expected time
 SOUNDING = 0.25  # note activation above which a pitch counts as sounding
-OUTSIDE_MARGIN_S = 0.5  # played notes this far before the first or after the last notated note are not "extra"
+OUTSIDE_MARGIN_S = 0.5  # played notes this far outside the performed section are not "extra"
 STRAY_REACH_Q = 2.0  # an anchor is checked against the anchors within two quarters of it
 STRAY_NEIGHBOURS = 4
 STRAY_BASE_S = 0.1  # it is stray when it misses where they put it by this (onsets scatter by ~30 ms) plus
@@ -120,6 +120,8 @@ class Alignment:
     wrong: substituted pitches
     missed: (Ms,) int score note indices; extra: (E,) int performed note indices
     anchor_q, anchor_t: (A,) strictly increasing score quarters and their performed times in seconds
+    performed: (M,) bool, the notated notes inside the section the recording plays (from the first to the
+    last anchor); only these are judged, so a take of the first page is not told it missed the rest
     """
 
     pairs: np.ndarray
@@ -128,6 +130,7 @@ class Alignment:
     extra: np.ndarray
     anchor_q: np.ndarray
     anchor_t: np.ndarray
+    performed: np.ndarray
 
     def time_of(self, quarters: np.ndarray) -> np.ndarray:
         """(n,) score quarters -> (n,) performed seconds, linear between anchors and extrapolated at the ends."""
@@ -186,7 +189,8 @@ def align(
     score_group = np.unique(score.onset_q, return_inverse=True)[1]
     if len(notes) == 0:
         empty = np.zeros((0, 2), dtype=int)
-        return Alignment(empty, [], np.arange(len(score.pitch)), np.zeros(0, int), np.zeros(1), np.zeros(1))
+        nothing = np.arange(len(score.pitch))
+        return Alignment(empty, [], nothing, np.zeros(0, int), np.zeros(1), np.zeros(1), np.ones(len(nothing), bool))
 
     cost = 1.0 - _group_features(score_group, score.pitch) @ _group_features(perf_group, pitches).T
     _, path = librosa.sequence.dtw(C=cost, backtrack=True)
@@ -235,8 +239,9 @@ def align(
 
     expected_end = _interp_extrapolate(score.onset_q + score.duration_q, anchor_q, anchor_t)
     unmatched_perf = [i for i in np.flatnonzero(~used) if not _is_ghost(i, notes, used)]
+    performed = (score.onset_q >= anchor_q[0] - 1e-6) & (score.onset_q <= anchor_q[-1] + 1e-6)
     wrong, missed = [], []
-    for s in np.flatnonzero(matched < 0):
+    for s in np.flatnonzero((matched < 0) & performed):
         if _heard(score.pitch[s], expected[s], frames, onset_activations, frame_rate) or _starts_sounding(
             score.pitch[s], expected[s], frames, frame_rate
         ):
@@ -259,9 +264,9 @@ def align(
             score.pitch[s], expected[s], frames, frame_rate
         ):
             missed.append(s)
-    # Sounds before the score starts or after it ends (a count-in, the room, the rest of the piece) are not
-    # notes added to the music.
-    span = (expected.min() - OUTSIDE_MARGIN_S, expected_end.max() + OUTSIDE_MARGIN_S)
+    # Sounds before the section starts or after it ends (a count-in, the room, the rest of the piece) are
+    # not notes added to the music.
+    span = (expected[performed].min() - OUTSIDE_MARGIN_S, expected_end[performed].max() + OUTSIDE_MARGIN_S)
     extra = [
         i
         for i in unmatched_perf
@@ -277,6 +282,7 @@ def align(
         extra=np.array(extra, dtype=int),
         anchor_q=anchor_q,
         anchor_t=anchor_t,
+        performed=performed,
     )
 
 

@@ -28,7 +28,8 @@ def summary_lines(a: Analysis) -> list[str]:
     if a.score is not None:
         s = a.score
         lines.append(
-            f"score {s.name}: {s.n_matched} of {s.n_notated} notes as written ({s.accuracy_pct:.0f}%), "
+            f"score {s.name}: bars {s.performed_bars[0]}-{s.performed_bars[1]} played ({s.n_performed} of "
+            f"{s.n_notated} notes), {s.accuracy_pct:.0f}% as written, "
             f"{len(s.wrong)} wrong, {len(s.missed)} missed, {len(s.extra)} extra"
         )
         for e in s.wrong:
