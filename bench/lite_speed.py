@@ -15,7 +15,6 @@ import time
 import warnings
 from pathlib import Path
 
-import mido
 import numpy as np
 import soundfile
 
@@ -38,27 +37,6 @@ def texture(minutes: float) -> np.ndarray:
     return np.array(notes, dtype=float)
 
 
-def write_score(notes: np.ndarray, path: Path, bpm: float = 120.0) -> None:
-    """(N, 4) notes in seconds -> a one-track MIDI file at `bpm` in 4/4, every velocity 64."""
-    ticks = 480
-    track = mido.MidiTrack()
-    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
-    events = sorted(
-        [(round(on * bpm / 60 * ticks), 1, int(p)) for on, _, p, _ in notes]
-        + [(round(off * bpm / 60 * ticks), 0, int(p)) for _, off, p, _ in notes]
-    )
-    now = 0
-    for tick, on, pitch in events:
-        track.append(
-            mido.Message("note_on" if on else "note_off", note=pitch, velocity=64 if on else 0, time=tick - now)
-        )
-        now = tick
-    midi = mido.MidiFile(ticks_per_beat=ticks)
-    midi.tracks.append(track)
-    midi.save(path)
-
-
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     warnings.simplefilter("ignore")
@@ -73,7 +51,7 @@ def main() -> None:
         notes = texture(args.minutes)
         score = Path(tmp) / "score.mid" if args.score else None
         if score is not None:
-            write_score(notes, score)
+            synth.write_score(notes, score, bpm=120.0)
         paths = []
         for i in range(REPEATS):
             path = Path(tmp) / f"take{i}.wav"

@@ -143,8 +143,8 @@ def main() -> None:
         dest = args.out / take.name
         dest.mkdir(parents=True, exist_ok=True)
         midi = take / "performance.mid"
-        truth = json.loads((take / "truth.json").read_text())
         if args.wrong_notes:
+            truth = json.loads((take / "truth.json").read_text())
             midi = dest / "performance.mid"
             added = inject_wrong_notes(take / "performance.mid", midi, args.wrong_notes, np.random.default_rng(seed))
             truth["wrong_notes"]["substitutions"] = sorted(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import mido
 import numpy as np
 import pytest
 import soundfile
@@ -31,23 +30,8 @@ def write_clip(tmp_path, notes, name="clip.wav"):
 
 def write_score(tmp_path, notes, bpm, name="score.mid"):
     """A MIDI score of (N, 4) notes (times in seconds at `bpm`) with the tempo written in."""
-    ticks = 480
-    mid = mido.MidiFile(ticks_per_beat=ticks)
-    track = mido.MidiTrack()
-    mid.tracks.append(track)
-    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
-    events = []
-    for onset, offset, pitch, _ in notes:
-        events.append((round(onset * bpm / 60 * ticks), 1, int(pitch)))
-        events.append((round(offset * bpm / 60 * ticks), 0, int(pitch)))
-    now = 0
-    for tick, on, pitch in sorted(events):
-        kind = "note_on" if on else "note_off"
-        track.append(mido.Message(kind, note=pitch, velocity=64 if on else 0, time=tick - now))
-        now = tick
     path = tmp_path / name
-    mid.save(path)
+    synth.write_score(notes, path, bpm)
     return path
 
 

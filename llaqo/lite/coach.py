@@ -17,7 +17,6 @@ log = logging.getLogger(__name__)
 
 CACHE_SIZE = 16  # prepared recordings kept in memory
 WARMUP_NOTES = 70  # ~35 s at 120 BPM: at least one full ONNX batch, so its buffers are allocated here too
-WARMUP_TICKS = 480  # MIDI ticks per quarter in the warm-up score
 DEFAULT_SETTINGS = Settings()  # the protocol's default; Lite answers from templates and ignores it
 
 
@@ -94,7 +93,6 @@ class LiteCoach:
 def _warm_up() -> None:
     """Run the whole analysis once, with and without a score, on a synthetic clip, and draw its plots:
     this loads the model, compiles the numba kernels and fills the caches, so no user question pays for it."""
-    import mido
     import soundfile
 
     notes = synth.scale_notes(bpm=120, n=WARMUP_NOTES, first_pitch=48)
@@ -102,13 +100,7 @@ def _warm_up() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         audio, midi = Path(tmp) / "warm-up.wav", Path(tmp) / "warm-up.mid"
         soundfile.write(audio, synth.render(notes, transcribe.SAMPLE_RATE), transcribe.SAMPLE_RATE)
-        score_file = mido.MidiFile(ticks_per_beat=WARMUP_TICKS)
-        track = mido.MidiTrack()
-        score_file.tracks.append(track)
-        for pitch in notes[:, 2].astype(int):
-            track.append(mido.Message("note_on", note=pitch, velocity=64, time=0))
-            track.append(mido.Message("note_off", note=pitch, velocity=0, time=WARMUP_TICKS))
-        score_file.save(midi)
+        synth.write_score(notes, midi, bpm=120)
         plots.figures(analysis.analyze(audio, midi))
         analysis.analyze(audio)
     log.info("Lite coach warmed up")

@@ -1,12 +1,16 @@
-"""A tiny additive piano-like synthesiser: known notes -> audio. Used to warm up the analysis and in tests."""
+"""A tiny additive piano-like synthesiser: known notes -> audio, and the same notes as a MIDI score.
+Used to warm up the analysis, in tests and in benchmarks."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
 PARTIALS = (1.0, 0.3, 0.1, 0.05)  # relative amplitudes of harmonics 1-4: a soft, piano-like spectrum
 DECAY_PER_S = 3.0  # exponential amplitude decay while the key is held
 RELEASE_S = 0.05  # fade after the key is released
+TICKS_PER_QUARTER = 480
 
 
 def render(notes: np.ndarray, sample_rate: int, duration_s: float | None = None) -> np.ndarray:
@@ -37,3 +41,26 @@ def scale_notes(
     beat = 60.0 / bpm
     pitches = [first_pitch + 12 * (i // 7) + steps[i % 7] for i in range(n)]
     return np.array([[start_s + i * beat, start_s + (i + legato) * beat, p, velocity] for i, p in enumerate(pitches)])
+
+
+def write_score(notes: np.ndarray, path: str | Path, bpm: float) -> None:
+    """(N, 4) notes with times in seconds at `bpm` -> a one-track MIDI score in 4/4 with the tempo written in
+    and every velocity 64, as a notation program exports it."""
+    import mido
+
+    ticks = TICKS_PER_QUARTER
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+    track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+    events = sorted(
+        [(round(onset * bpm / 60 * ticks), 1, int(pitch)) for onset, _, pitch, _ in notes]
+        + [(round(offset * bpm / 60 * ticks), 0, int(pitch)) for _, offset, pitch, _ in notes]
+    )
+    now = 0
+    for tick, on, pitch in events:
+        kind = "note_on" if on else "note_off"
+        track.append(mido.Message(kind, note=pitch, velocity=64 if on else 0, time=tick - now))
+        now = tick
+    score = mido.MidiFile(ticks_per_beat=ticks)
+    score.tracks.append(track)
+    score.save(path)
