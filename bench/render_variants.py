@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -139,6 +140,12 @@ def main() -> None:
     parser.add_argument("--noise-snr-db", type=float, default=None, help="add pink noise this far below the music")
     parser.add_argument("--wrong-notes", type=int, default=0, help="move this many more notes per performance")
     args = parser.parse_args()
+    if shutil.which("fluidsynth") is None:
+        parser.error("the fluidsynth program is not installed (Debian: apt-get install fluidsynth)")
+    if not args.soundfont.is_file():
+        parser.error(f"no SoundFont at {args.soundfont}")
+    if not args.perfbench.is_dir():
+        parser.error(f"no perfbench folder at {args.perfbench}")
     for seed, take in enumerate(sorted(p for p in args.perfbench.iterdir() if p.is_dir())):
         dest = args.out / take.name
         dest.mkdir(parents=True, exist_ok=True)
