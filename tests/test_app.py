@@ -55,6 +55,9 @@ class FakeCoach:
     def evidence(self, clip: Clip) -> Evidence:
         return Evidence(clip.facts, {}, {})
 
+    def passages(self, clip: Clip, answer: str) -> list:
+        return []
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):

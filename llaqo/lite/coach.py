@@ -9,9 +9,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llaqo.lite import analysis, answers, plots, synth, transcribe
+from llaqo.lite import analysis, answers, passages, plots, synth, transcribe
 from llaqo.lite.analysis import Analysis
-from llaqo.protocol import AudioFacts, Clip, Evidence, Settings, Turn, content_hash
+from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn, content_hash
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,10 @@ class LiteCoach:
         if not payload.figures:
             payload.figures = plots.figures(payload.analysis)
         return Evidence(facts=clip.facts, measurements=payload.measurements, plots=payload.figures)
+
+    def passages(self, clip: Clip, answer: str) -> list[Passage]:
+        """The bars (with a score) or times the answer names, as spans of the recording."""
+        return passages.cited(clip.payload.analysis, answer)
 
 
 def _warm_up() -> None:
