@@ -47,8 +47,9 @@ def cited(a: Analysis, answer: str) -> list[Passage]:
                 )
             else:
                 end = 60 * int(match.group(3)) + int(match.group(4))
-                span = (max(0.0, start - CLOCK_SLACK_S), min(a.duration_s, end + CLOCK_SLACK_S))
-                found.append(Passage(*span, f"{clock(start)}-{clock(end)}"))
+                if end - start <= MAX_PASSAGE_S:
+                    span = (max(0.0, start - CLOCK_SLACK_S), min(a.duration_s, end + CLOCK_SLACK_S))
+                    found.append(Passage(*span, f"{clock(start)}-{clock(end)}"))
     found = [p for p in found if 0 < p.end_s - p.start_s <= MAX_PASSAGE_S]
     return _merged(found)[:MAX_PASSAGES]
 

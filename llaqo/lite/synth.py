@@ -91,7 +91,7 @@ def write_musicxml(pitches: list[int], path: str | Path, bpm: float, beats_per_b
         measures.append(f'<measure number="{first // beats_per_bar + 1}">{head}{"".join(notes)}</measure>')
     Path(path).write_text(
         '<?xml version="1.0" encoding="UTF-8"?>\n<score-partwise version="4.0"><part-list><score-part id="P1">'
-        '<part-name>Piano</part-name></score-part></part-list>'
+        "<part-name>Piano</part-name></score-part></part-list>"
         f'<part id="P1">{"".join(measures)}</part></score-partwise>\n',
         encoding="utf-8",
     )
