@@ -85,6 +85,8 @@ class Evidence:
     facts: AudioFacts
     measurements: dict[str, Any] = field(default_factory=dict)
     plots: dict[str, Any] = field(default_factory=dict)
+    score_pages: list[str] = field(default_factory=list)
+    """The score engraved with the performance marked on it: SVG documents, one per page (empty without a score)."""
 
 
 def content_hash(*paths: str | Path | None) -> str:

@@ -96,3 +96,14 @@ def test_times_are_cited_without_a_score(analysis):
     a = dataclasses.replace(analysis, score=None)
     cited = passages.cited(a, "Change the pedal at around 0:04, and around 0:07-0:09; the take lasts 0:10-9:59.")
     assert [(p.start_s, p.end_s, p.label) for p in cited] == [(3.0, 5.0, "0:04"), (6.5, 9.5, "0:07-0:09")]
+
+
+def test_cli_render_writes_the_marked_score_and_the_plots(take, tmp_path):
+    from llaqo.cli import main
+
+    tmp, _ = take
+    out = tmp_path / "evidence"
+    assert main(["analyze", str(tmp / "take.wav"), "--score", str(tmp / "score.musicxml"), "--render", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["take-dynamics.png", "take-piano_roll.png", "take-score-1.svg", "take-tempo.png"]
+    assert (out / "take-score-1.svg").read_text().count("llaqo-wrong") == len(WRONG)
