@@ -107,3 +107,14 @@ def test_cli_render_writes_the_marked_score_and_the_plots(take, tmp_path):
     names = sorted(p.name for p in out.iterdir())
     assert names == ["take-dynamics.png", "take-piano_roll.png", "take-score-1.svg", "take-tempo.png"]
     assert (out / "take-score-1.svg").read_text().count("llaqo-wrong") == len(WRONG)
+
+
+def test_engraves_in_a_worker_thread(take, analysis):
+    """The app engraves in Gradio's worker threads, where verovio has no default font path of its own."""
+    import threading
+
+    found = []
+    worker = threading.Thread(target=lambda: found.append(notation.engrave(take[0] / "score.musicxml", analysis)))
+    worker.start()
+    worker.join()
+    assert found and found[0].marked["wrong"] == [f"n{k}" for k in WRONG]

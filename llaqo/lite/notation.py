@@ -17,6 +17,7 @@ import tempfile
 import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,9 @@ def engrave(score_path: str | Path, a: Analysis, config: EngraveConfig = Engrave
         raise ValueError("engrave() needs an Analysis made with a score: pass the score to analyze()")
     notated = scores.load_score(score_path)
     verovio.enableLog(False)
+    # verovio keeps its default resource (font) path per thread and sets it only in the importing one; the
+    # app engraves in Gradio's worker threads, where the toolkit would otherwise find no fonts.
+    verovio.setDefaultResourcePath(str(resources.files("verovio") / "data"))
     tk = verovio.toolkit()
     tk.setOptions(
         {
