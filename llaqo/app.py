@@ -48,6 +48,8 @@ class Session:
     evidence: Evidence | None = None
     turns: list[Turn] = field(default_factory=list)
     report: report.SessionReport = field(default_factory=report.SessionReport)
+    selected: Passage | None = None
+    """The bar last chosen in the score, played in the evidence panel."""
 
     def keep(self, upload: str) -> Path:
         """Move an upload into the session's folder, which is deleted with the session."""
@@ -263,6 +265,24 @@ class ChatApp:
             score_panel(pages),
         )
 
+    def play_bar(self, session: Session, event: gr.SelectData):
+        """A click on a bar of the marked score: cut that bar (with context) and play it in the evidence panel."""
+        if session is None or session.clip is None or session.evidence is None:
+            return gr.skip(), session
+        bars = session.evidence.measurements.get("score", {}).get("bars", [])
+        view = next((b for b in bars if b["bar"] == event.value), None)
+        if view is None:
+            return gr.skip(), session
+        passage = Passage(view["start_s"], view["end_s"], f"bar {view['bar']}", (view["bar"], view["bar"]))
+        try:
+            [path] = clips.write_clips(session.folder / session.clip.facts.name, [passage], session.folder / "clips")
+        except Exception:
+            log.exception("cutting the chosen bar failed")
+            return gr.skip(), session
+        session.selected = passage
+        label = f"Bar {view['bar']} ({_clock(view['start_s'])}–{_clock(view['end_s'])})"
+        return gr.Audio(str(path), label=label, visible=True), session
+
     def clear(self, session: Session) -> tuple:
         if session is not None:
             session.close()
@@ -274,6 +294,7 @@ class ChatApp:
             None,
             None,
             score_panel([]),
+            gr.update(value=None, visible=False),
             gr.update(value=None, visible=False),
         )
 
@@ -318,6 +339,15 @@ class ChatApp:
         return {"answer": answer, "passages": [report.passage_json(p) for p in cited]}
 
 
+SCORE_CLICK_JS = """
+element.addEventListener('click', (event) => {
+    const bar = event.target.closest('[data-llaqo-bar]');
+    if (bar) trigger('select', {index: Number(bar.dataset.llaqoBar), value: Number(bar.dataset.llaqoBar)});
+});
+"""
+"""Runs in the browser: a click inside a bar of the marked score sends a select event with its number."""
+
+
 def score_panel(pages: list[str]) -> str:
     """The marked score's SVG pages stacked in a scrolling box (a long score scrolls; it is never shrunk)."""
     if not pages:
@@ -332,9 +362,9 @@ def score_panel(pages: list[str]) -> str:
             ("pedal", "pedal blurred"),
         )
     )
-    body = "".join(f'<div class="llaqo-page">{page}</div>' for page in pages)
+    body = "".join(f'<div class="llaqo-page" style="cursor:pointer">{page}</div>' for page in pages)
     return (
-        f'<div class="llaqo-score-legend" style="font-size:0.85em">{legend}</div>'
+        f'<div class="llaqo-score-legend" style="font-size:0.85em">{legend} · click a bar to hear it</div>'
         f'<div class="llaqo-score" style="max-height:480px;overflow:auto;background:white">{body}</div>'
     )
 
@@ -399,7 +429,8 @@ def build_demo(
             # The evidence, all visible at once: a plot updated inside a hidden tab is not drawn by Gradio 6.
             with gr.Column(scale=2):
                 facts = gr.Markdown(overview(None, coach))
-                score_view = gr.HTML(score_panel([]), label="Score, marked", padding=False)
+                score_view = gr.HTML(score_panel([]), label="Score, marked", padding=False, js_on_load=SCORE_CLICK_JS)
+                bar_player = gr.Audio(label="Bar", interactive=False, autoplay=True, visible=False)
                 tempo_plot = gr.Plot(label="Tempo curve")
                 dynamics_plot = gr.Plot(label="Loudness")
                 notes_plot = gr.Plot(label="Piano roll (notes)")
@@ -426,8 +457,9 @@ def build_demo(
             app.regenerate, [chatbot, session, *settings], outputs, api_visibility="private", concurrency_id="coach"
         )
         stop.click(None, None, None, cancels=[submitted, regenerated], api_visibility="private")
-        clear.click(app.clear, session, [*outputs, report_files], api_visibility="private")
+        clear.click(app.clear, session, [*outputs, report_files, bar_player], api_visibility="private")
         export.click(app.export, session, report_files, api_visibility="private")
+        score_view.select(app.play_bar, session, [bar_player, session], api_visibility="private")
         gr.api(app.ask, api_name="ask", concurrency_id="coach")
         gr.api(app.ask_passages, api_name="ask_passages", concurrency_id="coach")
     return demo

@@ -272,6 +272,8 @@ def _mark_page(
         if "measure" not in _classes(measure):
             continue
         bar = measures.get(measure.get("id", ""))
+        if bar is not None:
+            measure.set("data-llaqo-bar", str(bar))  # the app plays the bar a click lands in
         staves = [(s, _staff_lines(s)) for s in measure.findall(f"{{{SVG_NS}}}g") if "staff" in _classes(s)]
         staves = [(s, box) for s, box in staves if box is not None]
         if not staves:
@@ -280,6 +282,12 @@ def _mark_page(
         x1 = max(b[1] for _, b in staves)
         top = min(b[2] for _, b in staves)
         bottom = max(b[3] for _, b in staves)
+        if bar is not None:  # an invisible box over the bar, so a click between the staff lines lands in it
+            hit = _element("rect", x0, top - 90, width=x1 - x0, height=bottom - top + 180)
+            hit.set("fill-opacity", "0")
+            hit.set("pointer-events", "all")
+            hit.set("class", "llaqo-bar-hit")
+            measure.insert(0, hit)
         if bar in highlighted["tempo"]:
             rect = _element("rect", x0, top - 90, width=x1 - x0, height=bottom - top + 180)
             rect.set("fill", COLOURS["tempo"])
