@@ -2,7 +2,7 @@
 bars -> SVG pages, through llaqo.lite.notation.engrave (partitura reads the score, verovio lays it out and draws
 it, the marks are drawn in).
 
-Usage: python bench/notation_speed.py [--bars 100] [--midi]
+Usage: python bench/notation_speed.py [--bars 100] [--midi] [--page-width 1400]
 The score is synthesised (right-hand eighths over left-hand quarters in 4/4) and written as MIDI, then as
 MusicXML by partitura; --midi engraves the MIDI file itself (converted to MusicXML inside engrave()). The score
 report marked on it is made up (every 10th bar: a wrong, a missed and an extra note; every 7th bar off tempo;
@@ -66,6 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=100)
     parser.add_argument("--midi", action="store_true", help="engrave the MIDI file (partitura converts it)")
+    parser.add_argument("--page-width", type=int, default=notation.EngraveConfig.page_width, help="verovio units")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,14 +81,14 @@ def main() -> None:
         times, result = [], None
         for _ in range(REPEATS):
             start = time.perf_counter()
-            result = notation.engrave(path, a)
+            result = notation.engrave(path, a, notation.EngraveConfig(page_width=args.page_width))
             times.append(time.perf_counter() - start)
     kind = "MIDI" if args.midi else "MusicXML"
     marked = {k: len(v) for k, v in result.marked.items()}
     shaded = {k: len(v) for k, v in result.bars.items()}
     each = ", ".join(f"{t:.2f}" for t in times)
     print(
-        f"engrave a {args.bars}-bar {kind} score ({len(notes)} notes, marks {marked}, shaded bars {shaded}) -> "
+        f"engrave a {args.bars}-bar {kind} score, page width {args.page_width} ({len(notes)} notes, marks {marked}, shaded bars {shaded}) -> "
         f"{len(result.pages)} pages: median {np.median(times):.2f} s, best {min(times):.2f} s over {REPEATS} ({each})"
     )
     print(f"cores: {os.cpu_count()}, load average over the last minute: {os.getloadavg()[0]:.2f}")

@@ -7,6 +7,7 @@ the recordings it uploaded are deleted when the session ends. Nothing about a re
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -339,6 +340,20 @@ class ChatApp:
         return {"answer": answer, "passages": [report.passage_json(p) for p in cited]}
 
 
+MIN_PAGE_PX = 400  # a page fits the panel's width, but never narrower than this: below, the panel scrolls
+
+
+def _fit_width(page: str) -> str:
+    """An SVG page drawn at the panel's width (at least MIN_PAGE_PX), its proportions kept."""
+    head, rest = page.split(">", 1)
+    width, height = re.search(r'width="([\d.]+)px"', head), re.search(r'height="([\d.]+)px"', head)
+    if width is None or height is None:
+        return page
+    head = head.replace(width.group(0), f'viewBox="0 0 {width.group(1)} {height.group(1)}"')
+    head = head.replace(height.group(0), f'style="width:100%;min-width:{MIN_PAGE_PX}px;height:auto"')
+    return f"{head}>{rest}"
+
+
 SCORE_CLICK_JS = """
 element.addEventListener('click', (event) => {
     const bar = event.target.closest('[data-llaqo-bar]');
@@ -362,7 +377,7 @@ def score_panel(pages: list[str]) -> str:
             ("pedal", "pedal blurred"),
         )
     )
-    body = "".join(f'<div class="llaqo-page" style="cursor:pointer">{page}</div>' for page in pages)
+    body = "".join(f'<div class="llaqo-page" style="cursor:pointer">{_fit_width(page)}</div>' for page in pages)
     return (
         f'<div class="llaqo-score-legend" style="font-size:0.85em">{legend} · click a bar to hear it</div>'
         f'<div class="llaqo-score" style="max-height:480px;overflow:auto;background:white">{body}</div>'

@@ -1,7 +1,8 @@
 """A real browser on the real app: Debian's Chromium, driven by Playwright, against LLaQo-chat.py on the
 Lite coach. Upload a recording, ask, watch the answer stream and the evidence appear, ask a follow-up.
 
-Set LLAQO_SCREENSHOT=docs/screenshot.png to refresh the README's screenshot.
+Set LLAQO_SCREENSHOT=docs/screenshot.png (and LLAQO_EVIDENCE_SCREENSHOT=docs/evidence.png) to refresh the
+README's screenshots.
 """
 
 from __future__ import annotations
@@ -184,9 +185,9 @@ def test_wrong_notes_are_heard_and_seen(app_url, tmp_path):
         page.locator(".llaqo-score [data-llaqo-bar='3']").first.click()
         expect(page.get_by_text("Bar 3 (0:05", exact=False)).to_be_visible(timeout=30_000)
 
-        shot = os.environ.get("LLAQO_EVIDENCE_SCREENSHOT")
+        shot = os.environ.get("LLAQO_EVIDENCE_SCREENSHOT")  # docs/evidence.png: the answer, its clips, the score
         if shot:
-            page.screenshot(path=shot, full_page=False)
+            page.screenshot(path=shot, clip={"x": 80, "y": 100, "width": 1240, "height": 560})
 
         # The export: the report, the three clips and the marked score.
         page.get_by_role("button", name="Export report").click()

@@ -5,8 +5,9 @@ notes a mark at their place; bars where the tempo departed from the median are s
 blurred the harmony are underlined; every bar is numbered. Only the bars the recording plays are engraved,
 page by page at a readable size (a long score gets more pages, never smaller notes).
 
-Notes are matched between partitura (which the analysis reads) and verovio (which engraves) by their onset in
-quarter notes and their MIDI pitch: both read the same MusicXML (a MIDI score is converted by partitura first).
+An event of the analysis (a bar, a time, a pitch) is placed on the engraved note of that pitch in that bar nearest
+its time; the analysis (partitura) and the engraving (verovio) read the same MusicXML, so they agree on bars
+and onsets (a MIDI score is converted to MusicXML by partitura first).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ COLOURS = {"wrong": "#d62728", "missed": "#ff7f0e", "extra": "#9467bd", "tempo":
 """Marks: the piano roll's error colours (plots.ERROR_COLOURS), a yellow wash for tempo, a blue line for pedal."""
 MUSICXML_SUFFIXES = (".musicxml", ".xml")  # read by verovio as they are; anything else goes through partitura
 TEMPO_DEVIATION = 0.06  # a bar 6% or more off the median tempo is shaded (the answers name such stretches too)
-ONSET_TOLERANCE_Q = 1e-3  # partitura and verovio onsets of the same note agree to rounding
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
@@ -46,10 +46,12 @@ class EngraveConfig:
 
     scale: int = 35
     """Percent; 35 gives staves about as large as a printed score on a laptop screen."""
-    page_width: int = 2400
-    """Verovio units before scaling: 2400 at 35% is an 840 px wide page."""
+    page_width: int = 1400
+    """Verovio units before scaling: 1400 at 35% is a 490 px wide page, the width of the app's evidence panel."""
     label_size: int = 300
     """Font size of the played-pitch labels, in the page's units (a staff space is 180)."""
+    margin_top: int = 150
+    """Room above the first staff for the played-pitch labels and high ledger-line notes (verovio's is 50)."""
 
 
 @dataclass
@@ -75,6 +77,8 @@ def musicxml(score_path: str | Path) -> str:
     """A score file -> MusicXML text: MusicXML as it is, anything partitura reads (MIDI, .mxl, MEI) converted by it.
     Raises ScoreError naming the file."""
     path = Path(score_path)
+    if not path.is_file():
+        raise scores.ScoreError(f"{path.name}: score file not found")
     if path.suffix.lower() in MUSICXML_SUFFIXES:
         return path.read_text(encoding="utf-8", errors="replace")
     import partitura
@@ -97,7 +101,6 @@ def engrave(score_path: str | Path, a: Analysis, config: EngraveConfig = Engrave
 
     if a.score is None:
         raise ValueError("engrave() needs an Analysis made with a score: pass the score to analyze()")
-    notated = scores.load_score(score_path)
     verovio.enableLog(False)
     # verovio keeps its default resource (font) path per thread and sets it only in the importing one; the
     # app engraves in Gradio's worker threads, where the toolkit would otherwise find no fonts.
@@ -108,6 +111,7 @@ def engrave(score_path: str | Path, a: Analysis, config: EngraveConfig = Engrave
             "scale": config.scale,
             "pageWidth": config.page_width,
             "adjustPageHeight": True,
+            "pageMarginTop": config.margin_top,
             "header": "none",
             "footer": "none",
             "mnumInterval": 1,
@@ -116,15 +120,15 @@ def engrave(score_path: str | Path, a: Analysis, config: EngraveConfig = Engrave
     )
     if not tk.loadData(musicxml(score_path)):
         raise scores.ScoreError(f"{Path(score_path).name}: verovio cannot engrave this score")
-    ids, measures = _verovio_notes(tk)
+    notes, measures = _verovio_notes(tk)
     first, last = a.score.performed_bars
     positions = [i + 1 for i, n in enumerate(measures.values()) if n is not None and first <= n <= last]
     if positions and len(positions) < len(measures):
         tk.select({"measureRange": f"{positions[0]}-{positions[-1]}"})
         tk.redoLayout()
 
-    marks, unplaced = _note_marks(notated, a, ids)
-    extras = _extra_marks(notated, a, ids)
+    marks, unplaced = _note_marks(notes, a)
+    extras = _extra_marks(notes, a)
     highlighted = highlighted_bars(a)
     pages = [
         _mark_page(tk.renderToSVG(page), marks, extras, highlighted, measures, config)
@@ -154,73 +158,78 @@ def highlighted_bars(a: Analysis) -> dict[str, set[int]]:
     return {"tempo": tempo, "pedal": pedal}
 
 
-def _verovio_notes(tk) -> tuple[dict[tuple[float, int], str], dict[str, int | None]]:
-    """-> ({(onset in quarters, MIDI pitch): note id}, {measure id: bar number, in score order})."""
-    ids: dict[tuple[float, int], str] = {}
+@dataclass(frozen=True)
+class Engraved:
+    """The notes verovio engraved, in score order. onset_q: (n,) quarters from the start; pitch, bar: (n,) int;
+    end_q: where the last note ends, in quarters."""
+
+    ids: list[str]
+    onset_q: np.ndarray
+    pitch: np.ndarray
+    bar: np.ndarray
+    end_q: float
+
+
+def _verovio_notes(tk) -> tuple[Engraved, dict[str, int | None]]:
+    """-> (every engraved note's id, onset, pitch and bar; {measure id: bar number, in score order}).
+
+    The same onsets and bar numbers partitura gives the analysis: both read the same MusicXML."""
+    ids, onsets, pitches, bars = [], [], [], []
     measures: dict[str, int | None] = {}
+    bar, end_q = None, 0.0
     for event in tk.renderToTimemap({"includeMeasures": True}):
+        end_q = max(end_q, float(event["qstamp"]))
         if "measureOn" in event:
             n = tk.getElementAttr(event["measureOn"]).get("n", "")
-            measures[event["measureOn"]] = int(n) if n.lstrip("-").isdigit() else None
+            bar = int(n) if n.lstrip("-").isdigit() else None
+            measures[event["measureOn"]] = bar
         for note in event.get("on", []):
             pitch = tk.getMIDIValuesForElement(note).get("pitch")
-            if pitch is not None:
-                ids.setdefault((round(float(event["qstamp"]), 3), int(pitch)), note)
-    return ids, measures
+            if pitch is not None and bar is not None:
+                ids.append(note)
+                onsets.append(float(event["qstamp"]))
+                pitches.append(int(pitch))
+                bars.append(bar)
+    engraved = Engraved(ids, np.array(onsets), np.array(pitches, dtype=int), np.array(bars, dtype=int), end_q)
+    return engraved, measures
 
 
-def _bar_quarters(notated: scores.Score, bar: int) -> tuple[float, float]:
-    """The notated span of a bar in quarters: its first onset to the next bar's first onset (or the last end)."""
-    in_bar = notated.bar == bar
-    later = notated.onset_q[notated.bar > bar]
-    end = later.min() if len(later) else float((notated.onset_q + notated.duration_q).max())
-    return float(notated.onset_q[in_bar].min()), float(end)
-
-
-def _quarter_of(notated: scores.Score, a: Analysis, event: NoteEvent) -> float | None:
-    """Where in the score an event happened, in quarters: its time placed linearly inside its bar's span."""
+def _quarter_of(notes: Engraved, a: Analysis, event: NoteEvent) -> float | None:
+    """Where in the score an event happened, in quarters: its time placed linearly inside its bar, which runs
+    from the bar's first notated onset to the next bar's (as the analysis times bars)."""
     view = next((b for b in a.score.bars if b.bar == event.bar), None)
-    if view is None or not (notated.bar == event.bar).any():
+    in_bar = notes.bar == event.bar
+    if view is None or not in_bar.any():
         return None
-    q0, q1 = _bar_quarters(notated, event.bar)
+    later = notes.onset_q[notes.bar > event.bar]
+    q0, q1 = float(notes.onset_q[in_bar].min()), float(later.min()) if len(later) else notes.end_q
     share = (event.time_s - view.start_s) / max(view.end_s - view.start_s, 1e-6)
     return q0 + float(np.clip(share, 0.0, 1.0)) * (q1 - q0)
 
 
-def _note_marks(
-    notated: scores.Score, a: Analysis, ids: dict[tuple[float, int], str]
-) -> tuple[dict[str, tuple[str, NoteEvent]], int]:
-    """Wrong and missed events -> {verovio note id: (kind, event)}, and how many found no note."""
+def _note_marks(notes: Engraved, a: Analysis) -> tuple[dict[str, tuple[str, NoteEvent]], int]:
+    """Wrong and missed events -> {verovio note id: (kind, event)}: the note of the written pitch in the event's
+    bar nearest its place; and how many events found no such note."""
     marks, unplaced = {}, 0
     for kind, events in (("wrong", a.score.wrong), ("missed", a.score.missed)):
         for event in events:
             written = event.notated_pitch if kind == "wrong" else event.pitch
-            where = _quarter_of(notated, a, event)
-            candidates = np.flatnonzero((notated.bar == event.bar) & (notated.pitch == written))
+            where = _quarter_of(notes, a, event)
+            candidates = np.flatnonzero((notes.bar == event.bar) & (notes.pitch == written))
             if where is None or not len(candidates):
                 unplaced += 1
                 continue
-            s = candidates[np.argmin(np.abs(notated.onset_q[candidates] - where))]
-            note = ids.get((round(float(notated.onset_q[s]), 3), int(written)))
-            if note is None:
-                unplaced += 1
-                continue
-            marks[note] = (kind, event)
+            marks[notes.ids[candidates[np.argmin(np.abs(notes.onset_q[candidates] - where))]]] = (kind, event)
     return marks, unplaced
 
 
-def _extra_marks(notated: scores.Score, a: Analysis, ids: dict[tuple[float, int], str]) -> list[tuple[str, NoteEvent]]:
-    """Extra notes -> [(id of the notated note nearest their place, event)]: the mark is drawn above that note."""
-    onsets = np.array([q for q, _ in ids])
+def _extra_marks(notes: Engraved, a: Analysis) -> list[tuple[str, NoteEvent]]:
+    """Extra notes -> [(id of the engraved note nearest their place, event)]: the mark is drawn above that note."""
     out = []
     for event in a.score.extra:
-        where = _quarter_of(notated, a, event)
-        if where is None or not len(onsets):
-            continue
-        nearest = onsets[np.argmin(np.abs(onsets - where))]
-        note = min((i for (q, _), i in ids.items() if abs(q - nearest) < ONSET_TOLERANCE_Q), default=None)
-        if note is not None:
-            out.append((note, event))
+        where = _quarter_of(notes, a, event)
+        if where is not None:
+            out.append((notes.ids[int(np.argmin(np.abs(notes.onset_q - where)))], event))
     return out
 
 
