@@ -88,7 +88,8 @@ def main() -> None:
     shaded = {k: len(v) for k, v in result.bars.items()}
     each = ", ".join(f"{t:.2f}" for t in times)
     print(
-        f"engrave a {args.bars}-bar {kind} score, page width {args.page_width} ({len(notes)} notes, marks {marked}, shaded bars {shaded}) -> "
+        f"engrave a {args.bars}-bar {kind} score, page width {args.page_width} ({len(notes)} notes, "
+        f"marks {marked}, shaded bars {shaded}) -> "
         f"{len(result.pages)} pages: median {np.median(times):.2f} s, best {min(times):.2f} s over {REPEATS} ({each})"
     )
     print(f"cores: {os.cpu_count()}, load average over the last minute: {os.getloadavg()[0]:.2f}")

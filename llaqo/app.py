@@ -7,7 +7,6 @@ the recordings it uploaded are deleted when the session ends. Nothing about a re
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -21,9 +20,10 @@ from llaqo import examples, report
 from llaqo.audio import AudioError
 from llaqo.checkpoint import CheckpointError
 from llaqo.decoding import PromptTooLong
-from llaqo.lite import clips, notation
+from llaqo.lite import clips
 from llaqo.lite.score import ScoreError
 from llaqo.protocol import Clip, Coach, Evidence, Passage, Settings, Turn
+from llaqo.score_view import SCORE_CLICK_JS, score_panel
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,6 @@ class Session:
     evidence: Evidence | None = None
     turns: list[Turn] = field(default_factory=list)
     report: report.SessionReport = field(default_factory=report.SessionReport)
-    selected: Passage | None = None
-    """The bar last chosen in the score, played in the evidence panel."""
 
     def keep(self, upload: str) -> Path:
         """Move an upload into the session's folder, which is deleted with the session."""
@@ -280,7 +278,6 @@ class ChatApp:
         except Exception:
             log.exception("cutting the chosen bar failed")
             return gr.skip(), session
-        session.selected = passage
         label = f"Bar {view['bar']} ({_clock(view['start_s'])}–{_clock(view['end_s'])})"
         return gr.Audio(str(path), label=label, visible=True), session
 
@@ -338,50 +335,6 @@ class ChatApp:
             return {"answer": f"**Problem:** {err}", "passages": []}
         cited = self.coach.passages(clip, answer)
         return {"answer": answer, "passages": [report.passage_json(p) for p in cited]}
-
-
-MIN_PAGE_PX = 400  # a page fits the panel's width, but never narrower than this: below, the panel scrolls
-
-
-def _fit_width(page: str) -> str:
-    """An SVG page drawn at the panel's width (at least MIN_PAGE_PX), its proportions kept."""
-    head, rest = page.split(">", 1)
-    width, height = re.search(r'width="([\d.]+)px"', head), re.search(r'height="([\d.]+)px"', head)
-    if width is None or height is None:
-        return page
-    head = head.replace(width.group(0), f'viewBox="0 0 {width.group(1)} {height.group(1)}"')
-    head = head.replace(height.group(0), f'style="width:100%;min-width:{MIN_PAGE_PX}px;height:auto"')
-    return f"{head}>{rest}"
-
-
-SCORE_CLICK_JS = """
-element.addEventListener('click', (event) => {
-    const bar = event.target.closest('[data-llaqo-bar]');
-    if (bar) trigger('select', {index: Number(bar.dataset.llaqoBar), value: Number(bar.dataset.llaqoBar)});
-});
-"""
-"""Runs in the browser: a click inside a bar of the marked score sends a select event with its number."""
-
-
-def score_panel(pages: list[str]) -> str:
-    """The marked score's SVG pages stacked in a scrolling box (a long score scrolls; it is never shrunk)."""
-    if not pages:
-        return "<p>Attach a score (MusicXML or MIDI) with the recording to see it here with your mistakes marked.</p>"
-    legend = " · ".join(
-        f'<span style="color:{notation.COLOURS[k]}">■</span> {text}'
-        for k, text in (
-            ("wrong", "wrong note (played pitch above)"),
-            ("missed", "missed note"),
-            ("extra", "extra note"),
-            ("tempo", "tempo departed"),
-            ("pedal", "pedal blurred"),
-        )
-    )
-    body = "".join(f'<div class="llaqo-page" style="cursor:pointer">{_fit_width(page)}</div>' for page in pages)
-    return (
-        f'<div class="llaqo-score-legend" style="font-size:0.85em">{legend} · click a bar to hear it</div>'
-        f'<div class="llaqo-score" style="max-height:480px;overflow:auto;background:white">{body}</div>'
-    )
 
 
 def banner(coach: Coach) -> str:
