@@ -372,9 +372,12 @@ def _colour(note: ET.Element, kind: str) -> None:
 
 
 def write_pages(notation: Notation, folder: str | Path, stem: str) -> list[Path]:
-    """Write the pages as stem-score-1.svg, stem-score-2.svg, ... -> their paths."""
+    """Write the pages as stem-score-1.svg, stem-score-2.svg, ... -> their paths. Pages an earlier, longer
+    rendering left in the folder are removed, so the folder holds this score only."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(f"{stem}-score-*.svg"):
+        stale.unlink()
     paths = [folder / f"{stem}-score-{i}.svg" for i in range(1, len(notation.pages) + 1)]
     for path, page in zip(paths, notation.pages, strict=True):
         path.write_text(page, encoding="utf-8")
