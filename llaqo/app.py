@@ -20,8 +20,10 @@ from llaqo import examples, report
 from llaqo.audio import AudioError
 from llaqo.checkpoint import CheckpointError
 from llaqo.decoding import PromptTooLong
+from llaqo.lite import clips
 from llaqo.lite.score import ScoreError
-from llaqo.protocol import Clip, Coach, Evidence, Settings, Turn
+from llaqo.protocol import Clip, Coach, Evidence, Passage, Settings, Turn
+from llaqo.score_view import SCORE_CLICK_JS, score_panel
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,7 @@ class ChatApp:
             evidence = self.coach.evidence(clip)
         elif self.evidence_coach is not None:
             lite = self.evidence_coach.evidence(self.evidence_coach.prepare(audio, score_path=score))
-            evidence = Evidence(clip.facts, lite.measurements, lite.plots)
+            evidence = Evidence(clip.facts, lite.measurements, lite.plots, lite.score_pages)
         else:
             evidence = self.coach.evidence(clip)
         session.clip, session.evidence, session.turns = clip, evidence, []
@@ -120,6 +122,7 @@ class ChatApp:
         session.report.facts[name] = clip.facts
         session.report.measurements[name] = evidence.measurements
         session.report.plots[name] = evidence.plots
+        session.report.scores[name] = evidence.score_pages
 
     def respond(
         self,
@@ -187,7 +190,7 @@ class ChatApp:
     ) -> Iterator[tuple]:
         """Answer the last question again (e.g. with other settings)."""
         if session is None or session.clip is None or not session.turns:
-            yield history, session, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield history, session, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         last = session.turns.pop()
         session.report.exchanges.pop()
@@ -226,14 +229,31 @@ class ChatApp:
             return
         session.turns.append(Turn(question, answer))
         mode = settings.mode if self.coach.name != "Lite" else "measured"
-        session.report.exchanges.append(report.Exchange(facts.name, question, answer, self.coach.name, mode))
+        cited = self._clips(session, answer)
+        for passage, path in cited:
+            history.append({"role": "assistant", "content": gr.Audio(str(path), label=f"Listen: {passage.label}")})
+        exchange = report.Exchange(facts.name, question, answer, self.coach.name, mode)
+        exchange.passages = [report.cited_passage(passage, path) for passage, path in cited]
+        session.report.exchanges.append(exchange)
         yield self._outputs(history, session, False)
 
+    def _clips(self, session: Session, answer: str) -> list[tuple[Passage, Path]]:
+        """The passages the answer cites, each cut from the recording into the session's folder (deleted with it).
+        A clip that cannot be cut costs the clip, not the answer."""
+        try:
+            cited = self.coach.passages(session.clip, answer)
+            paths = clips.write_clips(session.folder / session.clip.facts.name, cited, session.folder / "clips")
+        except Exception:
+            log.exception("cutting the cited passages failed")
+            return []
+        return list(zip(cited, paths, strict=True))
+
     def _outputs(self, history: list, session: Session, evidence_changed: bool) -> tuple:
-        """(chatbot, session, overview, tempo plot, dynamics plot, piano roll)."""
+        """(chatbot, session, overview, tempo plot, dynamics plot, piano roll, marked score)."""
         if not evidence_changed:
-            return history, session, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return history, session, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         plots = session.evidence.plots if session.evidence else {}
+        pages = session.evidence.score_pages if session.evidence else []
         return (
             history,
             session,
@@ -241,12 +261,40 @@ class ChatApp:
             plots.get("tempo"),
             plots.get("dynamics"),
             plots.get("piano_roll"),
+            score_panel(pages),
         )
+
+    def play_bar(self, session: Session, event: gr.SelectData):
+        """A click on a bar of the marked score: cut that bar (with context) and play it in the evidence panel."""
+        if session is None or session.clip is None or session.evidence is None:
+            return gr.skip(), session
+        bars = session.evidence.measurements.get("score", {}).get("bars", [])
+        view = next((b for b in bars if b["bar"] == event.value), None)
+        if view is None:
+            return gr.skip(), session
+        passage = Passage(view["start_s"], view["end_s"], f"bar {view['bar']}", (view["bar"], view["bar"]))
+        try:
+            [path] = clips.write_clips(session.folder / session.clip.facts.name, [passage], session.folder / "clips")
+        except Exception:
+            log.exception("cutting the chosen bar failed")
+            return gr.skip(), session
+        label = f"Bar {view['bar']} ({_clock(view['start_s'])}–{_clock(view['end_s'])})"
+        return gr.Audio(str(path), label=label, visible=True), session
 
     def clear(self, session: Session) -> tuple:
         if session is not None:
             session.close()
-        return [], Session(), overview(None, self.coach), None, None, None, gr.update(value=None, visible=False)
+        return (
+            [],
+            Session(),
+            overview(None, self.coach),
+            None,
+            None,
+            None,
+            score_panel([]),
+            gr.update(value=None, visible=False),
+            gr.update(value=None, visible=False),
+        )
 
     def export(self, session: Session):
         if session is None or not session.report.exchanges:
@@ -256,7 +304,8 @@ class ChatApp:
         markdown.write_text(report.to_markdown(session.report))
         data = session.folder / "llaqo-session.json"
         data.write_text(report.to_json(session.report))
-        return gr.update(value=[str(markdown), str(data)], visible=True)
+        evidence = report.write_evidence(session.report, session.folder / "report")
+        return gr.update(value=[str(markdown), str(data), *map(str, evidence)], visible=True)
 
     def ask(self, audio: FileData, question: str, score: FileData | None = None) -> Iterator[str]:
         """API: answer a question about a recording, streaming the text. Send the same file again for a
@@ -272,6 +321,20 @@ class ChatApp:
                 yield answer
         except USER_ERRORS as err:
             yield f"**Problem:** {err}"
+
+    def ask_passages(self, audio: FileData, question: str, score: FileData | None = None) -> dict:
+        """API: the complete answer and the passages of the recording it cites, as
+        {"answer": str, "passages": [{"start_s", "end_s", "label", "bars"}]} (bars: [first, last] or null)."""
+        try:
+            clip = self.coach.prepare(
+                audio["path"] if isinstance(audio, dict) else audio.path,
+                score_path=None if score is None else (score["path"] if isinstance(score, dict) else score.path),
+            )
+            answer = "".join(self.coach.answer(clip, question.strip() or OVERALL_QUESTION))
+        except USER_ERRORS as err:
+            return {"answer": f"**Problem:** {err}", "passages": []}
+        cited = self.coach.passages(clip, answer)
+        return {"answer": answer, "passages": [report.passage_json(p) for p in cited]}
 
 
 def banner(coach: Coach) -> str:
@@ -334,12 +397,14 @@ def build_demo(
             # The evidence, all visible at once: a plot updated inside a hidden tab is not drawn by Gradio 6.
             with gr.Column(scale=2):
                 facts = gr.Markdown(overview(None, coach))
+                score_view = gr.HTML(score_panel([]), label="Score, marked", padding=False, js_on_load=SCORE_CLICK_JS)
+                bar_player = gr.Audio(label="Bar", interactive=False, autoplay=True, visible=False)
                 tempo_plot = gr.Plot(label="Tempo curve")
                 dynamics_plot = gr.Plot(label="Loudness")
                 notes_plot = gr.Plot(label="Piano roll (notes)")
 
         settings = [mode, temperature, max_new_tokens, start_s, use_history]
-        outputs = [chatbot, session, facts, tempo_plot, dynamics_plot, notes_plot]
+        outputs = [chatbot, session, facts, tempo_plot, dynamics_plot, notes_plot, score_view]
 
         def submit(
             message, history, session, mode, temperature, max_new_tokens, start_s, use_history, progress=PROGRESS
@@ -360,7 +425,9 @@ def build_demo(
             app.regenerate, [chatbot, session, *settings], outputs, api_visibility="private", concurrency_id="coach"
         )
         stop.click(None, None, None, cancels=[submitted, regenerated], api_visibility="private")
-        clear.click(app.clear, session, [*outputs, report_files], api_visibility="private")
+        clear.click(app.clear, session, [*outputs, report_files, bar_player], api_visibility="private")
         export.click(app.export, session, report_files, api_visibility="private")
+        score_view.select(app.play_bar, session, [bar_player, session], api_visibility="private")
         gr.api(app.ask, api_name="ask", concurrency_id="coach")
+        gr.api(app.ask_passages, api_name="ask_passages", concurrency_id="coach")
     return demo

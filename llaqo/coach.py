@@ -21,7 +21,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStr
 from llaqo import audio, checkpoint, decoding
 from llaqo.config import BridgeConfig, PathsConfig
 from llaqo.model.llaqo import LLMInputs
-from llaqo.protocol import AudioFacts, Clip, Evidence, Settings, Turn, content_hash
+from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn, content_hash
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +170,10 @@ class LLaQoCoach:
 
     def evidence(self, clip: Clip) -> Evidence:
         return Evidence(facts=clip.facts)
+
+    def passages(self, clip: Clip, answer: str) -> list[Passage]:
+        """The model's free text names no measured place reliably, so it cites no passage to play."""
+        return []
 
     # --- per question ------------------------------------------------------------------------------------
 

@@ -66,6 +66,18 @@ class Settings:
     """Feed earlier turns to the model; only for models trained with history."""
 
 
+@dataclass(frozen=True)
+class Passage:
+    """A stretch of the recording an answer cites, to be played back with it."""
+
+    start_s: float
+    end_s: float
+    label: str
+    """How the answer names it: "bar 5", "bars 9-12", "0:21"."""
+    bars: tuple[int, int] | None = None
+    """First and last notated bar, when a score gives bars."""
+
+
 @dataclass
 class Evidence:
     """What supports the answers: audio facts, measurements (JSON-ready) and plots (matplotlib figures)."""
@@ -73,6 +85,8 @@ class Evidence:
     facts: AudioFacts
     measurements: dict[str, Any] = field(default_factory=dict)
     plots: dict[str, Any] = field(default_factory=dict)
+    score_pages: list[str] = field(default_factory=list)
+    """The score engraved with the performance marked on it: SVG documents, one per page (empty without a score)."""
 
 
 def content_hash(*paths: str | Path | None) -> str:
@@ -109,4 +123,8 @@ class Coach(Protocol):
 
     def evidence(self, clip: Clip) -> Evidence:
         """The measurements and plots behind the answers."""
+        ...
+
+    def passages(self, clip: Clip, answer: str) -> list[Passage]:
+        """The passages of the recording a complete answer cites, in time order (empty when it cites none)."""
         ...

@@ -11,14 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import soundfile
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import gradio as gr  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 
 from llaqo import audio  # noqa: E402
 from llaqo.app import ChatApp, Session, build_demo  # noqa: E402
-from llaqo.protocol import AudioFacts, Clip, Evidence, Settings, Turn  # noqa: E402
+from llaqo.lite import clips  # noqa: E402
+from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn  # noqa: E402
 from llaqo.synthetic import synth_piano  # noqa: E402
 
 
@@ -54,6 +57,9 @@ class FakeCoach:
 
     def evidence(self, clip: Clip) -> Evidence:
         return Evidence(clip.facts, {}, {})
+
+    def passages(self, clip: Clip, answer: str) -> list:
+        return []
 
 
 @pytest.fixture(scope="module")
@@ -242,3 +248,44 @@ def test_the_llaqo_coach_answers_in_the_app(release, takes, tmp_path):
     )
     assert len(outputs) > 2, "the answer streamed"
     assert outputs[0][2].startswith("**first.wav**"), "the overview shows the recording's facts"
+
+
+class CitingCoach(FakeCoach):
+    """A FakeCoach whose every answer cites 1.0-2.0 s of the recording."""
+
+    def passages(self, clip: Clip, answer: str) -> list:
+        return [Passage(1.0, 2.0, "0:01-0:02")]
+
+
+def test_cited_passages_are_clips_in_the_chat_the_export_and_the_session_folder(tmp_path):
+    coach = CitingCoach()
+    app = ChatApp(coach, coach)
+    session = Session()
+    (tmp_path / "made").mkdir()
+    take = synth_piano(tmp_path / "made" / "take.wav", seconds=3.0)
+    *_, last = app.respond({"text": "How was it?", "files": [upload(take, tmp_path)]}, [], session, *SETTINGS)
+    message = last[0][-1]
+    assert message["role"] == "assistant" and isinstance(message["content"], gr.Audio)
+    [clip] = list((session.folder / "clips").iterdir())
+    samples, rate = soundfile.read(clip)
+    assert len(samples) / rate == pytest.approx(1.0 + 2 * clips.CONTEXT_S, abs=1e-3)
+    assert session.report.exchanges[-1].passages[0]["clip"] == str(clip)
+    exported = [Path(p) for p in app.export(session)["value"]]
+    assert clip.name in [p.name for p in exported] and f"]({clip.name})" in exported[0].read_text()
+    folder = session.folder
+    app.clear(session)
+    assert not folder.exists(), "the clips are deleted with the session"
+
+
+def test_api_returns_the_cited_passages(takes, tmp_path_factory):
+    coach = CitingCoach()
+    demo = build_demo(coach, evidence_coach=coach, examples_dir=tmp_path_factory.mktemp("examples"))
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True)
+    try:
+        result = Client(url, verbose=False).predict(
+            handle_file(str(takes["first.wav"])), "How was it?", None, api_name="/ask_passages"
+        )
+    finally:
+        demo.close()
+    assert result["answer"] == "About first.wav: you asked 'How was it?' after 0 turns."
+    assert result["passages"] == [{"start_s": 1.0, "end_s": 2.0, "label": "0:01-0:02", "bars": None}]

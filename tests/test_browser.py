@@ -1,7 +1,8 @@
 """A real browser on the real app: Debian's Chromium, driven by Playwright, against LLaQo-chat.py on the
 Lite coach. Upload a recording, ask, watch the answer stream and the evidence appear, ask a follow-up.
 
-Set LLAQO_SCREENSHOT=docs/screenshot.png to refresh the README's screenshot.
+Set LLAQO_SCREENSHOT=docs/screenshot.png (and LLAQO_EVIDENCE_SCREENSHOT=docs/evidence.png) to refresh the
+README's screenshots.
 """
 
 from __future__ import annotations
@@ -121,4 +122,81 @@ def test_upload_ask_stream_evidence_follow_up(app_url, tmp_path):
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=False)
         assert shot.stat().st_size > 10_000
+        browser.close()
+
+
+def test_wrong_notes_are_heard_and_seen(app_url, tmp_path):
+    """A take of a MusicXML score with two wrong notes and a missed one: the answer comes with a clip per cited
+    bar (as long as the bar at the written tempo plus the context), the engraved score marks the wrong notes
+    by class and colour, a click on a bar plays it, and the export holds the clips and the score."""
+    import numpy as np
+    import soundfile
+    from playwright.sync_api import expect, sync_playwright
+
+    from llaqo.lite import clips, notation, synth
+
+    bpm, bar_s = 100.0, 4 * 60 / 100.0
+    written = synth.scale_notes(bpm, n=16, start_s=0.6, legato=1.0)
+    synth.write_musicxml(written[:, 2].astype(int).tolist(), tmp_path / "score.musicxml", bpm)
+    played = synth.scale_notes(bpm, n=16, start_s=0.6)
+    played[5, 2] += 1  # bar 2: Bb4 for A4
+    played[10, 2] -= 1  # bar 3: E5 for F5
+    played = np.delete(played, 13, axis=0)  # bar 4: B5 missed
+    soundfile.write(tmp_path / "take.wav", synth.render(played, 22050), 22050)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        clip_urls = []
+        page.on("response", lambda r: clip_urls.append(r.url) if "take-bar-" in r.url and r.ok else None)
+        page.goto(app_url)
+        expect(page.get_by_text("Lite coach").first).to_be_visible(timeout=60_000)
+        page.locator("input[type=file]").first.set_input_files(
+            [str(tmp_path / "take.wav"), str(tmp_path / "score.musicxml")]
+        )
+        expect(page.get_by_label("File thumbnail")).to_have_count(2, timeout=30_000)
+        ask(page, "Did I play any wrong notes?")
+        expect(page.locator("[data-testid=bot]").first).to_contain_text("where A4 (69) is written", timeout=120_000)
+
+        # One clip per cited bar, each bar 2.4 s at 100 BPM plus the context either side (within the take).
+        players = page.locator("[data-testid^='waveform-Listen: bar']")
+        expect(players).to_have_count(3, timeout=30_000)
+        labels = [players.nth(i).get_attribute("aria-label") for i in range(3)]
+        assert labels == ["Listen: bar 2", "Listen: bar 3", "Listen: bar 4"]
+        page.wait_for_timeout(2000)  # the players fetch their audio
+        urls = sorted(set(clip_urls), key=lambda url: url.rsplit("/", 1)[-1])
+        assert len(urls) == 3, urls
+        take_s = soundfile.info(tmp_path / "take.wav").duration
+        for bar, url in zip((2, 3, 4), urls, strict=True):
+            assert f"take-bar-{bar}-" in url
+            start, end = 0.6 + (bar - 1) * bar_s, 0.6 + bar * bar_s  # bar 1 starts with the first note
+            (tmp_path / "clip.wav").write_bytes(page.request.get(url).body())
+            expected = min(end + clips.CONTEXT_S, take_s) - (start - clips.CONTEXT_S)  # the take ends in bar 4
+            assert soundfile.info(tmp_path / "clip.wav").duration == pytest.approx(expected, abs=0.06)
+
+        # The engraved score: the two wrong notes marked by class and colour, with the played pitches above.
+        wrong = page.locator(".llaqo-score g.llaqo-wrong")
+        expect(wrong).to_have_count(2, timeout=30_000)
+        assert {wrong.nth(i).get_attribute("fill") for i in range(2)} == {notation.COLOURS["wrong"]}
+        assert page.locator(".llaqo-score text.llaqo-played").all_text_contents() == ["Bb4", "E5"]
+        expect(page.locator(".llaqo-score g.llaqo-missed")).to_have_count(1)
+
+        # A click on bar 3 plays bar 3 in the evidence panel.
+        page.locator(".llaqo-score [data-llaqo-bar='3']").first.click()
+        expect(page.get_by_text("Bar 3 (0:05", exact=False)).to_be_visible(timeout=30_000)
+
+        shot = os.environ.get("LLAQO_EVIDENCE_SCREENSHOT")  # docs/evidence.png: the answer, its clips, the score
+        if shot:
+            page.screenshot(path=shot, clip={"x": 80, "y": 100, "width": 1240, "height": 560})
+
+        # The export: the report, the three clips and the marked score.
+        page.get_by_role("button", name="Export report").click()
+        files = page.locator(".file-preview")
+        expect(files).to_contain_text("take-score-1", timeout=30_000)
+        listed = files.inner_text()
+        assert listed.count("take-bar-") == 3 and listed.count(".wav") == 3
+        links = page.evaluate("() => Array.from(document.querySelectorAll('.file-preview a')).map(a => a.href)")
+        [markdown] = [link for link in links if link.endswith("llaqo-session.md")]
+        text = page.request.get(markdown).text()
+        assert "data:image/svg+xml;base64," in text and text.count("Listen to bar") == 3
         browser.close()

@@ -1,4 +1,4 @@
-"""`python -m llaqo analyze AUDIO [--score FILE] [--json]`: the Lite measurements on the command line.
+"""`python -m llaqo analyze AUDIO [--score FILE] [--json] [--render DIR]`: the Lite measurements on the command line.
 
 add_parser() plugs the subcommand into llaqo.cli; the handler returns an exit code. The JSON contract is in
 the README ("The Lite coach and python -m llaqo analyze").
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from llaqo.audio import AudioError
 from llaqo.lite.score import ScoreError
@@ -25,6 +26,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("audio", help="recording: wav, flac, mp3, ogg/opus, webm or m4a")
     parser.add_argument("--score", help="optional score (MIDI or MusicXML) to find wrong, missed and extra notes")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    parser.add_argument(
+        "--render",
+        metavar="DIR",
+        help="write the evidence into DIR: the plots (PNG) and, with --score, the score marked with the errors (SVG)",
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -38,8 +44,33 @@ def run(args: argparse.Namespace) -> int:
     except (AudioError, ScoreError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.render:
+        try:
+            written = render(result, args.score, args.render)
+        except ScoreError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print("\n".join(f"wrote {path}" for path in written), file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_json()))
     else:
         print("\n".join(summary_lines(result)))
     return 0
+
+
+def render(result, score_path: str | None, folder: str | Path) -> list[Path]:
+    """Write an Analysis's plots (stem-tempo.png, ...) and, with a score, its marked pages (stem-score-1.svg, ...)
+    into folder -> the paths written."""
+    from llaqo.lite import notation, plots
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = Path(result.name).stem
+    written = []
+    for name, figure in plots.figures(result).items():
+        path = folder / f"{stem}-{name}.png"
+        figure.savefig(path, dpi=100)
+        written.append(path)
+    if score_path is not None:
+        written += notation.write_pages(notation.engrave(score_path, result), folder, stem)
+    return written

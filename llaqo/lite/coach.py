@@ -9,9 +9,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llaqo.lite import analysis, answers, plots, synth, transcribe
+from llaqo.lite import analysis, answers, notation, passages, plots, synth, transcribe
 from llaqo.lite.analysis import Analysis
-from llaqo.protocol import AudioFacts, Clip, Evidence, Settings, Turn, content_hash
+from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn, content_hash
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ class LitePayload:
     analysis: Analysis
     measurements: dict
     figures: dict = field(default_factory=dict)
+    score_path: Path | None = None
+    score_pages: list[str] | None = None
+    """The marked score's SVG pages (made on first request; empty when it cannot be engraved)."""
 
 
 class LiteCoach:
@@ -68,7 +71,8 @@ class LiteCoach:
             channels=result.channels,
             heard_s=(0.0, result.duration_s),
         )
-        clip = Clip(key=key, facts=facts, payload=LitePayload(result, result.to_json()))
+        payload = LitePayload(result, result.to_json(), score_path=None if score_path is None else Path(score_path))
+        clip = Clip(key=key, facts=facts, payload=payload)
         self._cache[key] = clip
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
@@ -87,7 +91,25 @@ class LiteCoach:
         payload: LitePayload = clip.payload
         if not payload.figures:
             payload.figures = plots.figures(payload.analysis)
-        return Evidence(facts=clip.facts, measurements=payload.measurements, plots=payload.figures)
+        if payload.score_pages is None:
+            payload.score_pages = _engrave(payload)
+        return Evidence(clip.facts, payload.measurements, payload.figures, payload.score_pages)
+
+    def passages(self, clip: Clip, answer: str) -> list[Passage]:
+        """The bars (with a score) or times the answer names, as spans of the recording."""
+        return passages.cited(clip.payload.analysis, answer)
+
+
+def _engrave(payload: LitePayload) -> list[str]:
+    """The marked score's pages; none without a score, or when it cannot be engraved (the plots still show the
+    errors, so a score verovio cannot lay out costs the picture, not the answers)."""
+    if payload.score_path is None or payload.analysis.score is None:
+        return []
+    try:
+        return notation.engrave(payload.score_path, payload.analysis).pages
+    except Exception:
+        log.exception("engraving the score failed")
+        return []
 
 
 def _warm_up() -> None:
@@ -101,6 +123,8 @@ def _warm_up() -> None:
         audio, midi = Path(tmp) / "warm-up.wav", Path(tmp) / "warm-up.mid"
         soundfile.write(audio, synth.render(notes, transcribe.SAMPLE_RATE), transcribe.SAMPLE_RATE)
         synth.write_score(notes, midi, bpm=120)
-        plots.figures(analysis.analyze(audio, midi))
+        scored = analysis.analyze(audio, midi)
+        plots.figures(scored)
+        notation.engrave(midi, scored)  # verovio loads its fonts here
         analysis.analyze(audio)
     log.info("Lite coach warmed up")

@@ -70,8 +70,10 @@ def piano_roll_figure(a: Analysis) -> Figure:
                     label=f"{kind} ({len(events)})",
                     zorder=3,
                 )
-        if a.score.wrong or a.score.missed or a.score.extra:
-            ax.legend(loc="best")
+    for k, t in enumerate(a.pedal.blurred_s):  # where the answers say to change the pedal
+        ax.axvline(t, color="tab:cyan", linestyle=":", label="pedal blurred a change" if k == 0 else None)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best")
     low, high = (a.notes[:, 2].min(), a.notes[:, 2].max()) if len(a.notes) else (21, 108)
     ax.set(
         xlim=(0, a.duration_s),

@@ -64,3 +64,34 @@ def write_score(notes: np.ndarray, path: str | Path, bpm: float) -> None:
     score = mido.MidiFile(ticks_per_beat=ticks)
     score.tracks.append(track)
     score.save(path)
+
+
+def write_musicxml(pitches: list[int], path: str | Path, bpm: float, beats_per_bar: int = 4) -> None:
+    """MIDI pitches as quarter notes in x/4 from the first beat -> a one-staff MusicXML score with the tempo written
+    in; note k gets the id "n{k}", so an engraving can be checked note by note."""
+    steps = ("C", "C", "D", "D", "E", "F", "F", "G", "G", "A", "A", "B")
+    measures = []
+    for first in range(0, len(pitches), beats_per_bar):
+        notes = []
+        for k in range(first, min(first + beats_per_bar, len(pitches))):
+            p = int(pitches[k])
+            alter = "<alter>1</alter>" if steps[p % 12] == steps[(p - 1) % 12] else ""
+            notes.append(
+                f'<note id="n{k}"><pitch><step>{steps[p % 12]}</step>{alter}<octave>{p // 12 - 1}</octave></pitch>'
+                "<duration>1</duration><voice>1</voice><type>quarter</type></note>"
+            )
+        head = ""
+        if first == 0:
+            head = (
+                f"<attributes><divisions>1</divisions><key><fifths>0</fifths></key><time><beats>{beats_per_bar}"
+                "</beats><beat-type>4</beat-type></time><clef><sign>G</sign><line>2</line></clef></attributes>"
+                f'<direction placement="above"><direction-type><metronome><beat-unit>quarter</beat-unit>'
+                f'<per-minute>{bpm:g}</per-minute></metronome></direction-type><sound tempo="{bpm:g}"/></direction>'
+            )
+        measures.append(f'<measure number="{first // beats_per_bar + 1}">{head}{"".join(notes)}</measure>')
+    Path(path).write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<score-partwise version="4.0"><part-list><score-part id="P1">'
+        "<part-name>Piano</part-name></score-part></part-list>"
+        f'<part id="P1">{"".join(measures)}</part></score-partwise>\n',
+        encoding="utf-8",
+    )
