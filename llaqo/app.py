@@ -209,6 +209,9 @@ class ChatApp:
         answer = ""
         try:
             for piece in self.coach.answer(session.clip, question, session.turns, settings):
+                if not piece:  # the coach is still working: a yield lets Gradio close us on Stop or a closed tab
+                    yield (gr.skip(),) * 6
+                    continue
                 answer += piece
                 history[-1] = {"role": "assistant", "content": header + answer}
                 yield self._outputs(history, session, False)

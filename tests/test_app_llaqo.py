@@ -1,0 +1,79 @@
+"""The app served with the real LLaQo coach (a tiny random release), through gradio_client: Stop in a beam
+mode frees the model for the next user."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from gradio_client import Client, handle_file  # noqa: E402
+
+from llaqo.app import build_demo  # noqa: E402
+from llaqo.coach import CoachConfig, LLaQoCoach  # noqa: E402
+from llaqo.synthetic import synth_piano  # noqa: E402
+
+STEP_S = 0.05
+"""Each LLM forward pass sleeps this long: a slow model, so that a long answer takes long."""
+FAITHFUL = "Faithful (the original's 5-beam search)"
+GREEDY = "Streaming, greedy"
+
+
+def submit(client: Client, text: str, take, mode: str, max_new_tokens: int):
+    message = {"text": text, "files": [handle_file(str(take))]}
+    return client.submit(message, [], mode, 0.7, max_new_tokens, 0.0, False, api_name="/chat")
+
+
+def last_answer(outputs: list) -> str:
+    return outputs[-1][0][-1]["content"][0]["text"]
+
+
+@pytest.fixture(scope="module")
+def take(tmp_path_factory):
+    return synth_piano(tmp_path_factory.mktemp("take") / "take.wav", seconds=3.0)
+
+
+@pytest.fixture(scope="module")
+def slow(release, tmp_path_factory):
+    """(url, forward-call times) of the app around a LLaQo coach whose LLM steps take STEP_S each, with LLaQo's
+    default concurrency of one answer at a time."""
+    coach = LLaQoCoach(CoachConfig(paths=release))
+    coach.model.llm.generation_config.eos_token_id = None  # random weights: never end early
+    steps: list[float] = []
+
+    def slow_step(*_):
+        steps.append(time.monotonic())
+        time.sleep(STEP_S)
+
+    coach.model.llm.register_forward_pre_hook(slow_step)
+    demo = build_demo(coach, examples_dir=tmp_path_factory.mktemp("examples"))
+    demo.queue(default_concurrency_limit=1)
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True)
+    yield url, steps
+    demo.close()
+
+
+def test_stop_ends_a_beam_answer_and_the_next_user_is_answered(slow, take):
+    url, steps = slow
+    long = 400  # new tokens: about 400 * STEP_S = 20 s of beam search if nothing stops it
+    first = submit(Client(url, verbose=False), "How was my pedalling?", take, FAITHFUL, long)
+    deadline = time.monotonic() + 60
+    while len(steps) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(steps) >= 10, "the beam search is running"
+    assert not first.done()
+    first.cancel()  # what the Stop button does: cancel the running event
+    stopped_at = time.monotonic()
+
+    second = submit(Client(url, verbose=False), "And my tempo?", take, GREEDY, 8)
+    answer = last_answer(list(second))
+    waited = time.monotonic() - stopped_at
+    assert answer.startswith("*take.wav · heard 0:00–0:03*") and len(answer) > len("*take.wav · heard 0:00–0:03*")
+    assert waited < long * STEP_S / 2, f"the next user waited {waited:.1f} s: the beam search went on after Stop"
+    # The next user's 8 tokens take 9 forward passes; the stopped beam search may finish the step it was in,
+    # plus those during the stream's heartbeat and Gradio's close retry.
+    after = [t for t in steps if t > stopped_at]
+    assert len(after) <= 9 + 6, f"{len(after)} forward passes after Stop"
