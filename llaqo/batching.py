@@ -20,7 +20,13 @@ import time
 from dataclasses import dataclass, replace
 
 import torch
-from transformers import LlamaForCausalLM, StoppingCriteria, StoppingCriteriaList
+from transformers import (
+    LlamaForCausalLM,
+    LogitsProcessorList,
+    RepetitionPenaltyLogitsProcessor,
+    StoppingCriteria,
+    StoppingCriteriaList,
+)
 
 from llaqo import decoding
 from llaqo.model.llaqo import LLMInputs
@@ -65,9 +71,14 @@ class Row:
 
     @property
     def key(self) -> tuple:
-        """Rows with equal keys can share one generate call. Beam search has one budget for the whole batch."""
+        """Rows with equal keys can share one generate call: the same decoding settings; for beam search the
+        same budget (it has one for the whole batch); for sampling the same prompt length (see Scheduler.run)."""
         plain = replace(self.settings, max_new_tokens=None, use_history=False, scope="window", stride_s=None)
-        return (plain, self.budget) if self.settings.mode in BEAM_MODES else (plain,)
+        if self.settings.mode in BEAM_MODES:
+            return (plain, self.budget)
+        if self.settings.mode == "sample":  # no padding: the penalty must come before the sampling warpers
+            return (plain, self.inputs.prompt_length)
+        return (plain,)
 
     def cancel(self) -> None:
         """Thread-safe: the worker drops the row at its next decoding step."""
@@ -214,12 +225,21 @@ class Scheduler:
         """Decode rows that share their settings in one generate call; every row ends finished or failed."""
         self.batch_sizes.append(len(rows))
         settings = rows[0].settings
-        beams = decoding.generate_kwargs(settings, rows[0].inputs.prompt_length)["num_beams"]
+        kwargs = decoding.generate_kwargs(settings, rows[0].inputs.prompt_length)
+        beams = kwargs["num_beams"]
         inputs = left_pad([row.inputs for row in rows])
         extra = {
             "max_new_tokens": max(row.budget for row in rows),
             "stopping_criteria": StoppingCriteriaList([_RowsDone(rows, beams)]),
         }
+        if inputs.attention_mask.min() == 0 and kwargs["repetition_penalty"] != 1.0:
+            # generate() would exempt as many generated tokens from the penalty as a row has padding
+            # positions (it takes them for prompt ids, which inputs_embeds leaves empty); the plain processor
+            # penalises every generated token, as for a row alone. Sampling rows never get here with padding.
+            extra["repetition_penalty"] = 1.0
+            extra["logits_processor"] = LogitsProcessorList(
+                [RepetitionPenaltyLogitsProcessor(kwargs["repetition_penalty"])]
+            )
         try:
             with torch.inference_mode():
                 if beams > 1:  # beam search cannot stream: every row's tokens arrive at the end

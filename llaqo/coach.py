@@ -244,7 +244,7 @@ class LLaQoCoach:
             with torch.inference_mode():
                 chunks.append(self.model.encode_audio(fbank))
             self.encoder_calls += 1
-        spans = [(s, min(s + span, recording.duration_s)) for s in starts]
+        spans = [(s, min(round(s + span, 2), recording.duration_s)) for s in starts]
         result = Scan(spans=spans, chunks=chunks)
         with self._lock:
             encoded.scans[stride] = result
