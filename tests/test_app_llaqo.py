@@ -1,9 +1,12 @@
 """The app served with the real LLaQo coach (a tiny random release), through gradio_client: Stop in a beam
-mode frees the model for the next user."""
+mode frees the model for the next user; eight sessions at once, batched, each get their own answer; the API
+answers about the whole recording."""
 
 from __future__ import annotations
 
 import os
+import re
+import threading
 import time
 
 import pytest
@@ -77,3 +80,57 @@ def test_stop_ends_a_beam_answer_and_the_next_user_is_answered(slow, take):
     # plus those during the stream's heartbeat and Gradio's close retry.
     after = [t for t in steps if t > stopped_at]
     assert len(after) <= 9 + 6, f"{len(after)} forward passes after Stop"
+
+
+QUESTIONS = [f"Question {i}: how was bar {i + 1}?" for i in range(8)]
+
+
+@pytest.fixture(scope="module")
+def classroom(release, tmp_path_factory):
+    """(url, coach, takes, answers alone) of the app around a LLaQo coach that batches up to 8 answers."""
+    from llaqo.batching import BatchConfig
+    from llaqo.protocol import Settings
+
+    folder = tmp_path_factory.mktemp("classroom")
+    takes = [synth_piano(folder / f"student{i}.wav", seconds=2.0 + i / 2, seed=10 + i) for i in range(8)]
+    alone = LLaQoCoach(CoachConfig(paths=release))
+    settings = Settings(max_new_tokens=16)
+    expected = [
+        "".join(alone.answer(alone.prepare(t), q, settings=settings)) for t, q in zip(takes, QUESTIONS, strict=True)
+    ]
+    coach = LLaQoCoach(CoachConfig(paths=release, batch=BatchConfig(max_batch_size=8, fill_wait_s=0.5)))
+    demo = build_demo(coach, examples_dir=tmp_path_factory.mktemp("examples"))
+    demo.queue(default_concurrency_limit=coach.config.batch.max_batch_size)
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True)
+    yield url, coach, takes, expected
+    demo.close()
+
+
+def test_eight_sessions_at_once_get_their_own_answers(classroom):
+    url, coach, takes, expected = classroom
+    results: list = [None] * len(takes)
+    before = len(coach.scheduler.batch_sizes)
+
+    def student(i: int) -> None:
+        results[i] = last_answer(list(submit(Client(url, verbose=False), QUESTIONS[i], takes[i], GREEDY, 16)))
+
+    threads = [threading.Thread(target=student, args=(i,)) for i in range(len(takes))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=180)
+    for i, answer in enumerate(results):
+        header = f"*student{i}.wav · heard 0:00–0:0{int(2.0 + i / 2)}*"
+        assert answer is not None and answer.startswith(header), answer
+        assert answer == f"{header}\n\n{expected[i]}", "each session gets the answer to its own question and take"
+    assert max(coach.scheduler.batch_sizes[before:]) > 1, "answers from different sessions shared a generate call"
+
+
+def test_api_answers_about_the_whole_recording(classroom, tmp_path):
+    url, *_ = classroom
+    take = synth_piano(tmp_path / "long.wav", seconds=25.0, seed=5)
+    answer = Client(url, verbose=False).predict(
+        handle_file(str(take)), "How was it?", None, "whole", 5.0, api_name="/ask"
+    )
+    spans = re.findall(r"^\*\*(\d+:\d\d)–(\d+:\d\d)\*\* ", answer, flags=re.MULTILINE)
+    assert spans and spans[0][0] == "0:00" and spans[-1][1] == "0:25", answer
