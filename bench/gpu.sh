@@ -3,7 +3,9 @@
 # a random-weight model of Vicuna-7B's exact shape (built from config, no download) with AudioMAE
 # ViT-B and the BERT-mini Q-Former, loaded through the real loading code. It measures time to first
 # token for a 10 s clip, greedy tokens/s against bare generate, faithful beam-5 latency, peak GPU
-# memory at fp16 and with a 4-bit LLM, and a static cache with torch.compile. Writes JSON to $OUT
+# memory at fp16 and with a 4-bit LLM, a static cache with torch.compile, and batching: 8 concurrent
+# greedy answers batched vs one after another, a whole scan of a 3-minute take batched vs window by
+# window (the batching result comes first in "results"). Writes JSON to $OUT
 # (or bench/out). Needs torch and transformers; it installs the `gpu` extra of pyproject.toml
 # (bitsandbytes) when missing and runs the quantized tests (pytest -m gpu) first.
 #
@@ -33,6 +35,7 @@ if [ "$DEVICE" != cpu ]; then
   fi
   extra+=(--compile)
 fi
-timeout 480 "$PYTHON" bench/engine.py --size "$SIZE" --device "$DEVICE" --quantization "${quant[@]}" \
-  --new-tokens 64 --repeats 3 --beam "${extra[@]}" --out "$OUT_DIR/gpu-$SIZE-$DEVICE.json"
+timeout 540 "$PYTHON" bench/engine.py --size "$SIZE" --device "$DEVICE" --quantization "${quant[@]}" \
+  --new-tokens 64 --repeats 3 --beam "${extra[@]}" --what engine batching --scan-seconds 180 \
+  --out "$OUT_DIR/gpu-$SIZE-$DEVICE.json"
 echo "wrote $OUT_DIR/gpu-$SIZE-$DEVICE.json"

@@ -103,8 +103,9 @@ class LLaQoCoach:
     name = "LLaQo"
     about = (
         "Answers come from the LLaQo audio-language model (AudioMAE + Q-Former + Vicuna-7B), trained on teachers' "
-        "feedback. As in the original, only the first 10.24 s from the start offset reach the model; the "
-        "measurements beside the chat cover the whole recording."
+        "feedback. As in the original, only the first 10.24 s from the start offset reach the model, unless "
+        "Settings ask it about the whole recording, window by window; the measurements beside the chat cover "
+        "the whole recording."
     )
 
     def __init__(self, config: CoachConfig | None = None):
