@@ -1,11 +1,13 @@
 """The app served with the real LLaQo coach (a tiny random release), through gradio_client: Stop in a beam
-mode frees the model for the next user; eight sessions at once, batched, each get their own answer; the API
+mode frees the model for the next user, and so does a client that goes away; eight sessions at once, batched, each get their own answer; the API
 answers about the whole recording."""
 
 from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 
@@ -80,6 +82,43 @@ def test_stop_ends_a_beam_answer_and_the_next_user_is_answered(slow, take):
     # plus those during the stream's heartbeat and Gradio's close retry.
     after = [t for t in steps if t > stopped_at]
     assert len(after) <= 9 + 6, f"{len(after)} forward passes after Stop"
+
+
+CLIENT = """
+import sys
+from gradio_client import Client, handle_file
+job = Client(sys.argv[1], verbose=False).submit(
+    {"text": "How was it?", "files": [handle_file(sys.argv[2])]}, [], sys.argv[3], 0.7, 400, 0.0, False,
+    api_name="/chat",
+)
+for _ in job:
+    print("started", flush=True)
+    break
+sys.stdin.read()
+"""
+
+
+def test_closing_the_tab_stops_a_beam_answer(slow, take):
+    """A client that goes away mid-answer (its process killed, its connection dropped) stops the beam search."""
+    url, steps = slow
+    client = subprocess.Popen(
+        [sys.executable, "-c", CLIENT, url, str(take), FAITHFUL], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert client.stdout.readline().strip() == b"started"
+        deadline = time.monotonic() + 60
+        while len(steps) < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        running = len(steps)
+        time.sleep(0.5)
+        assert len(steps) > running, "the beam search is running"
+    finally:
+        client.kill()
+        client.wait()
+    closed_at = time.monotonic()
+    time.sleep(3.0)
+    late = [t for t in steps if t > closed_at + 1.0]
+    assert not late, f"{len(late)} forward passes more than 1 s after the tab closed"
 
 
 QUESTIONS = [f"Question {i}: how was bar {i + 1}?" for i in range(8)]
