@@ -1,6 +1,6 @@
 """The app served with the real LLaQo coach (a tiny random release), through gradio_client: Stop in a beam
-mode frees the model for the next user, and so does a client that goes away; eight sessions at once, batched, each get their own answer; the API
-answers about the whole recording."""
+mode frees the model for the next user, and so does a client that goes away; eight sessions at once,
+batched, each get their own answer; the API answers about the whole recording."""
 
 from __future__ import annotations
 
