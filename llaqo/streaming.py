@@ -8,7 +8,6 @@ into text pieces at word boundaries, and yields "" heartbeats while it waits, so
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -123,12 +122,10 @@ class AnswerStream:
     def __init__(self, coach: LLaQoCoach, clip: Clip, prompt: str, settings: Settings):
         self.coach, self.clip, self.prompt, self.settings = coach, clip, prompt, settings
         self.stats = AnswerStats(heard_s=clip.facts.heard_s)
-        self.cancelled = threading.Event()
         self.rows: list[Row] = []
 
     def cancel(self) -> None:
         """Thread-safe."""
-        self.cancelled.set()
         for row in self.rows:
             row.cancel()
 
