@@ -179,3 +179,22 @@ def test_whole_scan_asks_every_window(alone, batched, tmp_path):
     ]
     assert text == stream.stats.text == scan.describe(scan.merge(windows.spans, answers))
     assert torch.is_tensor(windows.chunks[0])
+
+
+def test_which_rows_share_a_batch(alone, takes):
+    clip = alone.prepare(takes[0])
+    short, long = (alone.inputs(clip, q) for q in (QUESTIONS[3], QUESTIONS[7]))
+    assert short.prompt_length != long.prompt_length
+
+    def same(settings_a, settings_b, a=short, b=long):
+        return Row(a, settings_a).key == Row(b, settings_b).key
+
+    greedy = Settings(max_new_tokens=8)
+    assert same(greedy, greedy), "greedy rows batch whatever their prompt lengths (left padding)"
+    assert same(greedy, Settings(max_new_tokens=30)), "each row keeps its own budget"
+    assert not same(greedy, Settings(max_new_tokens=8, repetition_penalty=1.0))
+    sample = Settings(mode="sample", max_new_tokens=8)
+    assert not same(sample, sample), "sampling rows batch only without padding"
+    assert same(sample, sample, long, long)
+    assert not same(Settings(mode="faithful"), Settings(mode="faithful")), "beam search has one budget per batch"
+    assert same(Settings(mode="faithful", max_new_tokens=8), Settings(mode="faithful", max_new_tokens=8))
