@@ -2,6 +2,7 @@
 
 python LLaQo-chat.py                      # LLaQo when ckpts/ holds the weights, else the Lite coach
 python LLaQo-chat.py --backend lite --port 7860
+python LLaQo-chat.py --host 0.0.0.0 --batch-size 8 --batch-wait 0.2   # a classroom: 8 answers per decoding step
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ def main() -> None:
     parser.add_argument("--device", default="auto", help="LLaQo: auto, cpu, cuda, cuda:N")
     parser.add_argument("--dtype", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="LLaQo's LLM")
     parser.add_argument("--quantization", default="none", choices=["none", "8bit", "4bit"])
-    parser.add_argument("--concurrency", type=int, help="answers computed at once (default: 1 LLaQo, 2 Lite)")
+    parser.add_argument(
+        "--concurrency", type=int, help="answers computed at once (default: LLaQo's batch size, 2 for Lite)"
+    )
+    parser.add_argument("--batch-size", type=int, help="LLaQo: answers decoded together (default 1, or --config's)")
+    parser.add_argument("--batch-wait", type=float, help="LLaQo: seconds an answer waits for others to batch with")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
@@ -50,12 +55,17 @@ def main() -> None:
         config = CoachConfig(paths=paths, device=args.device, dtype=args.dtype, quantization=args.quantization)
     if args.checkpoint:
         config.paths = replace(config.paths, checkpoint=args.checkpoint)
+    if args.batch_size:
+        config.batch.max_batch_size = args.batch_size
+    if args.batch_wait is not None:
+        config.batch.fill_wait_s = args.batch_wait
     use_llaqo = args.backend == "llaqo" or (args.backend == "auto" and release.complete(config.paths))
     lite = LiteCoach()
     coach = LLaQoCoach(config) if use_llaqo else lite
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     demo = build_demo(coach, evidence_coach=lite)
-    demo.queue(default_concurrency_limit=args.concurrency or (1 if use_llaqo else 2))
+    # LLaQo answers wait for the model's one worker, which decodes up to a batch of them at once.
+    demo.queue(default_concurrency_limit=args.concurrency or (config.batch.max_batch_size if use_llaqo else 2))
     demo.launch(
         server_name=args.host, server_port=args.port, share=args.share, auth=auth, max_file_size=f"{MAX_UPLOAD_MB}mb"
     )

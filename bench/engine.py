@@ -5,12 +5,16 @@ loading code, then measures, on one device:
   (a) time to first token and greedy tokens/s: the streaming pipeline vs bare generate;
   (b) first-question latency (decode + encoder + answer) vs follow-up latency, with encoder call counts;
   (c) peak memory (process RSS; CUDA: max allocated);
-  (d) on CUDA: faithful beam-5 latency, and peak memory at fp16 and with a 4-bit LLM.
+  (d) on CUDA: faithful beam-5 latency, and peak memory at fp16 and with a 4-bit LLM;
+  (e) with --what batching (or --what engine batching): N concurrent greedy questions, each about its own
+      recording, batched vs one after another (total time, each session's time to first token from the
+      common start), and a whole-recording scan batched vs window by window.
 Random weights never emit the end token by design here (EOS is disabled for both sides), so every
 run generates exactly --new-tokens tokens.
 
     python bench/engine.py --size 1b --new-tokens 32 --out bench/out/cpu-1b.json
     python bench/engine.py --size tiny                      # seconds; what CI-sized checks use
+    python bench/engine.py --size 1b --what batching --out bench/out/cpu-1b-batching.json
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import platform
 import resource
 import statistics
 import tempfile
+import threading
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -38,6 +43,16 @@ from llaqo.protocol import Settings
 from llaqo.synthetic import ReleaseSizes, synth_piano, write_release
 
 QUESTION = "How would you rate the performance, in a scale of 5?"
+QUESTIONS = [
+    QUESTION,
+    "How was my pedalling?",
+    "What should the student practise to improve the pedalling?",
+    "Tempo?",
+    "Was the articulation clean and even throughout the fast passages?",
+    "How was the balance between the hands?",
+    "Describe the dynamics of the opening, and how to shape them better next time.",
+    "Any wrong notes?",
+]
 FOLLOW_UP = "What should the student practise to improve the pedalling?"
 
 
@@ -170,6 +185,93 @@ def measure(paths: PathsConfig, device: str, dtype: str, quantization: str, args
     return result
 
 
+def concurrent_answers(coach: LLaQoCoach, clips: list, settings: Settings, batch_size: int, wait_s: float) -> dict:
+    """Every session asks at once (its own recording and question); the scheduler batches up to batch_size."""
+    coach.config.batch.max_batch_size, coach.config.batch.fill_wait_s = batch_size, wait_s
+    before = len(coach.scheduler.batch_sizes)
+    n = len(clips)
+    ttft, done, texts = [0.0] * n, [0.0] * n, [""] * n
+    sync(coach.device)
+    start = time.perf_counter()
+
+    def session(i: int) -> None:
+        stream = coach.stream(clips[i], QUESTIONS[i % len(QUESTIONS)], settings=settings)
+        for _ in stream:
+            pass
+        ttft[i] = stream.rows[0].first_token_at - start
+        done[i] = time.perf_counter() - start
+        texts[i] = stream.stats.text
+
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {
+        "batch_size": batch_size,
+        "fill_wait_s": wait_s,
+        "total_s": max(done),
+        "ttft_s": ttft,
+        "done_s": done,
+        "batches": coach.scheduler.batch_sizes[before:],
+        "texts": texts,
+    }
+
+
+def whole_scan(coach: LLaQoCoach, clip, settings: Settings, group: int) -> dict:
+    """A whole-recording answer from scratch (windows encoded, then asked), group windows per batch."""
+    coach.config.batch.max_group_size = group
+    clip.payload.scans.clear()
+    before = len(coach.scheduler.batch_sizes)
+    sync(coach.device)
+    start = time.perf_counter()
+    stream = coach.stream(clip, QUESTION, settings=settings)
+    for _ in stream:
+        pass
+    sync(coach.device)
+    windows = coach.scan(clip, settings.stride_s)
+    return {
+        "group": group,
+        "windows": len(windows.spans),
+        "total_s": time.perf_counter() - start,
+        "batches": coach.scheduler.batch_sizes[before:],
+        "text": stream.stats.text,
+    }
+
+
+def batching(paths: PathsConfig, device: str, dtype: str, args, work: Path) -> dict:
+    coach = LLaQoCoach(CoachConfig(paths=paths, device=device, dtype=dtype))
+    coach.model.llm.generation_config.eos_token_id = None  # run every generation to its full length
+    settings = Settings(max_new_tokens=args.new_tokens)
+    clips = [coach.prepare(synth_piano(work / f"student{i}.wav", seconds=10.0, seed=i)) for i in range(args.sessions)]
+    concurrent_answers(coach, clips[:2], Settings(max_new_tokens=2), 2, 0.0)  # warm-up
+    one_by_one = concurrent_answers(coach, clips, settings, 1, 0.0)
+    batched = concurrent_answers(coach, clips, settings, args.sessions, args.fill_wait)
+    result = {
+        "device": str(coach.device),
+        "sessions": args.sessions,
+        "new_tokens": args.new_tokens,
+        "one_after_another": one_by_one,
+        "batched": batched,
+        "total_time_ratio": batched["total_s"] / one_by_one["total_s"],
+        "same_answers": batched.pop("texts") == one_by_one.pop("texts"),
+    }
+    take = coach.prepare(synth_piano(work / "piece.wav", seconds=args.scan_seconds, seed=99))
+    scan_settings = Settings(max_new_tokens=args.scan_tokens, scope="whole")
+    by_window = whole_scan(coach, take, scan_settings, 1)
+    together = whole_scan(coach, take, scan_settings, 32)
+    result["whole_scan"] = {
+        "seconds": args.scan_seconds,
+        "new_tokens": args.scan_tokens,
+        "window_by_window": by_window,
+        "batched": together,
+        "total_time_ratio": together["total_s"] / by_window["total_s"],
+        "same_answers": together.pop("text") == by_window.pop("text"),
+    }
+    del coach
+    return result
+
+
 def static_compile(coach: LLaQoCoach, clip, settings: Settings) -> dict:
     """Bare generate with a static KV cache and torch.compile: the ceiling the engine could reach."""
     inputs = coach.inputs(clip, QUESTION)
@@ -198,6 +300,13 @@ def main() -> None:
     parser.add_argument("--beam", action="store_true", help="also time the faithful 5-beam mode")
     parser.add_argument("--compile", action="store_true", help="CUDA: also a static cache with torch.compile")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument(
+        "--what", nargs="+", choices=["engine", "batching"], default=["engine"], help="which measurements"
+    )
+    parser.add_argument("--sessions", type=int, default=8, help="batching: concurrent sessions")
+    parser.add_argument("--fill-wait", type=float, default=0.2, help="batching: seconds to wait for a batch to fill")
+    parser.add_argument("--scan-seconds", type=float, default=180.0, help="batching: the scanned recording's length")
+    parser.add_argument("--scan-tokens", type=int, default=16, help="batching: new tokens per window")
     args = parser.parse_args()
 
     report = {
@@ -219,7 +328,10 @@ def main() -> None:
             written = pool.submit(write_release, work / "release", sizes(args.size)).result()
         paths = PathsConfig(**{k: str(v) for k, v in written.items()})
         report["write_release_s"] = time.perf_counter() - start
-        for quantization in args.quantization:
+        if "batching" in args.what:
+            report["results"].append(batching(paths, args.device, args.dtype, args, work))
+            print(json.dumps(report["results"][-1], indent=1), flush=True)
+        for quantization in args.quantization if "engine" in args.what else ():
             report["results"].append(measure(paths, args.device, args.dtype, quantization, args, work))
             print(json.dumps(report["results"][-1], indent=1), flush=True)
     if args.out:

@@ -35,6 +35,7 @@ MODES = {
     "Streaming, sampling": "sample",
     "Faithful (the original's 5-beam search)": "faithful",
 }
+SCOPES = {"One window": "window", "Whole recording": "whole"}
 MAX_UPLOAD_MB = 50
 USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong)
 PROGRESS = gr.Progress()  # Gradio injects a live tracker for a parameter whose default is a Progress
@@ -90,13 +91,43 @@ def overview(evidence: Evidence | None, coach: Coach) -> str:
     return "  \n".join(lines)
 
 
-def ui_settings(mode: str, temperature: float, max_new_tokens: int, use_history: bool) -> Settings:
-    """The Settings accordion's values -> decoding Settings (0 tokens: the original's budget)."""
+def ui_settings(
+    mode: str,
+    temperature: float,
+    max_new_tokens: int,
+    use_history: bool,
+    scope: str = "One window",
+    stride_s: float | None = 0.0,
+) -> Settings:
+    """The Settings accordion's values -> decoding Settings (0 tokens: the original's budget; 0 s stride:
+    windows side by side)."""
     return Settings(
         mode=MODES.get(mode, "greedy"),
         temperature=temperature,
         max_new_tokens=int(max_new_tokens) or None,
         use_history=use_history,
+        scope=SCOPES.get(scope, "window"),
+        stride_s=float(stride_s or 0) or None,
+    )
+
+
+def timeline(evidence: Evidence | None, scope: str = "One window", stride_s: float | None = 0.0) -> str:
+    """A bar for the recording with the part the model hears highlighted (HTML)."""
+    if evidence is None:
+        return ""
+    f = evidence.facts
+    whole = SCOPES.get(scope) == "whole"
+    start, end = (0.0, f.duration_s) if whole else f.heard_s
+    left, width = 100 * start / f.duration_s, 100 * max(end - start, 0.0) / f.duration_s
+    if whole:
+        stride = f"{stride_s:g} s" if stride_s else "the window's length"
+        label = f"Heard: all {_clock(f.duration_s)}, window by window, one starting every {stride}"
+    else:
+        label = f"Heard: {_clock(start)}–{_clock(end)} of {_clock(f.duration_s)} (set by the start offset)"
+    return (
+        '<div style="background:#ddd;height:10px;border-radius:4px;position:relative">'
+        f'<div style="position:absolute;left:{left:.2f}%;width:{width:.2f}%;height:10px;background:#e67e22;'
+        f'border-radius:4px"></div></div><small>{label}</small>'
     )
 
 
@@ -134,6 +165,8 @@ class ChatApp:
         max_new_tokens: int,
         start_s: float,
         use_history: bool,
+        scope: str = "One window",
+        stride_s: float | None = 0.0,
         progress=PROGRESS,
     ) -> Iterator[tuple]:
         """Chat submit: optional new recording/score, then a streamed answer."""
@@ -175,7 +208,7 @@ class ChatApp:
             )
             yield from self._say(history, session, hint)
             return
-        settings = ui_settings(mode, temperature, max_new_tokens, use_history)
+        settings = ui_settings(mode, temperature, max_new_tokens, use_history, scope, stride_s)
         yield from self._answer(history, session, text or OVERALL_QUESTION, settings, evidence_changed)
 
     def regenerate(
@@ -187,6 +220,8 @@ class ChatApp:
         max_new_tokens: int,
         start_s: float,
         use_history: bool,
+        scope: str = "One window",
+        stride_s: float | None = 0.0,
     ) -> Iterator[tuple]:
         """Answer the last question again (e.g. with other settings)."""
         if session is None or session.clip is None or not session.turns:
@@ -197,7 +232,7 @@ class ChatApp:
         history = list(history)
         while history and history[-1]["role"] == "assistant":
             history.pop()
-        settings = ui_settings(mode, temperature, max_new_tokens, use_history)
+        settings = ui_settings(mode, temperature, max_new_tokens, use_history, scope, stride_s)
         yield from self._answer(history, session, last.question, settings, False)
 
     def _say(self, history: list, session: Session, text: str) -> Iterator[tuple]:
@@ -206,12 +241,16 @@ class ChatApp:
 
     def _answer(self, history, session: Session, question: str, settings: Settings, evidence_changed: bool):
         facts = session.clip.facts
-        header = f"*{facts.name} · heard {_clock(facts.heard_s[0])}–{_clock(facts.heard_s[1])}*\n\n"
+        heard = facts.heard_s if settings.scope == "window" else (0.0, facts.duration_s)
+        header = f"*{facts.name} · heard {_clock(heard[0])}–{_clock(heard[1])}*\n\n"
         history.append({"role": "assistant", "content": header})
         yield self._outputs(history, session, evidence_changed)
         answer = ""
         try:
             for piece in self.coach.answer(session.clip, question, session.turns, settings):
+                if not piece:  # the coach is still working: a yield lets Gradio close us on Stop or a closed tab
+                    yield (gr.skip(),) * 7
+                    continue
                 answer += piece
                 history[-1] = {"role": "assistant", "content": header + answer}
                 yield self._outputs(history, session, False)
@@ -307,16 +346,28 @@ class ChatApp:
         evidence = report.write_evidence(session.report, session.folder / "report")
         return gr.update(value=[str(markdown), str(data), *map(str, evidence)], visible=True)
 
-    def ask(self, audio: FileData, question: str, score: FileData | None = None) -> Iterator[str]:
+    def ask(
+        self,
+        audio: FileData,
+        question: str,
+        score: FileData | None = None,
+        scope: str = "window",
+        stride_s: float = 0.0,
+    ) -> Iterator[str]:
         """API: answer a question about a recording, streaming the text. Send the same file again for a
-        follow-up: it is recognised by its content and not analysed twice."""
+        follow-up: it is recognised by its content and not analysed twice. scope: "window" (the part from the
+        start) or "whole" (every window, one every stride_s seconds; 0: windows side by side)."""
+        if scope not in SCOPES.values():
+            yield f"**Problem:** scope must be one of {', '.join(SCOPES.values())} (got {scope!r})"
+            return
+        settings = Settings(scope=scope, stride_s=float(stride_s or 0) or None)
         try:
             clip = self.coach.prepare(
                 audio["path"] if isinstance(audio, dict) else audio.path,
                 score_path=None if score is None else (score["path"] if isinstance(score, dict) else score.path),
             )
             answer = ""
-            for piece in self.coach.answer(clip, question.strip() or OVERALL_QUESTION):
+            for piece in self.coach.answer(clip, question.strip() or OVERALL_QUESTION, settings=settings):
                 answer += piece
                 yield answer
         except USER_ERRORS as err:
@@ -392,7 +443,15 @@ def build_demo(
                     max_new_tokens = gr.Slider(
                         0, 512, value=0, step=16, label="Maximum answer tokens (0: the original's budget)"
                     )
-                    start_s = gr.Number(value=0.0, minimum=0.0, label="Start offset (s) for the part the model hears")
+                    with gr.Row():
+                        start_s = gr.Number(
+                            value=0.0, minimum=0.0, label="Start offset (s) for the part the model hears"
+                        )
+                        scope = gr.Radio(list(SCOPES), value="One window", label="What the LLaQo model hears")
+                        stride_s = gr.Number(
+                            value=0.0, minimum=0.0, label="Whole recording: seconds between windows (0: side by side)"
+                        )
+                    heard = gr.HTML()
                     use_history = gr.Checkbox(False, label="Include earlier turns (only for models trained so)")
             # The evidence, all visible at once: a plot updated inside a hidden tab is not drawn by Gradio 6.
             with gr.Column(scale=2):
@@ -403,14 +462,24 @@ def build_demo(
                 dynamics_plot = gr.Plot(label="Loudness")
                 notes_plot = gr.Plot(label="Piano roll (notes)")
 
-        settings = [mode, temperature, max_new_tokens, start_s, use_history]
+        settings = [mode, temperature, max_new_tokens, start_s, use_history, scope, stride_s]
         outputs = [chatbot, session, facts, tempo_plot, dynamics_plot, notes_plot, score_view]
 
         def submit(
-            message, history, session, mode, temperature, max_new_tokens, start_s, use_history, progress=PROGRESS
+            message,
+            history,
+            session,
+            mode,
+            temperature,
+            max_new_tokens,
+            start_s,
+            use_history,
+            scope,
+            stride_s,
+            progress=PROGRESS,
         ):
             """The answer's updates, with the message box emptied at once so the next question can be typed."""
-            settings = (mode, temperature, max_new_tokens, start_s, use_history)
+            settings = (mode, temperature, max_new_tokens, start_s, use_history, scope, stride_s)
             for i, update in enumerate(app.respond(message, history, session, *settings, progress)):
                 yield (*update, gr.MultimodalTextbox(value=None) if i == 0 else gr.skip())
 
@@ -425,6 +494,11 @@ def build_demo(
             app.regenerate, [chatbot, session, *settings], outputs, api_visibility="private", concurrency_id="coach"
         )
         stop.click(None, None, None, cancels=[submitted, regenerated], api_visibility="private")
+        show_heard = {"fn": lambda s, *scan: timeline(s and s.evidence, *scan), "api_visibility": "private"}
+        for event in (submitted, regenerated):
+            event.then(inputs=[session, scope, stride_s], outputs=heard, **show_heard)
+        for control in (scope, stride_s):
+            control.change(inputs=[session, scope, stride_s], outputs=heard, queue=False, **show_heard)
         clear.click(app.clear, session, [*outputs, report_files, bar_player], api_visibility="private")
         export.click(app.export, session, report_files, api_visibility="private")
         score_view.select(app.play_bar, session, [bar_player, session], api_visibility="private")

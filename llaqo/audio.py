@@ -196,11 +196,23 @@ def log_mel_window(recording: Recording, start_s: float = 0.0) -> torch.Tensor:
     the normalised waveform, which yields exactly the frames the original would compute
     for the same span (every kaldi frame depends only on its own 800 samples).
     """
+    return log_mel_windows(recording, [start_s])[0]
+
+
+def log_mel_windows(recording: Recording, starts_s: list[float], frames: int = N_FRAMES) -> torch.Tensor:
+    """A recording -> (len(starts_s), frames, N_MELS): the first `frames` frames of each start's window.
+
+    The waveform is resampled and normalised once; each window's fbank is computed exactly as
+    `log_mel_window` computes it, so a window's frames do not depend on which others are asked for.
+    """
     wave = normalize(resample(recording.wave, recording.sample_rate))
-    first = start_sample(start_s)
-    if first + WIN_LENGTH > wave.shape[1]:
-        raise AudioError(
-            f"{Path(recording.path).name}: start offset {start_s:.2f} s is past the end of the "
-            f"recording ({recording.duration_s:.2f} s)"
-        )
-    return pad_or_trim(fbank(wave[:, first : first + WINDOW_SAMPLES]))
+    windows = []
+    for start_s in starts_s:
+        first = start_sample(start_s)
+        if first + WIN_LENGTH > wave.shape[1]:
+            raise AudioError(
+                f"{Path(recording.path).name}: start offset {start_s:.2f} s is past the end of the "
+                f"recording ({recording.duration_s:.2f} s)"
+            )
+        windows.append(pad_or_trim(fbank(wave[:, first : first + WINDOW_SAMPLES]))[:frames])
+    return torch.stack(windows)

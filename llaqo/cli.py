@@ -60,7 +60,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
         mode = "sample"
     else:
         mode = "greedy"
-    settings = Settings(mode=mode, max_new_tokens=args.max_new_tokens, use_history=args.history)
+    settings = Settings(
+        mode=mode,
+        max_new_tokens=args.max_new_tokens,
+        use_history=args.history,
+        scope=args.scope,
+        stride_s=args.stride,
+    )
     if args.repetition_penalty is not None:
         settings = replace(settings, repetition_penalty=args.repetition_penalty)
     if args.beams:
@@ -74,24 +80,30 @@ def run_ask(args: argparse.Namespace) -> int:
     from llaqo.coach import LLaQoCoach
 
     config = coach_config(args)
+    files, questions = (args.inputs, [args.question]) if args.question else (args.inputs[:1], args.inputs[1:])
+    if not questions:
+        return fail("no question: give QUESTION after the recording, or --question Q for one or more recordings")
     if not release.complete(config.paths):
         return fail("LLaQo weights are missing; run `python -m llaqo doctor` to see which and how to get them")
     try:
         coach = LLaQoCoach(config)
-        clip = coach.prepare(args.audio, start_s=args.start)
+        clips = [coach.prepare(path, start_s=args.start) for path in files]
     except (checkpoint.CheckpointError, AudioError) as err:
         return fail(str(err))
     settings = settings_from(args)
+    if len(clips) > 1:
+        return ask_many(coach, clips, questions[0], settings, args.json)
+    clip = clips[0]
     history: list[Turn] = []
-    for question in args.questions:
-        if len(args.questions) > 1 and not args.json:
+    for question in questions:
+        if len(questions) > 1 and not args.json:
             print(f"> {question}", flush=True)
         stream = coach.stream(clip, question, history, settings)
         try:
             for piece in stream:
                 if not args.json:
                     print(piece, end="", flush=True)
-        except PromptTooLong as err:
+        except (PromptTooLong, AudioError) as err:
             return fail(str(err))
         stats = stream.stats
         history.append(Turn(question, stats.text))
@@ -99,6 +111,28 @@ def run_ask(args: argparse.Namespace) -> int:
             print(json.dumps({"question": question, **vars(stats)}))
         else:
             print(flush=True)
+    return 0
+
+
+def ask_many(coach, clips, question: str, settings: Settings, as_json: bool) -> int:
+    """The same question about many recordings: decoded together (a whole-recording scope: one scan each)."""
+    try:
+        if settings.scope == "whole":
+            answers = []
+            for clip in clips:
+                stream = coach.stream(clip, question, settings=settings)
+                for _ in stream:
+                    pass
+                answers.append(stream.stats)
+        else:
+            answers = coach.answer_all(clips, question, settings)
+    except (PromptTooLong, AudioError) as err:
+        return fail(str(err))
+    for clip, stats in zip(clips, answers, strict=True):
+        if as_json:
+            print(json.dumps({"audio": clip.facts.name, "question": question, **vars(stats)}))
+        else:
+            print(f"> {clip.facts.name}\n{stats.text}", flush=True)
     return 0
 
 
@@ -137,9 +171,19 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def add_ask_parser(commands) -> None:
-    ask = commands.add_parser("ask", help="ask LLaQo questions about a recording; answers stream to stdout")
-    ask.add_argument("audio", help="wav, flac, mp3, ogg/opus, webm or m4a")
-    ask.add_argument("questions", nargs="+", metavar="QUESTION", help="several questions are follow-ups")
+    ask = commands.add_parser(
+        "ask",
+        help="ask LLaQo questions about a recording (AUDIO QUESTION...), or one question about many "
+        "(FILE... --question Q); answers stream to stdout",
+    )
+    ask.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="AUDIO [QUESTION ...]",
+        help="a recording (wav, flac, mp3, ogg/opus, webm or m4a) and its questions (several are follow-ups); "
+        "with --question: recordings only",
+    )
+    ask.add_argument("--question", metavar="Q", help="ask Q about every recording given, decoded together")
     add_paths_arguments(ask)
     mode = ask.add_mutually_exclusive_group()
     mode.add_argument("--greedy", action="store_true", help="stream greedy decoding (the default)")
@@ -149,6 +193,15 @@ def add_ask_parser(commands) -> None:
     ask.add_argument("--repetition-penalty", type=float, metavar="R", help="default 1.5, the original's")
     ask.add_argument("--max-new-tokens", type=int, metavar="N", help="default: 256 positions minus the prompt")
     ask.add_argument("--start", type=float, default=0.0, metavar="SECONDS", help="where the heard window starts")
+    ask.add_argument(
+        "--scope",
+        choices=["window", "whole"],
+        default="window",
+        help="window: the part from --start (the original); whole: every window, answers listed with their times",
+    )
+    ask.add_argument(
+        "--stride", type=float, metavar="SECONDS", help="--scope whole: seconds between windows (default: side by side)"
+    )
     ask.add_argument("--history", action="store_true", help="feed earlier questions (models trained with history)")
     ask.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     ask.add_argument("--dtype", choices=["auto", "fp32", "fp16", "bf16"], help="the LLM's dtype")

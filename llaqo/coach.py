@@ -8,6 +8,7 @@ itself reads the question (it is instruction-aware), so it runs per question; it
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -16,17 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-from llaqo import audio, checkpoint, decoding
+from llaqo import audio, checkpoint, scan
+from llaqo.audio import AudioError
+from llaqo.batching import BatchConfig, Row, Scheduler
 from llaqo.config import BridgeConfig, PathsConfig
 from llaqo.model.llaqo import LLMInputs
 from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn, content_hash
+from llaqo.streaming import AnswerStats, AnswerStream, finish, wait
 
 log = logging.getLogger(__name__)
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-STREAMED_MODES = ("greedy", "sample")
 
 
 @dataclass
@@ -46,46 +48,20 @@ class CoachConfig:
     cache_size: int = 8
     """Prepared recordings kept in memory."""
     max_duration_s: float = audio.DEFAULT_MAX_DURATION_S
+    batch: BatchConfig = field(default_factory=BatchConfig)
+    """How concurrent answers share the LLM: batch size and how long to wait for a batch to fill."""
+    max_scan_windows: int = 128
+    """The most windows a whole-recording answer may ask about (encoder outputs are kept for follow-ups)."""
 
 
 @dataclass(frozen=True)
 class Encoded:
-    """A prepared recording's payload: the encoder output, (4, 512, D) on the model's device."""
+    """A prepared recording's payload: the encoder output of its window, (4, 512, D) on the model's device,
+    the file (read again for a whole-recording answer), and the whole-recording scans by stride."""
 
     audio: torch.Tensor
-
-
-@dataclass
-class AnswerStats:
-    """Measured for every answer; filled as the answer streams, final when the stream ends."""
-
-    text: str = ""
-    tokens: int = 0
-    time_to_first_token_s: float | None = None
-    tokens_per_s: float | None = None
-    heard_s: tuple[float, float] = (0.0, 0.0)
-
-
-class _Cancelled(StoppingCriteria):
-    """Stops generation at the next token once the event is set (the consumer went away)."""
-
-    def __init__(self, event: threading.Event):
-        self.event = event
-
-    def __call__(self, input_ids, scores, **kwargs) -> torch.BoolTensor:
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
-
-
-class _StreamDecoder:
-    """What TextIteratorStreamer needs of a tokenizer: decode(ids) with the original's post-processing."""
-
-    def __init__(self, tokenizer):
-        self.tokenizer = tokenizer
-
-    def decode(self, ids, **kwargs) -> str:
-        ids = [ids] if isinstance(ids, int) else list(ids)
-        prompt = self.tokenizer.prompt
-        return prompt.decode([prompt.eos_id if i == 0 else i for i in ids])
+    path: str
+    scans: dict[float, Scan] = field(default_factory=dict, compare=False)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -100,8 +76,9 @@ class LLaQoCoach:
     name = "LLaQo"
     about = (
         "Answers come from the LLaQo audio-language model (AudioMAE + Q-Former + Vicuna-7B), trained on teachers' "
-        "feedback. As in the original, only the first 10.24 s from the start offset reach the model; the "
-        "measurements beside the chat cover the whole recording."
+        "feedback. As in the original, only the first 10.24 s from the start offset reach the model, unless "
+        "Settings ask it about the whole recording, window by window; the measurements beside the chat cover "
+        "the whole recording."
     )
 
     def __init__(self, config: CoachConfig | None = None):
@@ -123,6 +100,7 @@ class LLaQoCoach:
             llm_kwargs=llm_kwargs,
         )
         self.model, self.tokenizer = loaded.model, loaded.tokenizer
+        self.scheduler = Scheduler(self.model.llm, config.batch, eos_id=self.tokenizer.prompt.eos_id)
         self._clips: OrderedDict[str, Clip] = OrderedDict()
         self._lock = threading.Lock()
         self.encoder_calls = 0
@@ -161,7 +139,7 @@ class LLaQoCoach:
             channels=recording.channels,
             heard_s=self.heard(start_s, recording.duration_s),
         )
-        clip = Clip(key=key, facts=facts, payload=Encoded(encoded))
+        clip = Clip(key=key, facts=facts, payload=Encoded(encoded, str(audio_path)))
         with self._lock:
             self._clips[key] = clip
             while len(self._clips) > self.config.cache_size:
@@ -204,95 +182,75 @@ class LLaQoCoach:
     ) -> AnswerStream:
         return AnswerStream(self, clip, self.prompt(question, history, settings), settings)
 
-
-class AnswerStream:
-    """One answer being generated. Iterate for text pieces; `stats` is complete once iteration ends.
-
-    Greedy and sampling stream token by token from a worker thread; beam modes yield once. Closing the
-    iterator early (the user pressed Stop) cancels generation at the next token.
-    """
-
-    def __init__(self, coach: LLaQoCoach, clip: Clip, prompt: str, settings: Settings):
-        self.coach, self.clip, self.prompt, self.settings = coach, clip, prompt, settings
-        self.stats = AnswerStats(heard_s=clip.facts.heard_s)
-        self.cancelled = threading.Event()
-
-    def __iter__(self) -> Iterator[str]:
-        coach, settings = self.coach, self.settings
+    def answer_all(self, clips: Sequence[Clip], question: str, settings: Settings = Settings()) -> list[AnswerStats]:
+        """The same question about many recordings, decoded together in batches. Raises PromptTooLong."""
+        rows = [Row(self.inputs(clip, question), settings) for clip in clips]
         start = time.perf_counter()
-        inputs = coach.inputs(self.clip, self.prompt)
-        stop = StoppingCriteriaList([_Cancelled(self.cancelled)])
-        if settings.mode not in STREAMED_MODES:
+        for _ in wait(self.scheduler.submit(rows)):
+            pass
+        end = time.perf_counter()
+        answers = []
+        for clip, row in zip(clips, rows, strict=True):
+            stats = AnswerStats(heard_s=clip.facts.heard_s)
+            stats.time_to_first_token_s = (row.first_token_at or end) - start
+            finish(stats, self.tokenizer.decode(row.ids), row.tokens, start, end)
+            answers.append(stats)
+        return answers
+
+    # --- the whole recording -----------------------------------------------------------------------------
+
+    def scan(self, clip: Clip, stride_s: float | None) -> Scan:
+        """Encode every window of the recording (cached per clip and stride). Raises AudioError."""
+        span = self.heard(0.0, math.inf)[1]
+        stride = round(stride_s or span, 2)
+        encoded: Encoded = clip.payload
+        with self._lock:
+            if stride in encoded.scans:
+                return encoded.scans[stride]
+        recording = audio.load_audio(encoded.path, max_duration_s=self.config.max_duration_s)
+        starts = scan.window_starts(recording.duration_s, span, stride)
+        if len(starts) > self.config.max_scan_windows:
+            raise AudioError(
+                f"{clip.facts.name}: a whole-recording answer at a {stride:g} s stride needs {len(starts)} windows "
+                f"(at most {self.config.max_scan_windows}); choose a longer stride or a start offset"
+            )
+        frames = round(span * 1000 / audio.FRAME_SHIFT_MS)
+        chunks = []
+        size = self.config.batch.max_group_size
+        for i in range(0, len(starts), size):
+            fbank = audio.log_mel_windows(recording, starts[i : i + size], frames).to(self.device)
             with torch.inference_mode():
-                ids = decoding.generate(coach.model.llm, inputs, settings, stopping_criteria=stop)[0].tolist()
-            self._finish(coach.tokenizer.decode(ids), len(ids), start, time.perf_counter())
-            yield self.stats.text
-            return
+                chunks.append(self.model.encode_audio(fbank))
+            self.encoder_calls += 1
+        spans = [(s, min(round(s + span, 2), recording.duration_s)) for s in starts]
+        result = Scan(spans=spans, chunks=chunks)
+        with self._lock:
+            encoded.scans[stride] = result
+        return result
 
-        streamer = TextIteratorStreamer(_StreamDecoder(coach.tokenizer), skip_prompt=True)
-        counter = _TokenCounter(streamer)
-        error: list[BaseException] = []
-
-        def work() -> None:
-            try:
-                with torch.inference_mode():
-                    decoding.generate(coach.model.llm, inputs, settings, streamer=counter, stopping_criteria=stop)
-            except BaseException as err:  # surfaced in the consumer's thread below
-                error.append(err)
-                streamer.end()
-
-        worker = threading.Thread(target=work, name="llaqo-generate", daemon=True)
-        worker.start()
-        pieces, held = [], ""
-        try:
-            for piece in streamer:
-                # Hold back whitespace at the edges, so the pieces join to the stripped answer, as the
-                # original's .strip() gives it.
-                text = held + piece if pieces else (held + piece).lstrip()
-                body = text.rstrip()
-                held = text[len(body) :]
-                if body:
-                    pieces.append(body)
-                    yield body
-        finally:
-            # Reached on completion, on an error, and when the consumer closes us early.
-            self.cancelled.set()
-            worker.join()
-        if error:
-            raise error[0]
-        if counter.first_token_at is not None:
-            self.stats.time_to_first_token_s = counter.first_token_at - start
-        self._finish("".join(pieces), counter.tokens, start, time.perf_counter())
-
-    def _finish(self, text: str, tokens: int, start: float, end: float) -> None:
-        stats = self.stats
-        stats.text, stats.tokens = text, tokens
-        if stats.time_to_first_token_s is None:
-            stats.time_to_first_token_s = end - start
-        decode_time = end - start - stats.time_to_first_token_s
-        if tokens > 1 and decode_time > 0:
-            stats.tokens_per_s = (tokens - 1) / decode_time
-        elif tokens:  # beam modes: every token arrives at the end
-            stats.tokens_per_s = tokens / (end - start)
+    def scan_rows(self, clip: Clip, question: str, settings: Settings) -> tuple[Scan, list[Row]]:
+        """One Row per window of the recording, all asking the question. Raises AudioError, PromptTooLong."""
+        windows = self.scan(clip, settings.stride_s)
+        ids = self.tokenizer(question)
+        rows = []
+        model = self.model
+        with torch.inference_mode():
+            for chunk in windows.chunks:
+                batch = chunk.shape[0] // (1 if self.config.bridge.llm_tokens == "first_query" else audio.N_SEGMENTS)
+                qformer_ids = ids.qformer_ids.to(self.device).repeat(batch, 1)
+                qformer_mask = ids.qformer_mask.to(self.device).repeat(batch, 1)
+                queries = model.query_audio(chunk, qformer_ids, qformer_mask)
+                inputs = model.llm_inputs(model.project(queries), ids.prompt_ids.to(self.device).repeat(batch, 1))
+                for i in range(batch):
+                    one = LLMInputs(inputs.inputs_embeds[i : i + 1], inputs.attention_mask[i : i + 1])
+                    rows.append(Row(one, settings))
+        return windows, rows
 
 
-class _TokenCounter:
-    """A streamer that counts generated tokens, notes when the first arrived, and forwards them."""
+@dataclass(frozen=True)
+class Scan:
+    """The windows of a whole-recording answer: their (start, end) times, and the encoder's output for them
+    in chunks of up to max_group_size windows, each (n_segments * windows, 512, D) segment-major."""
 
-    def __init__(self, streamer: TextIteratorStreamer):
-        self.streamer = streamer
-        self.tokens = 0
-        self.first_token_at: float | None = None
-        self._prompt_seen = False
-
-    def put(self, value: torch.Tensor) -> None:
-        if not self._prompt_seen:  # generate() first hands over the prompt ids (empty with inputs_embeds)
-            self._prompt_seen = True
-        else:
-            self.tokens += value.numel()
-            if self.first_token_at is None:
-                self.first_token_at = time.perf_counter()
-        self.streamer.put(value)
-
-    def end(self) -> None:
-        self.streamer.end()
+    spans: list[tuple[float, float]]
+    chunks: list[torch.Tensor]

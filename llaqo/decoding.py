@@ -56,14 +56,13 @@ def generate_kwargs(settings: Settings, prompt_length: int) -> dict:
 
 
 def generate(llm: LlamaForCausalLM, inputs: LLMInputs, settings: Settings, **extra) -> torch.Tensor:
-    """Run generation to completion. Returns (B, new tokens) ids, as the original's `llm_model.generate`."""
+    """Run generation to completion. Returns (B, new tokens) ids, as the original's `llm_model.generate`.
+
+    extra: more `generate` arguments (a streamer, stopping criteria), or overrides, such as the
+    max_new_tokens of a left-padded batch whose rows have budgets of their own."""
     with warnings.catch_warnings():
         # The penalty applies to generated tokens only, because the prompt is embeddings: exactly
         # what the original did, so the warning transformers raises about it is noise here.
         warnings.filterwarnings("ignore", message=".*repetition_penalty.*inputs_embeds.*")
-        return llm.generate(
-            inputs_embeds=inputs.inputs_embeds,
-            attention_mask=inputs.attention_mask,
-            **generate_kwargs(settings, inputs.prompt_length),
-            **extra,
-        )
+        kwargs = {**generate_kwargs(settings, inputs.prompt_length), **extra}
+        return llm.generate(inputs_embeds=inputs.inputs_embeds, attention_mask=inputs.attention_mask, **kwargs)

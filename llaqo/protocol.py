@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 Mode = Literal["greedy", "sample", "beam", "faithful"]
+Scope = Literal["window", "whole"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ class Settings:
     """Beams for mode "beam"; "faithful" always uses the original's 5."""
     use_history: bool = False
     """Feed earlier turns to the model; only for models trained with history."""
+    scope: Scope = "window"
+    """window: the model hears one window from the start offset, as the original did. whole: the question is
+    asked of every window of the recording, and the answer lists the windows' answers with their times."""
+    stride_s: float | None = None
+    """Scope "whole": seconds between window starts; None: the window's length (windows side by side)."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,9 @@ class Coach(Protocol):
     def answer(
         self, clip: Clip, question: str, history: Sequence[Turn] = (), settings: Settings = Settings()
     ) -> Iterator[str]:
-        """Yield the answer's text in pieces as it is produced."""
+        """Yield the answer's text in pieces as it is produced. A piece may be empty: a coach that waits for a
+        slow model yields "" now and then, so that a consumer that went away (Stop, a closed tab) can close
+        the iterator, which cancels the answer."""
         ...
 
     def evidence(self, clip: Clip) -> Evidence:

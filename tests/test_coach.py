@@ -47,6 +47,8 @@ def test_streaming_yields_pieces_before_completion(coach, clip):
     stream = coach.stream(prepared, QUESTION, settings=settings)
     pieces = []
     for piece in stream:
+        if not piece:  # a heartbeat while the model works
+            continue
         if not pieces:
             assert stream.stats.tokens == 0, "the first piece arrives before generation has finished"
         pieces.append(piece)
@@ -70,7 +72,7 @@ def test_follow_ups_never_rerun_the_encoder(coach, tmp_path):
 def test_faithful_mode_yields_once_and_matches_beam_search(coach, clip):
     prepared = coach.prepare(clip)
     settings = Settings(mode="faithful", max_new_tokens=12)
-    pieces = list(coach.answer(prepared, QUESTION, settings=settings))
+    pieces = [p for p in coach.answer(prepared, QUESTION, settings=settings) if p]  # without "" heartbeats
     assert len(pieces) == 1
     assert pieces[0] == reference_text(coach, prepared, QUESTION, settings)
 
