@@ -7,8 +7,10 @@ The choice of each field lives here only, so that the table, the history and the
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from llaqo.lite.analysis import Analysis
+if TYPE_CHECKING:  # the history imports Headline without the analysis stack (torch, librosa)
+    from llaqo.lite.analysis import Analysis
 
 EVEN_MS = 20.0  # onsets within 20 ms RMS of their places sound even (as llaqo.lite.answers)
 ACCURATE_PCT = 95.0  # below this share of notes played as written, accuracy is the first thing to fix
