@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from llaqo.audio import AudioError
 from llaqo.lite.score import ScoreError
@@ -25,11 +26,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("audio", help="recording: wav, flac, mp3, ogg/opus, webm or m4a")
     parser.add_argument("--score", help="optional score (MIDI or MusicXML) to find wrong, missed and extra notes")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    parser.add_argument(
+        "--table", action="store_true", help="AUDIO is a folder of takes of one piece: print one row per take"
+    )
+    parser.add_argument("--csv", metavar="FILE", help="with --table: also write the table as CSV")
+    parser.add_argument("--workers", type=int, help="with --table: processes (default: one per core)")
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.table or Path(args.audio).is_dir():
+        return run_table(args)
     from llaqo.lite.analysis import analyze
     from llaqo.lite.summary import summary_lines
 
@@ -42,4 +50,33 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json()))
     else:
         print("\n".join(summary_lines(result)))
+    return 0
+
+
+def run_table(args: argparse.Namespace) -> int:
+    """The class view: every recording in the folder analysed once, in parallel, as one table."""
+    from tqdm import tqdm
+
+    from llaqo.lite import classview
+
+    if not Path(args.audio).is_dir():
+        print(f"error: {args.audio}: --table needs a folder of recordings", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        paths = classview.audio_files(args.audio)
+        if args.score:
+            from llaqo.lite.score import load_score
+
+            load_score(args.score)  # a bad score is one error, not one per take
+    except (FileNotFoundError, ScoreError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    with tqdm(total=len(paths), desc="analysing takes", unit="take", file=sys.stderr) as bar:
+        rows = classview.analyse_takes(paths, args.score, args.workers, lambda done, _: bar.update(done - bar.n))
+    if args.csv:
+        Path(args.csv).write_text(classview.to_csv(rows))
+    if args.json:
+        print(json.dumps([dict(zip(classview.COLUMNS, row.cells(), strict=True)) for row in rows]))
+    else:
+        print(classview.to_text(rows))
     return 0
