@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".webm", ".m4a")
 COLUMNS = ("take", *FIELDS, "top_problem")
+PARALLEL_MIN_S = 120.0  # takes totalling less audio than this are analysed in one process
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,26 @@ def audio_files(folder: str | Path) -> list[Path]:
     return files
 
 
-def default_workers(n_takes: int) -> int:
-    """One process per available core, at most one per take."""
+def default_workers(paths: Sequence[Path]) -> int:
+    """One process per available core, at most one per take; one in all when the takes are short, since each
+    process first pays ~10 s to load the model and compile (bench/RESULTS.md, "Class view")."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(n_takes, cores))
+    if _total_duration_s(paths) < PARALLEL_MIN_S:
+        return 1
+    return max(1, min(len(paths), cores))
+
+
+def _total_duration_s(paths: Sequence[Path]) -> float:
+    """Sum of the takes' durations from their headers; a file soundfile cannot read counts as long."""
+    import soundfile
+
+    total = 0.0
+    for path in paths:
+        try:
+            total += soundfile.info(str(path)).duration
+        except (RuntimeError, soundfile.LibsndfileError):
+            return float("inf")
+    return total
 
 
 def analyse_takes(
@@ -61,7 +78,7 @@ def analyse_takes(
     """Analyse every take once -> rows in the order of `paths`. workers > 1 runs that many processes, each
     computing on one thread (so they do not fight over the cores); on_done(done, total) reports progress."""
     paths = [Path(p) for p in paths]
-    workers = workers or default_workers(len(paths))
+    workers = workers or default_workers(paths)
     rows: dict[int, Row] = {}
     if workers == 1:
         for i, path in enumerate(paths):

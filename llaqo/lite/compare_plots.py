@@ -25,11 +25,12 @@ def comparison_figure(c: Comparison) -> Figure:
     else:
         x = np.array([s.reference_s[0] for s in c.segments])
         xlabel = "reference time (s)"
-    for who, colour in (("reference", "tab:grey"), ("take", "tab:blue")):
+    # The reference is drawn first and wider, so where the two agree it shows as a grey band around the take.
+    for who, colour, width in (("reference", "tab:grey", 4.0), ("take", "tab:blue", 1.5)):
         name = c.reference.name if who == "reference" else c.take.name
         bpm = [getattr(s, f"{who}_bpm") for s in c.segments]
         level = [getattr(s, f"{who}_level_db") for s in c.segments]
-        style = {"where": "post", "color": colour, "label": f"{who}: {name}"}
+        style = {"where": "post", "color": colour, "linewidth": width, "label": f"{who}: {name}"}
         tempo_ax.step(np.append(x, _next(x)), np.append(bpm, bpm[-1:]), **style)
         level_ax.step(np.append(x, _next(x)), np.append(level, level[-1:]), **style)
     tempo_ax.set(ylabel="BPM", title=f"{c.take.name} against the reference")
