@@ -69,7 +69,10 @@ class Practice:
 
     def mark_reference(self, session: Session):
         """ "Use as reference": the current recording becomes the one later takes are compared with."""
-        if session is None or session.clip is None or self.lite is None:
+        if self.lite is None:
+            gr.Warning("Comparisons come from the Lite coach: start the app with --backend lite.")
+            return gr.skip(), session
+        if session is None or session.clip is None:
             gr.Warning("Upload a recording first; then mark it as the reference.")
             return gr.skip(), session
         session.reference = session.clip

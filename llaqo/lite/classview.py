@@ -8,8 +8,10 @@ import io
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,14 @@ log = logging.getLogger(__name__)
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".webm", ".m4a")
 COLUMNS = ("take", *FIELDS, "top_problem")
 PARALLEL_MIN_S = 120.0  # takes totalling less audio than this are analysed in one process
+PRELOAD = (
+    "llaqo.lite.analysis",
+    "llaqo.lite.headline",
+    "partitura",
+    "librosa.feature",
+    "librosa.beat",
+    "librosa.onset",
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +59,7 @@ def audio_files(folder: str | Path) -> list[Path]:
 
 def default_workers(paths: Sequence[Path]) -> int:
     """One process per available core, at most one per take; one in all when the takes are short, since each
-    process first pays ~10 s to load the model and compile (bench/RESULTS.md, "Class view")."""
+    process first pays seconds to load the model (bench/RESULTS.md, "Class view")."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if _total_duration_s(paths) < PARALLEL_MIN_S:
         return 1
@@ -75,33 +85,97 @@ def analyse_takes(
     workers: int | None = None,
     on_done: Callable[[int, int], None] | None = None,
 ) -> list[Row]:
-    """Analyse every take once -> rows in the order of `paths`. workers > 1 runs that many processes, each
-    computing on one thread (so they do not fight over the cores); on_done(done, total) reports progress."""
+    """Analyse every take once -> rows in the order of `paths`; on_done(done, total) reports progress.
+
+    With workers > 1 this process analyses takes itself, at once, while workers - 1 helper processes start
+    and then take their share from the same queue: a helper first spends seconds importing and loading the
+    model, and on a busy machine (or with short takes) it may add little, but it never makes the batch wait.
+    """
     paths = [Path(p) for p in paths]
     workers = workers or default_workers(paths)
-    rows: dict[int, Row] = {}
-    if workers == 1:
-        for i, path in enumerate(paths):
-            rows[i] = analyse_one(path, score_path)
-            if on_done:
-                on_done(i + 1, len(paths))
-    else:
-        # spawn: a fresh interpreter per worker; forking a process that holds torch's and ONNX's threads is unsafe
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
-            futures = {pool.submit(analyse_one, path, score_path): i for i, path in enumerate(paths)}
-            for done, future in enumerate(as_completed(futures), start=1):
-                rows[futures[future]] = future.result()
-                if on_done:
-                    on_done(done, len(paths))
-    return [rows[i] for i in range(len(paths))]
+    batch = _Batch(len(paths), on_done)
+    pool = _helper_pool(workers - 1) if workers > 1 else None
+    try:
+        if pool is not None:
+            for _ in range(workers - 1):
+                batch.submit(pool, paths, score_path)
+        while (i := batch.next_index()) is not None:
+            batch.record(i, analyse_one(paths[i], score_path))
+        batch.wait()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return [batch.rows[i] for i in range(len(paths))]
 
 
-def _one_thread() -> None:
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
+def _helper_pool(n: int) -> ProcessPoolExecutor:
+    # forkserver: a clean server process imports the analysis stack once (partitura, librosa, torch) and
+    # forks each helper from it; forking this process instead is unsafe once it has run torch or ONNX (their
+    # thread pools do not survive a fork).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
+    return ProcessPoolExecutor(n, mp_context=context)
 
-    torch.set_num_threads(1)
+
+class _Batch:
+    """The takes still to analyse (shared by this process and the helpers' completion callbacks), the rows
+    done, and the progress report, which is always called from the thread that runs analyse_takes."""
+
+    def __init__(self, total: int, on_done: Callable[[int, int], None] | None):
+        self.total, self.on_done = total, on_done
+        self.rows: dict[int, Row] = {}
+        self._pending = iter(range(total))
+        self._futures: dict[Future, int] = {}
+        self._lock = threading.Lock()
+        self._reported = 0
+
+    def next_index(self) -> int | None:
+        with self._lock:
+            return next(self._pending, None)
+
+    def record(self, i: int, row: Row) -> None:
+        with self._lock:
+            self.rows[i] = row
+        self.report()
+
+    def report(self) -> None:
+        with self._lock:
+            done = len(self.rows)
+        if self.on_done and done > self._reported:
+            self._reported = done
+            self.on_done(done, self.total)
+
+    def submit(self, pool: ProcessPoolExecutor, paths: list[Path], score_path) -> None:
+        """Give a helper the next take; when it finishes, keep its row and give it the next one."""
+        i = self.next_index()
+        if i is None:
+            return
+        future = pool.submit(analyse_one, paths[i], score_path)
+        with self._lock:
+            self._futures[future] = i
+
+        def done(f: Future) -> None:
+            if not f.cancelled() and f.exception() is None:
+                with self._lock:
+                    self.rows[i] = f.result()
+                self.submit(pool, paths, score_path)
+
+        future.add_done_callback(done)
+
+    def wait(self) -> None:
+        """Until the helpers' takes are done (no take is left to hand out by now); re-raises a helper's crash."""
+        while True:
+            with self._lock:
+                running = [f for f in self._futures if not f.done()]
+            if not running:
+                break
+            wait_futures(running, return_when=FIRST_COMPLETED)
+            self.report()
+        with self._lock:
+            futures = dict(self._futures)
+        for future, i in futures.items():
+            self.rows[i] = future.result()  # raises a helper's crash; also closes the race with its callback
+        self.report()
 
 
 def analyse_one(path: Path, score_path: str | Path | None) -> Row:
