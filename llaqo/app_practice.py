@@ -202,8 +202,9 @@ class Practice:
         out.write_text(classview.to_csv(rows))
         return [row.cells() for row in rows], gr.update(value=str(out), visible=True), session
 
-    def open_row(self, event: gr.SelectData, history: list, session: Session | None, progress_bar=PROGRESS):
-        """A click on a class-view row opens that take in the chat, with its evidence."""
+    def open_row(self, event: gr.SelectData, history, session, progress_bar=PROGRESS):
+        """A click on a class-view row opens that take in the chat, with its evidence. (Only `event` is
+        annotated: Gradio finds it by its type hint, which must resolve at run time, and Session cannot.)"""
         if session is None or not (session.folder / "class").is_dir():
             return (history, session, gr.skip(), gr.skip(), gr.skip(), gr.skip())
         name = (event.row_value or [None])[0]

@@ -122,17 +122,29 @@ def send(page, question: str, *paths: Path, expect_text: str) -> str:
     return last.inner_text()
 
 
+SHOT_WIDTH = 900  # pixels: README screenshots are scaled down to this width to stay small
+
+
 def shot(page, locator, name: str) -> None:
     folder = os.environ.get("LLAQO_SCREENSHOTS")
     if folder:
-        locator.screenshot(path=str(Path(folder) / name))
+        from PIL import Image
+
+        image = Image.open(io.BytesIO(locator.screenshot()))
+        if image.width > SHOT_WIDTH:
+            image = image.resize((SHOT_WIDTH, round(image.height * SHOT_WIDTH / image.width)), Image.LANCZOS)
+        image.convert("P", palette=Image.ADAPTIVE, colors=128).save(Path(folder) / name, optimize=True)
 
 
-def colour_share(png: bytes, rgb: tuple[int, int, int]) -> float:
+def colour_share(png: bytes, hue: str) -> float:
+    """Share of the image's pixels that are clearly blue ("blue": the take) or mid grey ("grey": the
+    reference), with the tolerance that the plot's scaling and anti-aliasing need."""
     from PIL import Image
 
-    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
-    return float((np.abs(pixels - rgb).sum(axis=1) < 40).mean())
+    r, g, b = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int).T
+    if hue == "blue":
+        return float(((b - r > 50) & (b - g > 20)).mean())
+    return float(((np.ptp([r, g, b], axis=0) < 12) & (r > 100) & (r < 180)).mean())
 
 
 def test_compare_with_reference_names_the_slowed_bars(page, files):
@@ -151,9 +163,9 @@ def test_compare_with_reference_names_the_slowed_bars(page, files):
     plot = page.locator("#compare-plot img")
     expect(plot).to_be_visible(timeout=60_000)
     png = plot.screenshot()
-    assert colour_share(png, (31, 119, 180)) > 0.001, "the take's curve (blue) is not drawn"
-    assert colour_share(png, (127, 127, 127)) > 0.001, "the reference's curve (grey) is not drawn"
-    shot(page, page.locator("body"), "compare.png")
+    assert colour_share(png, "blue") > 0.002, "the take's curve (blue) is not drawn"
+    assert colour_share(png, "grey") > 0.002, "the reference's curve (grey) is not drawn"
+    shot(page, page.locator(".gradio-container .main").first, "compare.png")
 
 
 def test_progress_from_history_then_delete(page, files):

@@ -33,6 +33,8 @@ def comparison_figure(c: Comparison) -> Figure:
         style = {"where": "post", "color": colour, "linewidth": width, "label": f"{who}: {name}"}
         tempo_ax.step(np.append(x, _next(x)), np.append(bpm, bpm[-1:]), **style)
         level_ax.step(np.append(x, _next(x)), np.append(level, level[-1:]), **style)
+    tempo_ax.margins(y=0.15)  # the wide reference line stays inside the axes at its extremes
+    level_ax.margins(y=0.15)
     tempo_ax.set(ylabel="BPM", title=f"{c.take.name} against the reference")
     tempo_ax.legend(loc="best", fontsize="small")
     level_ax.set(xlabel=xlabel, ylabel="level (dB, relative)")
