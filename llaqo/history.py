@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import os
 import sqlite3
 from contextlib import closing
@@ -22,8 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from llaqo.lite.headline import Headline
-
-log = logging.getLogger(__name__)
 
 ENV_VAR = "LLAQO_HISTORY"
 BUSY_TIMEOUT_S = 30.0  # a writer waits this long for another session's write to finish

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import multiprocessing
 import os
 import threading
@@ -16,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llaqo.lite.headline import FIELDS, Headline
-
-log = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".webm", ".m4a")
 COLUMNS = ("take", *FIELDS, "top_problem")

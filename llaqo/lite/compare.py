@@ -9,7 +9,6 @@ with librosa (synctoolbox itself pins an older numba and pulls in IPython, music
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,6 @@ import numpy as np
 
 from llaqo.lite import analysis
 from llaqo.lite.analysis import Analysis
-
-log = logging.getLogger(__name__)
 
 HOP = 256  # DTW frames every 11.6 ms at 22050 Hz; the path's staircase stays well below 50 ms
 N_FFT = 4096  # 186 ms windows resolve semitones down to the bass octave
