@@ -64,6 +64,9 @@ class LiteCoach:
         key = content_hash(audio_path, score_path)
         if key in self._cache:
             self._cache.move_to_end(key)
+            payload = self._cache[key].payload
+            if not payload.audio_path.exists():  # the session that uploaded it first has ended
+                payload.audio_path, payload.score_path = Path(audio_path), score_path
             return self._cache[key]
         result = analysis.analyze(audio_path, score_path)
         facts = AudioFacts(
