@@ -7,7 +7,9 @@ score.mid and truth.json are linked unchanged, since the labels describe what wa
 With --wrong-notes N, N more notes of each performance are moved by one or two semitones before rendering
 and truth.json is rewritten with them added to its substitutions (the labels are kept: a few wrong pitches
 change neither tempo, dynamics, articulation nor pedalling). Point bench/lite_accuracy.py --perfbench at the
-output.
+output. With --warp START:END:FACTOR[,...] every event time of the performance is moved by a known tempo warp
+(llaqo.lite.synth.stretch_times; written to warp.json): rendered with and without it, one performance gives a
+reference and a take whose true correspondence is known (tests/test_compare_perfbench.py).
 
 Needs the fluidsynth program and a SoundFont (Debian: apt-get install fluidsynth fluid-soundfont-gm
 timgm6mb-soundfont). Writes outside the project:
@@ -19,6 +21,8 @@ timgm6mb-soundfont). Writes outside the project:
         --noise-snr-db 20 --out /tmp/pb-fluidr3-hall-noisy
     python bench/render_variants.py --soundfont /usr/share/sounds/sf2/TimGM6mb.sf2 --wrong-notes 4 \
         --out /tmp/pb-timgm-wrong
+    python bench/render_variants.py --soundfont /usr/share/sounds/sf2/FluidR3_GM.sf2 --only d09_minuet_in_g \
+        --warp 6:12:1.3,16:22:0.85 --out /tmp/pb-warped
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from pathlib import Path
 import mido
 import numpy as np
 import soundfile as sf
+
+from llaqo.lite.synth import stretch_times
 
 SAMPLE_RATE = 22050  # as perfbench
 PEAK = 0.7  # perfbench's takes peak near -3 dBFS; --gain-db is relative to that
@@ -50,18 +56,53 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return noise / np.sqrt(np.mean(noise**2))
 
 
-def inject_wrong_notes(midi: Path, out: Path, n: int, rng: np.random.Generator) -> list[dict]:
-    """Copy a one-track performance MIDI to `out` with n notes moved by 1-2 semitones -> their substitutions
-    [{time_s, notated_pitch, played_pitch}]. A note is only moved where its new pitch is not already sounding."""
-    source = mido.MidiFile(midi)
+def timed_events(source: mido.MidiFile) -> list[list]:
+    """A one-track MIDI file -> [absolute tick, absolute seconds, message] for every message."""
     events, tick, tempo = [], 0, 500_000
     seconds = 0.0
-    for msg in source.tracks[0]:  # absolute ticks and seconds of every message
+    for msg in source.tracks[0]:
         seconds += mido.tick2second(msg.time, source.ticks_per_beat, tempo)
         tick += msg.time
         events.append([tick, seconds, msg])
         if msg.type == "set_tempo":
             tempo = msg.tempo
+    return events
+
+
+def parse_warp(text: str) -> list[tuple[float, float, float]]:
+    """ "8:12:1.4,20:24:0.8" -> [(8.0, 12.0, 1.4), (20.0, 24.0, 0.8)]: from 8 s to 12 s lasts 1.4 times as long."""
+    try:
+        spans = [tuple(float(x) for x in part.split(":")) for part in text.split(",")]
+    except ValueError:
+        spans = []
+    if not spans or any(len(s) != 3 or s[1] <= s[0] or s[2] <= 0 for s in spans):
+        raise argparse.ArgumentTypeError(f"--warp {text!r}: expected START:END:FACTOR[,...] in seconds, factor > 0")
+    return spans
+
+
+def warp_midi(midi: Path, out: Path, spans: list[tuple[float, float, float]]) -> None:
+    """Copy a one-track performance MIDI to `out` with every event time moved by synth.stretch_times(spans), a
+    known tempo warp; the copy keeps one tempo (120 BPM) and places events in ticks of it."""
+    source = mido.MidiFile(midi)
+    events = [e for e in timed_events(source) if e[2].type != "set_tempo"]
+    warped = stretch_times(np.array([e[1] for e in events]), spans)
+    tempo, tpq = 500_000, source.ticks_per_beat
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=tempo, time=0)])
+    previous = 0
+    for (_, _, msg), seconds in zip(events, warped, strict=True):
+        tick = int(round(mido.second2tick(seconds, tpq, tempo)))
+        track.append(msg.copy(time=max(tick - previous, 0)))
+        previous = max(tick, previous)
+    result = mido.MidiFile(type=0, ticks_per_beat=tpq)
+    result.tracks.append(track)
+    result.save(out)
+
+
+def inject_wrong_notes(midi: Path, out: Path, n: int, rng: np.random.Generator) -> list[dict]:
+    """Copy a one-track performance MIDI to `out` with n notes moved by 1-2 semitones -> their substitutions
+    [{time_s, notated_pitch, played_pitch}]. A note is only moved where its new pitch is not already sounding."""
+    source = mido.MidiFile(midi)
+    events = timed_events(source)
     notes = []  # (on index, off index, pitch, onset s, offset s)
     for i, (_, t_on, msg) in enumerate(events):
         if msg.type == "note_on" and msg.velocity > 0:
@@ -139,6 +180,12 @@ def main() -> None:
     parser.add_argument("--gain-db", type=float, default=0.0, help="level relative to a -3 dBFS peak, e.g. -24")
     parser.add_argument("--noise-snr-db", type=float, default=None, help="add pink noise this far below the music")
     parser.add_argument("--wrong-notes", type=int, default=0, help="move this many more notes per performance")
+    parser.add_argument(
+        "--warp",
+        type=parse_warp,
+        help="a known tempo warp START:END:FACTOR[,...] (seconds; 1.4 = 40%% longer there), written to warp.json",
+    )
+    parser.add_argument("--only", help="render only this performance (a folder name, e.g. d09_minuet_in_g)")
     args = parser.parse_args()
     if shutil.which("fluidsynth") is None:
         parser.error("the fluidsynth program is not installed (Debian: apt-get install fluidsynth)")
@@ -146,10 +193,18 @@ def main() -> None:
         parser.error(f"no SoundFont at {args.soundfont}")
     if not args.perfbench.is_dir():
         parser.error(f"no perfbench folder at {args.perfbench}")
+    if args.warp and args.wrong_notes:
+        parser.error("--warp and --wrong-notes rewrite the performance differently; use one of them")
     for seed, take in enumerate(sorted(p for p in args.perfbench.iterdir() if p.is_dir())):
+        if args.only and take.name != args.only:
+            continue
         dest = args.out / take.name
         dest.mkdir(parents=True, exist_ok=True)
         midi = take / "performance.mid"
+        if args.warp:
+            warp_midi(midi, dest / "warped.mid", args.warp)
+            midi = dest / "warped.mid"
+            (dest / "warp.json").write_text(json.dumps({"spans": args.warp}))
         if args.wrong_notes:
             truth = json.loads((take / "truth.json").read_text())
             midi = dest / "performance.mid"

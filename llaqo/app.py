@@ -16,7 +16,7 @@ from pathlib import Path
 import gradio as gr
 from gradio.data_classes import FileData
 
-from llaqo import examples, report
+from llaqo import app_practice, examples, report
 from llaqo.audio import AudioError
 from llaqo.checkpoint import CheckpointError
 from llaqo.decoding import PromptTooLong
@@ -50,6 +50,12 @@ class Session:
     evidence: Evidence | None = None
     turns: list[Turn] = field(default_factory=list)
     report: report.SessionReport = field(default_factory=report.SessionReport)
+    reference: Clip | None = None
+    """The recording marked as the reference; comparison questions are answered against it."""
+    save_history: bool = False
+    """Opted in to saving each analysed take to the local practice history."""
+    class_score: Path | None = None
+    """The class view's score, for opening one of its takes in the chat."""
 
     def keep(self, upload: str) -> Path:
         """Move an upload into the session's folder, which is deleted with the session."""
@@ -137,6 +143,7 @@ class ChatApp:
     def __init__(self, coach: Coach, evidence_coach: Coach | None):
         self.coach = coach
         self.evidence_coach = evidence_coach
+        self.practice = app_practice.Practice(self)
 
     def load(self, session: Session, audio: Path, score: Path | None, start_s: float) -> None:
         """Prepare a new recording (and its evidence); raises the coaches' errors."""
@@ -201,6 +208,9 @@ class ChatApp:
                 yield from self._say(history, session, problem)
                 return
             evidence_changed = True
+            note = self.practice.after_load(session)
+            if note:
+                history.append({"role": "assistant", "content": note})
         if session.clip is None:
             hint = (
                 "Upload or record a performance first (the paperclip or microphone button in the message box), "
@@ -247,7 +257,10 @@ class ChatApp:
         yield self._outputs(history, session, evidence_changed)
         answer = ""
         try:
-            for piece in self.coach.answer(session.clip, question, session.turns, settings):
+            stream = self.practice.route(session, question) or self.coach.answer(
+                session.clip, question, session.turns, settings
+            )
+            for piece in stream:
                 if not piece:  # the coach is still working: a yield lets Gradio close us on Stop or a closed tab
                     yield (gr.skip(),) * 7
                     continue
@@ -453,6 +466,7 @@ def build_demo(
                         )
                     heard = gr.HTML()
                     use_history = gr.Checkbox(False, label="Include earlier turns (only for models trained so)")
+                practice_controls = app_practice.build_controls(app.practice, session)
             # The evidence, all visible at once: a plot updated inside a hidden tab is not drawn by Gradio 6.
             with gr.Column(scale=2):
                 facts = gr.Markdown(overview(None, coach))
@@ -461,6 +475,7 @@ def build_demo(
                 tempo_plot = gr.Plot(label="Tempo curve")
                 dynamics_plot = gr.Plot(label="Loudness")
                 notes_plot = gr.Plot(label="Piano roll (notes)")
+                compare_plot = gr.Plot(label="Against the reference", elem_id="compare-plot")
 
         settings = [mode, temperature, max_new_tokens, start_s, use_history, scope, stride_s]
         outputs = [chatbot, session, facts, tempo_plot, dynamics_plot, notes_plot, score_view]
@@ -499,7 +514,11 @@ def build_demo(
             event.then(inputs=[session, scope, stride_s], outputs=heard, **show_heard)
         for control in (scope, stride_s):
             control.change(inputs=[session, scope, stride_s], outputs=heard, queue=False, **show_heard)
-        clear.click(app.clear, session, [*outputs, report_files, bar_player], api_visibility="private")
+        clear.click(app.clear, session, [*outputs, report_files, bar_player], api_visibility="private").then(
+            lambda: None, None, compare_plot, api_visibility="private"
+        )
+        submitted.then(app.practice.comparison_plot, session, compare_plot, api_visibility="private")
+        app_practice.wire(app.practice, practice_controls, session, chatbot, outputs, compare_plot)
         export.click(app.export, session, report_files, api_visibility="private")
         score_view.select(app.play_bar, session, [bar_player, session], api_visibility="private")
         gr.api(app.ask, api_name="ask", concurrency_id="coach")

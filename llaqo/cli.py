@@ -8,7 +8,7 @@ import logging
 import sys
 from dataclasses import replace
 
-from llaqo import checkpoint, evaluate, release
+from llaqo import checkpoint, evaluate, history_cli, release
 from llaqo.audio import AudioError
 from llaqo.config import ConfigError, PathsConfig, load_yaml
 from llaqo.data import cli as data_cli
@@ -233,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.set_defaults(func=run_convert)
 
     data_cli.add_parser(commands)
+    history_cli.add_parser(commands)
     evaluate.add_parser(commands)
     return parser
 

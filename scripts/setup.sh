@@ -17,8 +17,9 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
 "${pip[@]}" install --no-deps basic-pitch==0.4.0
 "${pip[@]}" install --no-deps -e .
 
-if [ "${1:-}" = "--test" ] && [ ! -x /usr/bin/chromium ]; then
+if [ "${1:-}" = "--test" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/fluidsynth ]; }; then
   # Playwright cannot download its own browser here: the browser test drives Debian's Chromium.
   sudo_=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
-  $sudo_ apt-get update -qq && $sudo_ apt-get install -y -qq chromium >/dev/null
+  # FluidSynth and a GM SoundFont: tests/test_compare_perfbench.py renders a performance with a known warp.
+  $sudo_ apt-get update -qq && $sudo_ apt-get install -y -qq chromium fluidsynth fluid-soundfont-gm >/dev/null
 fi

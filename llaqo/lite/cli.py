@@ -31,11 +31,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="DIR",
         help="write the evidence into DIR: the plots (PNG) and, with --score, the score marked with the errors (SVG)",
     )
+    parser.add_argument(
+        "--table", action="store_true", help="AUDIO is a folder of takes of one piece: print one row per take"
+    )
+    parser.add_argument("--csv", metavar="FILE", help="with --table: also write the table as CSV")
+    parser.add_argument("--workers", type=int, help="with --table: processes (default: one per core)")
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.table or Path(args.audio).is_dir():
+        return run_table(args)
     from llaqo.lite.analysis import analyze
     from llaqo.lite.summary import summary_lines
 
@@ -74,3 +81,32 @@ def render(result, score_path: str | None, folder: str | Path) -> list[Path]:
     if score_path is not None:
         written += notation.write_pages(notation.engrave(score_path, result), folder, stem)
     return written
+
+
+def run_table(args: argparse.Namespace) -> int:
+    """The class view: every recording in the folder analysed once, in parallel, as one table."""
+    from tqdm import tqdm
+
+    from llaqo.lite import classview
+
+    if not Path(args.audio).is_dir():
+        print(f"error: {args.audio}: --table needs a folder of recordings", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        paths = classview.audio_files(args.audio)
+        if args.score:
+            from llaqo.lite.score import load_score
+
+            load_score(args.score)  # a bad score is one error, not one per take
+    except (FileNotFoundError, ScoreError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    with tqdm(total=len(paths), desc="analysing takes", unit="take", file=sys.stderr) as bar:
+        rows = classview.analyse_takes(paths, args.score, args.workers, lambda done, _: bar.update(done - bar.n))
+    if args.csv:
+        Path(args.csv).write_text(classview.to_csv(rows))
+    if args.json:
+        print(json.dumps([dict(zip(classview.COLUMNS, row.cells(), strict=True)) for row in rows]))
+    else:
+        print(classview.to_text(rows))
+    return 0

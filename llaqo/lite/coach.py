@@ -9,7 +9,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llaqo.lite import analysis, answers, notation, passages, plots, synth, transcribe
+from llaqo.history import Take
+from llaqo.lite import (
+    analysis,
+    answers,
+    compare,
+    compare_answers,
+    notation,
+    passages,
+    plots,
+    progress,
+    synth,
+    transcribe,
+)
 from llaqo.lite.analysis import Analysis
 from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn, content_hash
 
@@ -27,6 +39,8 @@ class LitePayload:
     analysis: Analysis
     measurements: dict
     figures: dict = field(default_factory=dict)
+    audio_path: Path | None = None
+    """Where the recording was read from: an alignment with a reference without a score reads it again."""
     score_path: Path | None = None
     score_pages: list[str] | None = None
     """The marked score's SVG pages (made on first request; empty when it cannot be engraved)."""
@@ -54,6 +68,7 @@ class LiteCoach:
     def __init__(self, cache_size: int = CACHE_SIZE, warm_up: bool = True):
         self._cache: OrderedDict[str, Clip] = OrderedDict()
         self._cache_size = cache_size
+        self._comparisons: OrderedDict[tuple[str, str], compare.Comparison] = OrderedDict()
         if warm_up:
             _warm_up()
 
@@ -62,6 +77,10 @@ class LiteCoach:
         key = content_hash(audio_path, score_path)
         if key in self._cache:
             self._cache.move_to_end(key)
+            payload = self._cache[key].payload
+            if not payload.audio_path.exists():  # the session that uploaded it first has ended
+                payload.audio_path = Path(audio_path)
+                payload.score_path = None if score_path is None else Path(score_path)
             return self._cache[key]
         result = analysis.analyze(audio_path, score_path)
         facts = AudioFacts(
@@ -71,7 +90,12 @@ class LiteCoach:
             channels=result.channels,
             heard_s=(0.0, result.duration_s),
         )
-        payload = LitePayload(result, result.to_json(), score_path=None if score_path is None else Path(score_path))
+        payload = LitePayload(
+            result,
+            result.to_json(),
+            audio_path=Path(audio_path),
+            score_path=None if score_path is None else Path(score_path),
+        )
         clip = Clip(key=key, facts=facts, payload=payload)
         self._cache[key] = clip
         while len(self._cache) > self._cache_size:
@@ -79,13 +103,40 @@ class LiteCoach:
         return clip
 
     def answer(
-        self, clip: Clip, question: str, history: Sequence[Turn] = (), settings: Settings = DEFAULT_SETTINGS
+        self,
+        clip: Clip,
+        question: str,
+        history: Sequence[Turn] = (),
+        settings: Settings = DEFAULT_SETTINGS,
+        *,
+        reference: Clip | None = None,
+        takes: Sequence[Take] | None = None,
     ) -> Iterator[str]:
-        """Yield the answer sentence by sentence. Settings do not apply: answers are built from templates."""
+        """Yield the answer sentence by sentence. Settings do not apply: answers are built from templates.
+
+        reference: a reference recording's Clip; comparison questions are answered against it.
+        takes: this piece's saved takes (llaqo.history), oldest first; progress questions are answered from them.
+        """
         previous = history[-1].question if history else None
-        sentences = answers.answer_sentences(clip.payload.analysis, question, previous)
+        if reference is not None and compare_answers.asks_comparison(question, previous):
+            sentences = compare_answers.comparison_sentences(self.compare(clip, reference), question, previous)
+        elif takes is not None and progress.asks_progress(question):
+            sentences = progress.progress_sentences(takes, question)
+        else:
+            sentences = answers.answer_sentences(clip.payload.analysis, question, previous)
         for i, sentence in enumerate(sentences):
             yield sentence if i == 0 else " " + sentence
+
+    def compare(self, clip: Clip, reference: Clip) -> compare.Comparison:
+        """The take against the reference (aligned once per pair, then cached)."""
+        key = (reference.key, clip.key)
+        if key not in self._comparisons:
+            ref, take = reference.payload, clip.payload
+            self._comparisons[key] = compare.compare_files(ref.audio_path, take.audio_path, ref.analysis, take.analysis)
+            while len(self._comparisons) > self._cache_size:
+                self._comparisons.popitem(last=False)
+        self._comparisons.move_to_end(key)
+        return self._comparisons[key]
 
     def evidence(self, clip: Clip) -> Evidence:
         payload: LitePayload = clip.payload

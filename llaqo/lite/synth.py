@@ -95,3 +95,27 @@ def write_musicxml(pitches: list[int], path: str | Path, bpm: float, beats_per_b
         f'<part id="P1">{"".join(measures)}</part></score-partwise>\n',
         encoding="utf-8",
     )
+
+
+def melody_notes(seed: int, n_beats: int = 31, bpm: float = 120.0, start_s: float = 0.5) -> np.ndarray:
+    """A random C-major tune in quarters and eighths over a bass note every two beats, starting one beat in
+    (so that at `bpm` in 4/4 its bars start at 0, 4, 8... quarters): (N, 4) [onset_s, offset_s, pitch, velocity]."""
+    rng = np.random.default_rng(seed)
+    steps, beat, rows, t = (0, 2, 4, 5, 7, 9, 11), 60.0 / bpm, [], 0.0
+    while t < n_beats - 1e-9:
+        length = float(rng.choice([0.5, 1.0])) if t % 1 == 0 else 0.5
+        pitch = 60 + 12 * int(rng.integers(0, 2)) + steps[int(rng.integers(0, 7))]
+        rows.append([start_s + t * beat, start_s + (t + 0.95 * length) * beat, pitch, 80])
+        if t % 2 == 0:
+            rows.append([start_s + t * beat, start_s + (t + 1.9) * beat, 48 + steps[int(rng.integers(0, 7))], 70])
+        t += length
+    return np.array(sorted(rows), dtype=float)
+
+
+def stretch_times(times: np.ndarray, spans: list[tuple[float, float, float]]) -> np.ndarray:
+    """A known tempo warp: times in s, each (start_s, end_s, factor) span lasting `factor` times as long
+    (1.4: 40% longer, i.e. played at 1/1.4 of the tempo) -> the warped times."""
+    out = np.asarray(times, dtype=float).copy()
+    for start, end, factor in spans:
+        out += (factor - 1.0) * np.clip(np.asarray(times, dtype=float) - start, 0.0, end - start)
+    return out

@@ -1,0 +1,294 @@
+"""The app's practice tools: compare with a reference, the local progress history, and the class view.
+
+build_controls() adds their controls to the page built by llaqo.app.build_demo; the handlers only
+translate between the UI and the library (llaqo.lite.compare / progress / classview, llaqo.history).
+Comparisons and progress answers come from the Lite coach.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import gradio as gr
+
+from llaqo.history import History, HistoryError, UnsurePiece, default_path
+from llaqo.lite import classview, compare_answers, progress
+from llaqo.lite.compare_plots import comparison_figure
+from llaqo.protocol import content_hash
+
+if TYPE_CHECKING:
+    from llaqo.app import ChatApp, Session
+
+log = logging.getLogger(__name__)
+
+PROGRESS = gr.Progress()  # Gradio injects a live tracker for a parameter whose default is a Progress
+HISTORY_COLUMNS = ["id", "date", "take", "tempo (BPM)", "accuracy (%)", "evenness (ms)", "range (dB)", "pedal (%)"]
+
+
+class Practice:
+    """Handlers for the reference, the history and the class view, around the chat's ChatApp."""
+
+    def __init__(self, app: ChatApp):
+        self.app = app
+        self.lite = app.coach if hasattr(app.coach, "compare") else None
+
+    # -- the chat: comparison and progress questions ------------------------------------------------------
+
+    def route(self, session: Session, question: str) -> Iterator[str] | None:
+        """A stream answering a comparison (with a reference) or progress question (with saved takes), or None
+        when the question is for the coach."""
+        if self.lite is None or session.clip is None:
+            return None
+        previous = session.turns[-1].question if session.turns else None
+        if session.reference is not None and compare_answers.asks_comparison(question, previous):
+            return self.lite.answer(session.clip, question, session.turns, reference=session.reference)
+        if progress.asks_progress(question) and default_path().exists():
+            store = History()
+            piece = store.piece_of(_audio_hash(session))
+            if piece is None:
+                return iter(
+                    [
+                        "This take is not in your practice history yet: tick “Save my takes” under Practice "
+                        "history (or press “Save this take”), then ask again after a later take."
+                    ]
+                )
+            return self.lite.answer(session.clip, question, session.turns, takes=store.takes(piece))
+        return None
+
+    def after_load(self, session: Session) -> str | None:
+        """Save a newly analysed take when the session opted in -> a note for the chat, or None."""
+        if not session.save_history or self.lite is None:
+            return None
+        return self.save(session, "")[0]
+
+    # -- reference ---------------------------------------------------------------------------------------
+
+    def mark_reference(self, session: Session):
+        """ "Use as reference": the current recording becomes the one later takes are compared with."""
+        if self.lite is None:
+            gr.Warning("Comparisons come from the Lite coach: start the app with --backend lite.")
+            return gr.skip(), session
+        if session is None or session.clip is None:
+            gr.Warning("Upload a recording first; then mark it as the reference.")
+            return gr.skip(), session
+        session.reference = session.clip
+        status = (
+            f"**Reference:** {session.clip.facts.name}. Upload your take (with the same score, if any) and ask, "
+            "e.g. “Where was I slower than the reference?”"
+        )
+        return status, session
+
+    def comparison_plot(self, session: Session):
+        """The overlay of the current take and the reference (after each chat turn), when both are there."""
+        if session is None or session.reference is None or session.clip is None or self.lite is None:
+            return gr.skip()
+        if session.clip.key == session.reference.key:
+            return None
+        try:
+            return comparison_figure(self.lite.compare(session.clip, session.reference))
+        except Exception:
+            log.exception("comparing with the reference failed")
+            return None
+
+    # -- history -----------------------------------------------------------------------------------------
+
+    def set_saving(self, on: bool, session: Session | None):
+        from llaqo.app import Session
+
+        session = session or Session()
+        session.save_history = bool(on)
+        return session
+
+    def save(self, session: Session | None, piece: str) -> tuple[str, Session | None]:
+        """Save the current take to the history -> (status, session)."""
+        if session is None or session.clip is None or self.lite is None:
+            return "Upload a recording first.", session
+        payload = session.clip.payload
+        try:
+            take = progress.save_take(
+                History(),
+                payload.analysis,
+                payload.audio_path,
+                payload.score_path,
+                piece_name=piece.strip() or None,
+            )
+        except UnsurePiece as err:
+            return (
+                f"I am not sure this is a take of **{err.candidate}**. Type the piece's name under Practice "
+                "history › Piece and press “Save this take”.",
+                session,
+            )
+        except (HistoryError, OSError) as err:
+            return f"**Problem:** could not save to the history: {err}", session
+        return f"Saved to your practice history as take {take.id} of **{take.piece}**.", session
+
+    def show_history(self, session: Session | None):
+        """-> (table rows of the current piece, or of all takes, the trend plot, status)."""
+        if not default_path().exists():
+            return [], None, "The history is empty."
+        store = History()
+        piece = store.piece_of(_audio_hash(session)) if session is not None and session.clip else None
+        takes = store.takes(piece)
+        rows = [
+            [
+                t.id,
+                f"{t.recorded_at:%Y-%m-%d %H:%M}",
+                t.name,
+                round(t.tempo_bpm, 1),
+                None if t.accuracy_pct is None else round(t.accuracy_pct, 1),
+                round(t.evenness_ms, 1),
+                round(t.range_db, 1),
+                round(t.pedal_pct, 1),
+            ]
+            for t in takes
+        ]
+        trend = progress.trend_figure(takes) if piece and takes else None
+        status = f"{len(takes)} take(s) of **{piece}**." if piece else f"{len(takes)} take(s) of all pieces."
+        return rows, trend, status
+
+    def export_history(self, fmt: str, session: Session | None):
+        from llaqo.app import Session
+
+        session = session or Session()
+        if not default_path().exists():
+            gr.Warning("The history is empty.")
+            return gr.skip(), session
+        out = session.folder / f"llaqo-history.{fmt}"
+        out.write_text(History().export(fmt))
+        return gr.update(value=str(out), visible=True), session
+
+    def delete_history(self, session: Session | None):
+        """Delete the current piece's takes, or everything when no saved piece is open."""
+        if not default_path().exists():
+            return [], None, "The history is empty."
+        store = History()
+        piece = store.piece_of(_audio_hash(session)) if session is not None and session.clip else None
+        n = store.delete(piece=piece)
+        return [], None, f"Deleted {n} take(s){f' of **{piece}**' if piece else ''} from the history."
+
+    # -- class view --------------------------------------------------------------------------------------
+
+    def analyse_class(self, files: list | None, score, session: Session | None, progress_bar=PROGRESS):
+        """Several takes of one piece -> (table, CSV file, session)."""
+        from llaqo.app import Session
+
+        session = session or Session()
+        paths = [Path(f) for f in files or [] if Path(f).suffix.lower() in classview.AUDIO_SUFFIXES]
+        if not paths:
+            gr.Warning("Add the takes (audio files) to analyse.")
+            return gr.skip(), gr.skip(), session
+        folder = session.folder / "class"
+        folder.mkdir(exist_ok=True)
+        kept = []
+        for path in paths:
+            kept.append(folder / path.name)
+            shutil.copy(path, kept[-1])
+        score_path = None
+        if score:
+            score_path = folder / Path(score).name
+            shutil.copy(score, score_path)
+        session.class_score = score_path
+
+        def done(n: int, total: int) -> None:
+            progress_bar(n / total, desc=f"Analysed {n} of {total} takes")
+
+        progress_bar(0, desc=f"Analysing {len(kept)} takes…")
+        rows = classview.analyse_takes(kept, score_path, on_done=done)
+        out = session.folder / "class-view.csv"
+        out.write_text(classview.to_csv(rows))
+        return [row.cells() for row in rows], gr.update(value=str(out), visible=True), session
+
+    def open_row(self, event: gr.SelectData, history, session, progress_bar=PROGRESS):
+        """A click on a class-view row opens that take in the chat, with its evidence. (Only `event` is
+        annotated: Gradio finds it by its type hint, which must resolve at run time, and Session cannot.)"""
+        if session is None or not (session.folder / "class").is_dir():
+            return self.app._outputs(history, session, False)
+        name = (event.row_value or [None])[0]
+        path = session.folder / "class" / str(name)
+        if not path.is_file():
+            return self.app._outputs(history, session, False)
+        progress_bar(0.1, desc=f"Opening {name}…")
+        self.app.load(session, path, session.class_score, 0.0)
+        history = [*(history or []), {"role": "assistant", "content": f"Opened **{name}** from the class view."}]
+        return self.app._outputs(history, session, True)
+
+
+def _audio_hash(session: Session | None) -> str:
+    payload = session.clip.payload if session is not None and session.clip is not None else None
+    return content_hash(payload.audio_path) if payload is not None and payload.audio_path else ""
+
+
+def build_controls(practice: Practice, session: gr.State) -> dict:
+    """The Practice accordions (reference, history, class view), to be placed in the chat's column.
+    -> the components build_demo wires to the chat."""
+    c: dict = {}
+    with gr.Accordion("Compare with a reference", open=True, elem_id="reference-panel"):
+        c["reference_status"] = gr.Markdown(
+            "Mark a recording (your teacher's, or a professional one) as the reference, then upload your take "
+            "and ask how it differs."
+        )
+        c["mark_reference"] = gr.Button(
+            "Use the current recording as the reference", size="sm", elem_id="mark-reference"
+        )
+    with gr.Accordion("Practice history (stored on this computer only)", open=False, elem_id="history-panel"):
+        c["save_history"] = gr.Checkbox(
+            False, label="Save my analysed takes (their measurements, never the audio)", elem_id="save-history"
+        )
+        c["piece"] = gr.Textbox(label="Piece", placeholder="optional: the piece's name")
+        with gr.Row():
+            c["save_take"] = gr.Button("Save this take", size="sm")
+            c["show_history"] = gr.Button("Show history", size="sm")
+            c["export_csv"] = gr.Button("Export CSV", size="sm")
+            c["export_json"] = gr.Button("Export JSON", size="sm")
+            c["delete_history"] = gr.Button("Delete", size="sm", variant="stop")
+        c["history_status"] = gr.Markdown()
+        c["history_table"] = gr.Dataframe(
+            headers=HISTORY_COLUMNS, interactive=False, label="Saved takes", elem_id="history-table"
+        )
+        c["trend_plot"] = gr.Plot(label="Progress", elem_id="trend-plot")
+        c["history_file"] = gr.File(label="History export", visible=False)
+    with gr.Accordion("Class view: many takes of one piece", open=False, elem_id="class-panel"):
+        c["class_files"] = gr.File(
+            label="Takes", file_count="multiple", file_types=list(classview.AUDIO_SUFFIXES), elem_id="class-files"
+        )
+        c["class_score"] = gr.File(
+            label="Score (optional)", file_types=[".mid", ".midi", ".musicxml", ".xml", ".mxl"], elem_id="class-score"
+        )
+        c["analyse_class"] = gr.Button("Analyse the takes", size="sm")
+        c["class_table"] = gr.Dataframe(
+            headers=list(classview.COLUMNS),
+            interactive=False,
+            label="Class view (click a row to open it in the chat)",
+            elem_id="class-table",
+        )
+        c["class_csv"] = gr.File(label="Class view CSV", visible=False)
+    return c
+
+
+def wire(practice: Practice, c: dict, session: gr.State, chatbot, chat_outputs: list, compare_plot) -> None:
+    """Connect the Practice controls' events."""
+    private = {"api_visibility": "private"}
+    c["mark_reference"].click(practice.mark_reference, session, [c["reference_status"], session], **private).then(
+        practice.comparison_plot, session, compare_plot, **private
+    )
+    c["save_history"].change(practice.set_saving, [c["save_history"], session], session, **private)
+    c["save_take"].click(practice.save, [session, c["piece"]], [c["history_status"], session], **private)
+    history_view = [c["history_table"], c["trend_plot"], c["history_status"]]
+    c["show_history"].click(practice.show_history, session, history_view, **private)
+    for fmt in ("csv", "json"):
+        c[f"export_{fmt}"].click(
+            lambda s, fmt=fmt: practice.export_history(fmt, s), session, [c["history_file"], session], **private
+        )
+    c["delete_history"].click(practice.delete_history, session, history_view, **private)
+    c["analyse_class"].click(
+        practice.analyse_class,
+        [c["class_files"], c["class_score"], session],
+        [c["class_table"], c["class_csv"], session],
+        concurrency_id="coach",
+        **private,
+    )
+    c["class_table"].select(practice.open_row, [chatbot, session], chat_outputs, concurrency_id="coach", **private)
