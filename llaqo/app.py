@@ -10,7 +10,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import gradio as gr
@@ -21,7 +21,7 @@ from llaqo.audio import AudioError
 from llaqo.checkpoint import CheckpointError
 from llaqo.decoding import PromptTooLong
 from llaqo.lite.score import ScoreError
-from llaqo.protocol import Clip, Coach, Evidence, Settings, Turn
+from llaqo.protocol import Clip, Coach, Evidence, Settings, Turn, content_hash
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,25 @@ class Session:
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="llaqo-session-")))
     clip: Clip | None = None
     evidence: Evidence | None = None
+    audio: Path | None = None
+    """The current recording's file, in the session's folder."""
+    recording: str | None = None
+    """The current recording's content hash: its key in the report."""
     turns: list[Turn] = field(default_factory=list)
     report: report.SessionReport = field(default_factory=report.SessionReport)
 
     def keep(self, upload: str) -> Path:
-        """Move an upload into the session's folder, which is deleted with the session."""
-        path = self.folder / Path(upload).name
+        """Move an upload into the session's folder, which is deleted with the session. Each upload gets its
+        own subfolder, so a second take under the same name (every microphone take is `audio.wav`) does
+        not overwrite the first, and the coach still sees the name the user gave."""
+        path = Path(tempfile.mkdtemp(dir=self.folder)) / Path(upload).name
         shutil.move(upload, path)
         return path
+
+    @property
+    def name(self) -> str:
+        """The current recording's distinct name in this session, e.g. "audio.wav (take 2)"."""
+        return self.report.recordings[self.recording].name
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -69,7 +80,7 @@ def overview(evidence: Evidence | None, coach: Coach) -> str:
     f = evidence.facts
     heard = f"{_clock(f.heard_s[0])}–{_clock(f.heard_s[1])}"
     lines = [
-        f"**{f.name}**: {f.duration_s:.1f} s, {f.sample_rate} Hz, {f.channels} channel(s)",
+        f"**{report.escape(f.name)}**: {f.duration_s:.1f} s, {f.sample_rate} Hz, {f.channels} channel(s)",
         f"**{coach.name} heard:** {heard}",
     ]
     m = evidence.measurements
@@ -115,11 +126,12 @@ class ChatApp:
             evidence = Evidence(clip.facts, lite.measurements, lite.plots)
         else:
             evidence = self.coach.evidence(clip)
+        key = content_hash(audio)
+        recording = session.report.add(key, audio.name, clip.facts, evidence.measurements, evidence.plots)
+        # The overview names the take, as the answers' headers do.
+        evidence = Evidence(replace(recording.facts, name=recording.name), evidence.measurements, evidence.plots)
         session.clip, session.evidence, session.turns = clip, evidence, []
-        name = clip.facts.name
-        session.report.facts[name] = clip.facts
-        session.report.measurements[name] = evidence.measurements
-        session.report.plots[name] = evidence.plots
+        session.audio, session.recording = audio, key
 
     def respond(
         self,
@@ -143,8 +155,8 @@ class ChatApp:
         history = list(history or [])
         # File names, not the files: the chat never serves a recording back, so nothing lingers in caches.
         for path in files:
-            history.append({"role": "user", "content": f"Recording: {Path(path).name}"})
-        history.append({"role": "user", "content": text or "(overall assessment)"})
+            history.append({"role": "user", "content": f"Recording: {report.escape(Path(path).name)}"})
+        history.append({"role": "user", "content": report.escape(text) or "(overall assessment)"})
         evidence_changed = False
         if audio or scores:
             if not audio and session.clip is None:
@@ -153,7 +165,7 @@ class ChatApp:
             progress(0.1, desc="Analysing the recording…")
             try:
                 # A score alone applies to the current recording.
-                kept_audio = session.keep(audio[-1]) if audio else session.folder / session.clip.facts.name
+                kept_audio = session.keep(audio[-1]) if audio else session.audio
                 kept_score = session.keep(scores[-1]) if scores else None
                 self.load(session, kept_audio, kept_score, start_s)
             except USER_ERRORS as err:
@@ -203,7 +215,7 @@ class ChatApp:
 
     def _answer(self, history, session: Session, question: str, settings: Settings, evidence_changed: bool):
         facts = session.clip.facts
-        header = f"*{facts.name} · heard {_clock(facts.heard_s[0])}–{_clock(facts.heard_s[1])}*\n\n"
+        header = f"*{report.escape(session.name)} · heard {_clock(facts.heard_s[0])}–{_clock(facts.heard_s[1])}*\n\n"
         history.append({"role": "assistant", "content": header})
         yield self._outputs(history, session, evidence_changed)
         answer = ""
@@ -226,7 +238,7 @@ class ChatApp:
             return
         session.turns.append(Turn(question, answer))
         mode = settings.mode if self.coach.name != "Lite" else "measured"
-        session.report.exchanges.append(report.Exchange(facts.name, question, answer, self.coach.name, mode))
+        session.report.exchanges.append(report.Exchange(session.recording, question, answer, self.coach.name, mode))
         yield self._outputs(history, session, False)
 
     def _outputs(self, history: list, session: Session, evidence_changed: bool) -> tuple:

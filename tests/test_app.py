@@ -3,6 +3,7 @@ recordings, bad files, and two sessions at once."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -242,3 +243,89 @@ def test_the_llaqo_coach_answers_in_the_app(release, takes, tmp_path):
     )
     assert len(outputs) > 2, "the answer streamed"
     assert outputs[0][2].startswith("**first.wav**"), "the overview shows the recording's facts"
+
+
+def rendered(markdown: str) -> tuple[set[str], str]:
+    """Markdown as a browser gets it (CommonMark with raw HTML allowed): (HTML tags present, visible text)."""
+    from html.parser import HTMLParser
+
+    from markdown_it import MarkdownIt
+
+    class Collect(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.text = set(), []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.add(tag)
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    parser = Collect()
+    parser.feed(MarkdownIt("commonmark").render(markdown))
+    return parser.tags, "".join(parser.text)
+
+
+def test_takes_with_one_file_name_stay_apart(tmp_path):
+    """Every microphone take arrives as audio.wav: each keeps its own name, file, facts and questions."""
+    coach = FakeCoach()
+    app = ChatApp(coach, coach)
+    session = Session()
+    takes = []
+    for i, seconds in enumerate((2.0, 3.0)):
+        (tmp_path / f"take{i}").mkdir()
+        take = synth_piano(tmp_path / f"take{i}" / "audio.wav", seconds=seconds, seed=i)
+        takes.append(take.read_bytes())
+        message = {"text": f"Take {i + 1}?", "files": [upload(take, tmp_path)]}
+        outputs = list(app.respond(message, [], session, *SETTINGS))
+        name = "audio.wav (take 2)" if i else "audio.wav"
+        assert outputs[-1][0][-1]["content"].startswith(f"*{name} · heard 0:00–0:0{i + 2}*")
+        assert next(o[2] for o in outputs if isinstance(o[2], str)).startswith(f"**{name}**: {seconds:.1f} s")
+    kept = sorted(session.folder.rglob("audio.wav"))
+    assert sorted(p.read_bytes() for p in kept) == sorted(takes), "the second take did not overwrite the first"
+    # The first take again (same content) is the same recording, not a third.
+    again = tmp_path / "again" / "audio.wav"
+    again.parent.mkdir()
+    again.write_bytes(takes[0])
+    *_, last = app.respond({"text": "First again?", "files": [str(again)]}, [], session, *SETTINGS)
+    assert last[0][-1]["content"].startswith("*audio.wav · heard 0:00–0:02*")
+
+    markdown, data = app.export(session)["value"]
+    sections = Path(markdown).read_text().split("\n## ")[1:]
+    assert [s.splitlines()[0] for s in sections] == ["audio.wav", "audio.wav (take 2)"]
+    assert "Take 1?" in sections[0] and "First again?" in sections[0] and "Take 2?" not in sections[0]
+    assert "Take 2?" in sections[1] and "Take 1?" not in sections[1]
+    assert sections[0].splitlines()[2].startswith("2.0 s") and sections[1].splitlines()[2].startswith("3.0 s")
+    recordings = json.loads(Path(data).read_text())["recordings"]
+    assert [(r["name"], r["facts"]["duration_s"]) for r in recordings.values()] == [
+        ("audio.wav", 2.0),
+        ("audio.wav (take 2)", 3.0),
+    ]
+
+
+def test_names_and_questions_are_escaped(tmp_path):
+    """A file named like an HTML tag, and a question with Markdown and HTML in it, stay literal text."""
+
+    class Plain(FakeCoach):  # an answer that does not echo the question
+        def answer(self, clip, question, history=(), settings=Settings()):
+            yield "Steady."
+
+    coach = Plain()
+    app = ChatApp(coach, coach)
+    session = Session()
+    name = "<img src=x onerror=alert(1)>_*take*_.wav"
+    question = "Was **bar 3** <script>alert(2)</script> [ok](http://x)?\n\n# really"
+    (tmp_path / "in").mkdir()
+    take = synth_piano(tmp_path / "in" / name, seconds=2.0)
+    *_, last = app.respond({"text": question, "files": [str(take)]}, [], session, *SETTINGS)
+    for message in last[0]:
+        tags, text = rendered(message["content"])
+        assert tags <= {"p", "em"}, (message["content"], tags)
+    assert rendered(last[0][-1]["content"])[1].startswith(f"{name} · heard")
+    markdown, _ = app.export(session)["value"]
+    exported = Path(markdown).read_text()
+    tags, text = rendered(exported)
+    assert tags <= {"h1", "h2", "p", "em", "strong"}, tags
+    assert exported.count("\n# ") == 0 and f"\n{name}\n" in text
+    assert "Was **bar 3** <script>alert(2)</script> [ok](http://x)? # really" in text
