@@ -6,7 +6,9 @@ import json
 import subprocess
 import sys
 
-from llaqo.cli import main
+import pytest
+
+from llaqo.cli import build_parser, coach_config, main
 
 
 def paths_args(release) -> list[str]:
@@ -177,3 +179,62 @@ def test_doctor_command_saves_the_released_file_under_the_given_name(tmp_path, c
         f" && mv {target.parent / 'checkpoint_2283000.pth'} {target}"
     )
     assert command in capsys.readouterr().out
+
+
+def ckpts_folder(release, folder):
+    """The release laid out as ckpts/ (links to its parts)."""
+    from pathlib import Path
+
+    folder.mkdir()
+    for name, target in (
+        ("checkpoint_2283000.pth", release.checkpoint),
+        ("vit.pth", release.audio_encoder),
+        ("vit.json", Path(release.audio_encoder).with_suffix(".json")),
+        ("vicuna-7b-v1.5", release.llm),
+        ("bert-mini", release.qformer_tokenizer),
+    ):
+        (folder / name).symlink_to(Path(target).resolve())
+    return folder
+
+
+def test_one_weights_folder_flag_everywhere(release, clip, tmp_path, capsys):
+    """--ckpts DIR names the weights folder for doctor, ask and the app alike."""
+    from llaqo import launch
+
+    folder = ckpts_folder(release, tmp_path / "weights")
+    assert main(["doctor", "--ckpts", str(folder)]) == 0
+    assert f"ok      LLaQo checkpoint             {folder / 'checkpoint_2283000.pth'}" in capsys.readouterr().out
+    assert main(["ask", str(clip), "How was it?", "--max-new-tokens", "3", "--ckpts", str(folder)]) == 0
+    assert capsys.readouterr().out.strip()
+    assert main(["doctor", "--ckpts", str(tmp_path / "empty")]) == 1
+    assert f"MISSING AudioMAE ViT-B/16 (vit.pth)  {tmp_path / 'empty' / 'vit.pth'}" in capsys.readouterr().out
+
+    app_args = launch.build_parser().parse_args(["--ckpts", str(folder), "--backend", "auto"])
+    assert (
+        coach_config(app_args).paths
+        == coach_config(build_parser().parse_args(["doctor", "--ckpts", str(folder)])).paths
+    )
+    with pytest.raises(SystemExit):
+        main(["doctor", "--ckpts", str(folder), "--config", "configs/llaqo.yaml"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_backend_auto_picks_llaqo_only_with_complete_weights(release, tmp_path):
+    from llaqo import launch
+    from llaqo.config import PathsConfig
+
+    folder = ckpts_folder(release, tmp_path / "weights")
+    assert launch.use_llaqo("auto", PathsConfig.under(folder))
+    assert not launch.use_llaqo("lite", PathsConfig.under(folder))
+    (folder / "vit.pth").unlink()
+    assert not launch.use_llaqo("auto", PathsConfig.under(folder)), "an incomplete release falls back to Lite"
+    assert launch.use_llaqo("llaqo", PathsConfig.under(folder)), "asked for by name, LLaQo says what is missing"
+
+
+def test_auth_needs_user_and_password(capsys):
+    from llaqo import launch
+
+    assert launch.build_parser().parse_args(["--auth", "teacher:s3:cret"]).auth == ("teacher", "s3:cret")
+    with pytest.raises(SystemExit):
+        launch.build_parser().parse_args(["--auth", "teacher"])
+    assert "expected USER:PASS" in capsys.readouterr().err
