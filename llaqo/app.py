@@ -34,8 +34,30 @@ MODES = {
     "Faithful (the original's 5-beam search)": "faithful",
 }
 MAX_UPLOAD_MB = 50
+MB = 1 << 20
 USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong)
 PROGRESS = gr.Progress()  # Gradio injects a live tracker for a parameter whose default is a Progress
+
+
+class ChatDemo(gr.Blocks):
+    """The app's Blocks: launch() refuses uploads over the limit before they are stored, whoever launches it
+    (the handlers refuse them too, for a demo mounted without launch())."""
+
+    max_upload_mb: float = MAX_UPLOAD_MB
+
+    def launch(self, *args, **kwargs):
+        kwargs.setdefault("max_file_size", int(self.max_upload_mb * MB))
+        return super().launch(*args, **kwargs)
+
+
+def oversized(paths: list[str], max_upload_mb: float) -> str | None:
+    """The message refusing the first file over the upload limit (which is deleted), or None."""
+    for path in paths:
+        size = Path(path).stat().st_size
+        if size > max_upload_mb * MB:
+            Path(path).unlink()
+            return f"{Path(path).name} is {size / MB:.0f} MB; uploads are limited to {max_upload_mb:g} MB."
+    return None
 
 
 @dataclass
@@ -112,9 +134,10 @@ def ui_settings(mode: str, temperature: float, max_new_tokens: int, use_history:
 class ChatApp:
     """The handlers behind the UI. Each takes and returns plain values and a Session."""
 
-    def __init__(self, coach: Coach, evidence_coach: Coach | None):
+    def __init__(self, coach: Coach, evidence_coach: Coach | None, max_upload_mb: float = MAX_UPLOAD_MB):
         self.coach = coach
         self.evidence_coach = evidence_coach
+        self.max_upload_mb = max_upload_mb
 
     def load(self, session: Session, audio: Path, score: Path | None, start_s: float) -> None:
         """Prepare a new recording (and its evidence); raises the coaches' errors."""
@@ -157,6 +180,10 @@ class ChatApp:
         for path in files:
             history.append({"role": "user", "content": f"Recording: {report.escape(Path(path).name)}"})
         history.append({"role": "user", "content": report.escape(text) or "(overall assessment)"})
+        too_big = oversized(files, self.max_upload_mb)
+        if too_big:
+            yield from self._say(history, session, f"**Problem:** {too_big}")
+            return
         evidence_changed = False
         if audio or scores:
             if not audio and session.clip is None:
@@ -273,11 +300,13 @@ class ChatApp:
     def ask(self, audio: FileData, question: str, score: FileData | None = None) -> Iterator[str]:
         """API: answer a question about a recording, streaming the text. Send the same file again for a
         follow-up: it is recognised by its content and not analysed twice."""
+        paths = [f["path"] if isinstance(f, dict) else f.path for f in (audio, score) if f is not None]
+        too_big = oversized(paths, self.max_upload_mb)
+        if too_big:
+            yield f"**Problem:** {too_big}"
+            return
         try:
-            clip = self.coach.prepare(
-                audio["path"] if isinstance(audio, dict) else audio.path,
-                score_path=None if score is None else (score["path"] if isinstance(score, dict) else score.path),
-            )
+            clip = self.coach.prepare(paths[0], score_path=paths[1] if score is not None else None)
             answer = ""
             for piece in self.coach.answer(clip, question.strip() or OVERALL_QUESTION):
                 answer += piece
@@ -295,12 +324,14 @@ def build_demo(
     *,
     evidence_coach: Coach | None = None,
     examples_dir: str | Path | None = None,
-) -> gr.Blocks:
+    max_upload_mb: float = MAX_UPLOAD_MB,
+) -> ChatDemo:
     """The chat UI around a coach. evidence_coach (the Lite coach) supplies the measurements and plots."""
-    app = ChatApp(coach, evidence_coach)
+    app = ChatApp(coach, evidence_coach, max_upload_mb)
     limit_min = min(c.max_duration_s for c in (coach, evidence_coach) if c is not None) / 60
     example_paths = examples.write_examples(examples_dir or Path(tempfile.gettempdir()) / "llaqo-examples")
-    with gr.Blocks(title="LLaQo piano coach", delete_cache=(3600, 3600)) as demo:
+    with ChatDemo(title="LLaQo piano coach", delete_cache=(3600, 3600)) as demo:
+        demo.max_upload_mb = max_upload_mb
         gr.Markdown(banner(coach))
         session = gr.State(None, delete_callback=lambda s: s.close() if s else None)
         with gr.Row():
@@ -332,7 +363,7 @@ def build_demo(
                     examples=[[{"text": q}] for q in examples.QUESTIONS], inputs=message, label="Example questions"
                 )
                 gr.Markdown(
-                    f"Uploads up to {MAX_UPLOAD_MB} MB; recordings up to {limit_min:.0f} min are analysed. "
+                    f"Uploads up to {max_upload_mb:g} MB; recordings up to {limit_min:.0f} min are analysed. "
                     "Recordings are deleted when you close the page and are never logged."
                 )
                 with gr.Accordion("Settings", open=False):

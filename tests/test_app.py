@@ -329,3 +329,41 @@ def test_names_and_questions_are_escaped(tmp_path):
     assert tags <= {"h1", "h2", "p", "em", "strong"}, tags
     assert exported.count("\n# ") == 0 and f"\n{name}\n" in text
     assert "Was **bar 3** <script>alert(2)</script> [ok](http://x)? # really" in text
+
+
+def test_every_launch_limits_uploads_and_auth_refuses_a_wrong_password(tmp_path):
+    """build_demo's own launch() has the upload limit (no max_file_size passed), and --auth keeps strangers out."""
+    import httpx
+
+    coach = FakeCoach()
+    demo = build_demo(coach, evidence_coach=coach, examples_dir=tmp_path / "examples", max_upload_mb=1)
+    demo.queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, auth=("teacher", "s3cret"))
+    try:
+        with pytest.raises(ValueError, match="Could not login"):
+            Client(url, auth=("teacher", "wrong"), verbose=False)
+        small = synth_piano(tmp_path / "small.wav", seconds=2.0)  # 0.2 MB
+        client = Client(url, auth=("teacher", "s3cret"), verbose=False)
+        assert "About small.wav" in last_answer(chat(client, [], "Fine?", small))
+        big = synth_piano(tmp_path / "big.wav", seconds=20.0, sample_rate=44100, channels=2)  # 3.4 MB
+        with httpx.Client(base_url=url, timeout=30) as web:
+            assert web.post("login", data={"username": "teacher", "password": "wrong"}).status_code == 400
+            assert web.post("gradio_api/upload", files={"files": small.open("rb")}).status_code == 401
+            assert web.post("login", data={"username": "teacher", "password": "s3cret"}).status_code == 200
+            assert web.post("gradio_api/upload", files={"files": small.open("rb")}).status_code == 200
+            refused = web.post("gradio_api/upload", files={"files": big.open("rb")})
+        assert refused.status_code == 413 and "maximum allowed size of 1048576 bytes" in refused.text
+    finally:
+        demo.close()
+
+
+def test_a_file_over_the_limit_is_refused_by_name_and_deleted(tmp_path):
+    coach = FakeCoach()
+    app = ChatApp(coach, coach, max_upload_mb=1)
+    big = synth_piano(tmp_path / "big.wav", seconds=20.0, sample_rate=44100, channels=2)
+    *_, last = app.respond({"text": "Too big?", "files": [str(big)]}, [], Session(), *SETTINGS)
+    assert last[0][-1]["content"] == "**Problem:** big.wav is 3 MB; uploads are limited to 1 MB."
+    assert not big.exists() and coach.prepared == []
+    assert list(
+        app.ask({"path": str(synth_piano(tmp_path / "b2.wav", seconds=20.0, sample_rate=44100, channels=2))}, "?")
+    ) == ["**Problem:** b2.wav is 3 MB; uploads are limited to 1 MB."]
