@@ -1,16 +1,17 @@
 """The chat app: build_demo(coach) -> gr.Blocks. Gradio only translates between the UI and a Coach.
 
 Per-session state only: each browser tab has its own Session (current recording, turns, report), and
-the recordings it uploaded are deleted when the session ends. Nothing about a recording is logged.
+the recordings it uploaded are deleted when the tab closes (PRIVACY says exactly when). Nothing about a
+recording (its name, its content, an error message that may name it) is logged.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
+import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
@@ -21,7 +22,8 @@ from llaqo.audio import AudioError
 from llaqo.checkpoint import CheckpointError
 from llaqo.decoding import PromptTooLong
 from llaqo.lite.score import ScoreError
-from llaqo.protocol import Clip, Coach, Evidence, Settings, Turn, content_hash
+from llaqo.protocol import Coach, Evidence, Settings, Turn, content_hash
+from llaqo.sessions import CACHE_S, IDLE_S, MAX_UPLOAD_MB, MB, PRIVACY, Session, Sessions, oversized
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,6 @@ MODES = {
     "Streaming, sampling": "sample",
     "Faithful (the original's 5-beam search)": "faithful",
 }
-MAX_UPLOAD_MB = 50
-MB = 1 << 20
 USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong)
 PROGRESS = gr.Progress()  # Gradio injects a live tracker for a parameter whose default is a Progress
 
@@ -50,45 +50,10 @@ class ChatDemo(gr.Blocks):
         return super().launch(*args, **kwargs)
 
 
-def oversized(paths: list[str], max_upload_mb: float) -> str | None:
-    """The message refusing the first file over the upload limit (which is deleted), or None."""
-    for path in paths:
-        size = Path(path).stat().st_size
-        if size > max_upload_mb * MB:
-            Path(path).unlink()
-            return f"{Path(path).name} is {size / MB:.0f} MB; uploads are limited to {max_upload_mb:g} MB."
-    return None
-
-
-@dataclass
-class Session:
-    """One browser session's recordings, conversation and report."""
-
-    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="llaqo-session-")))
-    clip: Clip | None = None
-    evidence: Evidence | None = None
-    audio: Path | None = None
-    """The current recording's file, in the session's folder."""
-    recording: str | None = None
-    """The current recording's content hash: its key in the report."""
-    turns: list[Turn] = field(default_factory=list)
-    report: report.SessionReport = field(default_factory=report.SessionReport)
-
-    def keep(self, upload: str) -> Path:
-        """Move an upload into the session's folder, which is deleted with the session. Each upload gets its
-        own subfolder, so a second take under the same name (every microphone take is `audio.wav`) does
-        not overwrite the first, and the coach still sees the name the user gave."""
-        path = Path(tempfile.mkdtemp(dir=self.folder)) / Path(upload).name
-        shutil.move(upload, path)
-        return path
-
-    @property
-    def name(self) -> str:
-        """The current recording's distinct name in this session, e.g. "audio.wav (take 2)"."""
-        return self.report.recordings[self.recording].name
-
-    def close(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+def log_failure(what: str, err: BaseException) -> None:
+    """Log an unexpected error by its type and where it happened, without its message: the message of a
+    decoder's error often names the user's file."""
+    log.error("%s: %s\n%s", what, type(err).__name__, "".join(traceback.format_tb(err.__traceback__)).rstrip())
 
 
 def _clock(seconds: float) -> str:
@@ -138,6 +103,7 @@ class ChatApp:
         self.coach = coach
         self.evidence_coach = evidence_coach
         self.max_upload_mb = max_upload_mb
+        self.sessions = Sessions()
 
     def load(self, session: Session, audio: Path, score: Path | None, start_s: float) -> None:
         """Prepare a new recording (and its evidence); raises the coaches' errors."""
@@ -198,8 +164,8 @@ class ChatApp:
             except USER_ERRORS as err:
                 yield from self._say(history, session, f"**Problem:** {err}")
                 return
-            except Exception:
-                log.exception("preparing a recording failed")
+            except Exception as err:
+                log_failure("preparing a recording failed", err)
                 problem = "**Problem:** something went wrong while analysing this recording; please try another file."
                 yield from self._say(history, session, problem)
                 return
@@ -255,8 +221,8 @@ class ChatApp:
             history[-1] = {"role": "assistant", "content": header + f"**Problem:** {err}"}
             yield self._outputs(history, session, False)
             return
-        except Exception:
-            log.exception("answering failed")
+        except Exception as err:
+            log_failure("answering failed", err)
             history[-1] = {
                 "role": "assistant",
                 "content": header + "**Problem:** something went wrong; please ask again.",
@@ -285,7 +251,7 @@ class ChatApp:
     def clear(self, session: Session) -> tuple:
         if session is not None:
             session.close()
-        return [], Session(), overview(None, self.coach), None, None, None, gr.update(value=None, visible=False)
+        return [], None, overview(None, self.coach), None, None, None, gr.update(value=None, visible=False)
 
     def export(self, session: Session):
         if session is None or not session.report.exchanges:
@@ -330,10 +296,10 @@ def build_demo(
     app = ChatApp(coach, evidence_coach, max_upload_mb)
     limit_min = min(c.max_duration_s for c in (coach, evidence_coach) if c is not None) / 60
     example_paths = examples.write_examples(examples_dir or Path(tempfile.gettempdir()) / "llaqo-examples")
-    with ChatDemo(title="LLaQo piano coach", delete_cache=(3600, 3600)) as demo:
+    with ChatDemo(title="LLaQo piano coach", delete_cache=(CACHE_S, CACHE_S)) as demo:
         demo.max_upload_mb = max_upload_mb
         gr.Markdown(banner(coach))
-        session = gr.State(None, delete_callback=lambda s: s.close() if s else None)
+        session = gr.State(None, time_to_live=IDLE_S, delete_callback=app.sessions.end)
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(label="Coach", height=520, buttons=["copy"])
@@ -363,8 +329,7 @@ def build_demo(
                     examples=[[{"text": q}] for q in examples.QUESTIONS], inputs=message, label="Example questions"
                 )
                 gr.Markdown(
-                    f"Uploads up to {max_upload_mb:g} MB; recordings up to {limit_min:.0f} min are analysed. "
-                    "Recordings are deleted when you close the page and are never logged."
+                    f"Uploads up to {max_upload_mb:g} MB; recordings up to {limit_min:.0f} min are analysed. {PRIVACY}"
                 )
                 with gr.Accordion("Settings", open=False):
                     mode = gr.Radio(list(MODES), value=next(iter(MODES)), label="Decoding (LLaQo model)")
@@ -385,9 +350,19 @@ def build_demo(
         outputs = [chatbot, session, facts, tempo_plot, dynamics_plot, notes_plot]
 
         def submit(
-            message, history, session, mode, temperature, max_new_tokens, start_s, use_history, progress=PROGRESS
+            message,
+            history,
+            session,
+            mode,
+            temperature,
+            max_new_tokens,
+            start_s,
+            use_history,
+            request: gr.Request,
+            progress=PROGRESS,
         ):
             """The answer's updates, with the message box emptied at once so the next question can be typed."""
+            session = app.sessions.open(session, request)
             settings = (mode, temperature, max_new_tokens, start_s, use_history)
             for i, update in enumerate(app.respond(message, history, session, *settings, progress)):
                 yield (*update, gr.MultimodalTextbox(value=None) if i == 0 else gr.skip())
@@ -406,4 +381,5 @@ def build_demo(
         clear.click(app.clear, session, [*outputs, report_files], api_visibility="private")
         export.click(app.export, session, report_files, api_visibility="private")
         gr.api(app.ask, api_name="ask", concurrency_id="coach")
+        demo.unload(app.sessions.forget)
     return demo

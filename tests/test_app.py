@@ -367,3 +367,30 @@ def test_a_file_over_the_limit_is_refused_by_name_and_deleted(tmp_path):
     assert list(
         app.ask({"path": str(synth_piano(tmp_path / "b2.wav", seconds=20.0, sample_rate=44100, channels=2))}, "?")
     ) == ["**Problem:** b2.wav is 3 MB; uploads are limited to 1 MB."]
+
+
+def test_no_recording_name_or_content_reaches_the_logs(tmp_path, caplog):
+    """Unexpected errors are logged by type and place; their messages (which name the file) are not."""
+    import logging
+
+    class Failing(FakeCoach):
+        def prepare(self, audio_path, *, score_path=None, start_s=0.0):
+            if "prepare" in Path(audio_path).name:
+                raise RuntimeError(f"cannot decode {audio_path}: {Path(audio_path).read_bytes()[:64]!r}")
+            return super().prepare(audio_path, score_path=score_path, start_s=start_s)
+
+        def answer(self, clip, question, history=(), settings=Settings()):
+            yield "Half an answer"
+            raise RuntimeError(f"lost {clip.facts.name}")
+
+    caplog.set_level(logging.DEBUG)
+    app = ChatApp(Failing(), None)
+    secrets = []
+    for name in ("fails-in-prepare-7391.wav", "fails-in-answer-7392.wav"):
+        take = synth_piano(tmp_path / name, seconds=2.0)
+        secrets += [name.removesuffix(".wav"), repr(take.read_bytes()[44:76])[2:-1]]
+        *_, last = app.respond({"text": "How was it?", "files": [str(take)]}, [], Session(), *SETTINGS)
+        assert "something went wrong" in last[0][-1]["content"]
+    logged = caplog.text + "".join(r.getMessage() for r in caplog.records)
+    assert "RuntimeError" in logged, "the failure itself is logged"
+    assert not [s for s in secrets if s in logged], logged
