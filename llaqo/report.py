@@ -112,7 +112,7 @@ def to_markdown(report: SessionReport) -> str:
         for exchange in (e for e in report.exchanges if e.recording == key):
             lines += [f"**Q:** {escape(exchange.question)}", "", f"**A ({exchange.coach}):** {exchange.answer}", ""]
         for title, figure in recording.plots.items():
-            lines += [f"![{escape(title)}](data:image/png;base64,{png_base64(figure)})", ""]
+            lines += [f"![{title}](data:image/png;base64,{png_base64(figure)})", ""]
         if recording.measurements:
             lines += ["<details><summary>Measurements (JSON)</summary>", "", "```json"]
             lines += [json.dumps(_without_notes(recording.measurements), indent=1), "```", "</details>", ""]
