@@ -11,6 +11,9 @@ import os
 import re
 from pathlib import Path
 
+# mido is imported at collection: imported first inside a test, while the servers of earlier test modules wound
+# down, its module set-up once failed in the full suite ("dictionary changed size during iteration").
+import mido
 import numpy as np
 import pytest
 import soundfile
@@ -43,8 +46,6 @@ def performance(notes: np.ndarray, quarter_bpm: float, path: Path, wrong: int | 
 
 
 def midi_score(notes: np.ndarray, beats: int, beat_type: int, quarter_bpm: float, path: Path) -> Path:
-    import mido
-
     ticks = synth.TICKS_PER_QUARTER
     track = mido.MidiTrack(
         [
