@@ -1,16 +1,17 @@
 """The chat app: build_demo(coach) -> gr.Blocks. Gradio only translates between the UI and a Coach.
 
 Per-session state only: each browser tab has its own Session (current recording, turns, report), and
-the recordings it uploaded are deleted when the session ends. Nothing about a recording is logged.
+the recordings it uploaded are deleted when the tab closes (PRIVACY says exactly when). Nothing about a
+recording (its name, its content, an error message that may name it) is logged.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
+import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
@@ -22,8 +23,9 @@ from llaqo.checkpoint import CheckpointError
 from llaqo.decoding import PromptTooLong
 from llaqo.lite import clips
 from llaqo.lite.score import ScoreError
-from llaqo.protocol import Clip, Coach, Evidence, Passage, Settings, Turn
+from llaqo.protocol import Coach, Evidence, Passage, Settings, Turn, content_hash
 from llaqo.score_view import SCORE_CLICK_JS, score_panel
+from llaqo.sessions import CACHE_S, IDLE_S, MAX_UPLOAD_MB, MB, PRIVACY, Session, Sessions, oversized
 
 log = logging.getLogger(__name__)
 
@@ -36,35 +38,25 @@ MODES = {
     "Faithful (the original's 5-beam search)": "faithful",
 }
 SCOPES = {"One window": "window", "Whole recording": "whole"}
-MAX_UPLOAD_MB = 50
 USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong)
 PROGRESS = gr.Progress()  # Gradio injects a live tracker for a parameter whose default is a Progress
 
 
-@dataclass
-class Session:
-    """One browser session's recordings, conversation and report."""
+class ChatDemo(gr.Blocks):
+    """The app's Blocks: launch() refuses uploads over the limit before they are stored, whoever launches it
+    (the handlers refuse them too, for a demo mounted without launch())."""
 
-    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="llaqo-session-")))
-    clip: Clip | None = None
-    evidence: Evidence | None = None
-    turns: list[Turn] = field(default_factory=list)
-    report: report.SessionReport = field(default_factory=report.SessionReport)
-    reference: Clip | None = None
-    """The recording marked as the reference; comparison questions are answered against it."""
-    save_history: bool = False
-    """Opted in to saving each analysed take to the local practice history."""
-    class_score: Path | None = None
-    """The class view's score, for opening one of its takes in the chat."""
+    max_upload_mb: float = MAX_UPLOAD_MB
 
-    def keep(self, upload: str) -> Path:
-        """Move an upload into the session's folder, which is deleted with the session."""
-        path = self.folder / Path(upload).name
-        shutil.move(upload, path)
-        return path
+    def launch(self, *args, **kwargs):
+        kwargs.setdefault("max_file_size", int(self.max_upload_mb * MB))
+        return super().launch(*args, **kwargs)
 
-    def close(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+
+def log_failure(what: str, err: BaseException) -> None:
+    """Log an unexpected error by its type and where it happened, without its message: the message of a
+    decoder's error often names the user's file."""
+    log.error("%s: %s\n%s", what, type(err).__name__, "".join(traceback.format_tb(err.__traceback__)).rstrip())
 
 
 def _clock(seconds: float) -> str:
@@ -78,7 +70,7 @@ def overview(evidence: Evidence | None, coach: Coach) -> str:
     f = evidence.facts
     heard = f"{_clock(f.heard_s[0])}–{_clock(f.heard_s[1])}"
     lines = [
-        f"**{f.name}**: {f.duration_s:.1f} s, {f.sample_rate} Hz, {f.channels} channel(s)",
+        f"**{report.escape(f.name)}**: {f.duration_s:.1f} s, {f.sample_rate} Hz, {f.channels} channel(s)",
         f"**{coach.name} heard:** {heard}",
     ]
     m = evidence.measurements
@@ -140,10 +132,12 @@ def timeline(evidence: Evidence | None, scope: str = "One window", stride_s: flo
 class ChatApp:
     """The handlers behind the UI. Each takes and returns plain values and a Session."""
 
-    def __init__(self, coach: Coach, evidence_coach: Coach | None):
+    def __init__(self, coach: Coach, evidence_coach: Coach | None, max_upload_mb: float = MAX_UPLOAD_MB):
         self.coach = coach
         self.evidence_coach = evidence_coach
         self.practice = app_practice.Practice(self)
+        self.max_upload_mb = max_upload_mb
+        self.sessions = Sessions()
 
     def load(self, session: Session, audio: Path, score: Path | None, start_s: float) -> None:
         """Prepare a new recording (and its evidence); raises the coaches' errors."""
@@ -155,12 +149,13 @@ class ChatApp:
             evidence = Evidence(clip.facts, lite.measurements, lite.plots, lite.score_pages)
         else:
             evidence = self.coach.evidence(clip)
+        key = content_hash(audio)
+        recording = session.report.add(key, audio.name, clip.facts, evidence.measurements, evidence.plots)
+        # The overview names the take, as the answers' headers do.
+        evidence = replace(evidence, facts=replace(recording.facts, name=recording.name))
         session.clip, session.evidence, session.turns = clip, evidence, []
-        name = clip.facts.name
-        session.report.facts[name] = clip.facts
-        session.report.measurements[name] = evidence.measurements
-        session.report.plots[name] = evidence.plots
-        session.report.scores[name] = evidence.score_pages
+        session.audio, session.recording = audio, key
+        session.report.recordings[key].score_pages = evidence.score_pages
 
     def respond(
         self,
@@ -186,8 +181,12 @@ class ChatApp:
         history = list(history or [])
         # File names, not the files: the chat never serves a recording back, so nothing lingers in caches.
         for path in files:
-            history.append({"role": "user", "content": f"Recording: {Path(path).name}"})
-        history.append({"role": "user", "content": text or "(overall assessment)"})
+            history.append({"role": "user", "content": f"Recording: {report.escape(Path(path).name)}"})
+        history.append({"role": "user", "content": report.escape(text) or "(overall assessment)"})
+        too_big = oversized(files, self.max_upload_mb)
+        if too_big:
+            yield from self._say(history, session, f"**Problem:** {too_big}")
+            return
         evidence_changed = False
         if audio or scores:
             if not audio and session.clip is None:
@@ -196,14 +195,14 @@ class ChatApp:
             progress(0.1, desc="Analysing the recording…")
             try:
                 # A score alone applies to the current recording.
-                kept_audio = session.keep(audio[-1]) if audio else session.folder / session.clip.facts.name
+                kept_audio = session.keep(audio[-1]) if audio else session.audio
                 kept_score = session.keep(scores[-1]) if scores else None
                 self.load(session, kept_audio, kept_score, start_s)
             except USER_ERRORS as err:
                 yield from self._say(history, session, f"**Problem:** {err}")
                 return
-            except Exception:
-                log.exception("preparing a recording failed")
+            except Exception as err:
+                log_failure("preparing a recording failed", err)
                 problem = "**Problem:** something went wrong while analysing this recording; please try another file."
                 yield from self._say(history, session, problem)
                 return
@@ -252,7 +251,7 @@ class ChatApp:
     def _answer(self, history, session: Session, question: str, settings: Settings, evidence_changed: bool):
         facts = session.clip.facts
         heard = facts.heard_s if settings.scope == "window" else (0.0, facts.duration_s)
-        header = f"*{facts.name} · heard {_clock(heard[0])}–{_clock(heard[1])}*\n\n"
+        header = f"*{report.escape(session.name)} · heard {_clock(heard[0])}–{_clock(heard[1])}*\n\n"
         history.append({"role": "assistant", "content": header})
         yield self._outputs(history, session, evidence_changed)
         answer = ""
@@ -271,8 +270,8 @@ class ChatApp:
             history[-1] = {"role": "assistant", "content": header + f"**Problem:** {err}"}
             yield self._outputs(history, session, False)
             return
-        except Exception:
-            log.exception("answering failed")
+        except Exception as err:
+            log_failure("answering failed", err)
             history[-1] = {
                 "role": "assistant",
                 "content": header + "**Problem:** something went wrong; please ask again.",
@@ -284,7 +283,7 @@ class ChatApp:
         cited = self._clips(session, answer)
         for passage, path in cited:
             history.append({"role": "assistant", "content": gr.Audio(str(path), label=f"Listen: {passage.label}")})
-        exchange = report.Exchange(facts.name, question, answer, self.coach.name, mode)
+        exchange = report.Exchange(session.recording, question, answer, self.coach.name, mode)
         exchange.passages = [report.cited_passage(passage, path) for passage, path in cited]
         session.report.exchanges.append(exchange)
         yield self._outputs(history, session, False)
@@ -294,7 +293,7 @@ class ChatApp:
         A clip that cannot be cut costs the clip, not the answer."""
         try:
             cited = self.coach.passages(session.clip, answer)
-            paths = clips.write_clips(session.folder / session.clip.facts.name, cited, session.folder / "clips")
+            paths = clips.write_clips(session.audio, cited, session.folder / "clips", stem=session.recording_stem)
         except Exception:
             log.exception("cutting the cited passages failed")
             return []
@@ -326,7 +325,7 @@ class ChatApp:
             return gr.skip(), session
         passage = Passage(view["start_s"], view["end_s"], f"bar {view['bar']}", (view["bar"], view["bar"]))
         try:
-            [path] = clips.write_clips(session.folder / session.clip.facts.name, [passage], session.folder / "clips")
+            [path] = clips.write_clips(session.audio, [passage], session.folder / "clips", stem=session.recording_stem)
         except Exception:
             log.exception("cutting the chosen bar failed")
             return gr.skip(), session
@@ -338,7 +337,7 @@ class ChatApp:
             session.close()
         return (
             [],
-            Session(),
+            None,
             overview(None, self.coach),
             None,
             None,
@@ -373,12 +372,14 @@ class ChatApp:
         if scope not in SCOPES.values():
             yield f"**Problem:** scope must be one of {', '.join(SCOPES.values())} (got {scope!r})"
             return
+        paths = [f["path"] if isinstance(f, dict) else f.path for f in (audio, score) if f is not None]
+        too_big = oversized(paths, self.max_upload_mb)
+        if too_big:
+            yield f"**Problem:** {too_big}"
+            return
         settings = Settings(scope=scope, stride_s=float(stride_s or 0) or None)
         try:
-            clip = self.coach.prepare(
-                audio["path"] if isinstance(audio, dict) else audio.path,
-                score_path=None if score is None else (score["path"] if isinstance(score, dict) else score.path),
-            )
+            clip = self.coach.prepare(paths[0], score_path=paths[1] if score is not None else None)
             answer = ""
             for piece in self.coach.answer(clip, question.strip() or OVERALL_QUESTION, settings=settings):
                 answer += piece
@@ -389,11 +390,12 @@ class ChatApp:
     def ask_passages(self, audio: FileData, question: str, score: FileData | None = None) -> dict:
         """API: the complete answer and the passages of the recording it cites, as
         {"answer": str, "passages": [{"start_s", "end_s", "label", "bars"}]} (bars: [first, last] or null)."""
+        paths = [f["path"] if isinstance(f, dict) else f.path for f in (audio, score) if f is not None]
+        too_big = oversized(paths, self.max_upload_mb)
+        if too_big:
+            return {"answer": f"**Problem:** {too_big}", "passages": []}
         try:
-            clip = self.coach.prepare(
-                audio["path"] if isinstance(audio, dict) else audio.path,
-                score_path=None if score is None else (score["path"] if isinstance(score, dict) else score.path),
-            )
+            clip = self.coach.prepare(paths[0], score_path=paths[1] if score is not None else None)
             answer = "".join(self.coach.answer(clip, question.strip() or OVERALL_QUESTION))
         except USER_ERRORS as err:
             return {"answer": f"**Problem:** {err}", "passages": []}
@@ -410,14 +412,16 @@ def build_demo(
     *,
     evidence_coach: Coach | None = None,
     examples_dir: str | Path | None = None,
-) -> gr.Blocks:
+    max_upload_mb: float = MAX_UPLOAD_MB,
+) -> ChatDemo:
     """The chat UI around a coach. evidence_coach (the Lite coach) supplies the measurements and plots."""
-    app = ChatApp(coach, evidence_coach)
+    app = ChatApp(coach, evidence_coach, max_upload_mb)
     limit_min = min(c.max_duration_s for c in (coach, evidence_coach) if c is not None) / 60
     example_paths = examples.write_examples(examples_dir or Path(tempfile.gettempdir()) / "llaqo-examples")
-    with gr.Blocks(title="LLaQo piano coach", delete_cache=(3600, 3600)) as demo:
+    with ChatDemo(title="LLaQo piano coach", delete_cache=(CACHE_S, CACHE_S)) as demo:
+        demo.max_upload_mb = max_upload_mb
         gr.Markdown(banner(coach))
-        session = gr.State(None, delete_callback=lambda s: s.close() if s else None)
+        session = gr.State(None, time_to_live=IDLE_S, delete_callback=app.sessions.end)
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(label="Coach", height=520, buttons=["copy"])
@@ -447,8 +451,7 @@ def build_demo(
                     examples=[[{"text": q}] for q in examples.QUESTIONS], inputs=message, label="Example questions"
                 )
                 gr.Markdown(
-                    f"Uploads up to {MAX_UPLOAD_MB} MB; recordings up to {limit_min:.0f} min are analysed. "
-                    "Recordings are deleted when you close the page and are never logged."
+                    f"Uploads up to {max_upload_mb:g} MB; recordings up to {limit_min:.0f} min are analysed. {PRIVACY}"
                 )
                 with gr.Accordion("Settings", open=False):
                     mode = gr.Radio(list(MODES), value=next(iter(MODES)), label="Decoding (LLaQo model)")
@@ -491,9 +494,11 @@ def build_demo(
             use_history,
             scope,
             stride_s,
+            request: gr.Request,
             progress=PROGRESS,
         ):
             """The answer's updates, with the message box emptied at once so the next question can be typed."""
+            session = app.sessions.open(session, request)
             settings = (mode, temperature, max_new_tokens, start_s, use_history, scope, stride_s)
             for i, update in enumerate(app.respond(message, history, session, *settings, progress)):
                 yield (*update, gr.MultimodalTextbox(value=None) if i == 0 else gr.skip())
@@ -523,4 +528,5 @@ def build_demo(
         score_view.select(app.play_bar, session, [bar_player, session], api_visibility="private")
         gr.api(app.ask, api_name="ask", concurrency_id="coach")
         gr.api(app.ask_passages, api_name="ask_passages", concurrency_id="coach")
+        demo.unload(app.sessions.forget)
     return demo

@@ -19,9 +19,10 @@ from llaqo.history import History, HistoryError, UnsurePiece, default_path
 from llaqo.lite import classview, compare_answers, progress
 from llaqo.lite.compare_plots import comparison_figure
 from llaqo.protocol import content_hash
+from llaqo.sessions import Session
 
 if TYPE_CHECKING:
-    from llaqo.app import ChatApp, Session
+    from llaqo.app import ChatApp
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +97,8 @@ class Practice:
 
     # -- history -----------------------------------------------------------------------------------------
 
-    def set_saving(self, on: bool, session: Session | None):
-        from llaqo.app import Session
-
-        session = session or Session()
+    def set_saving(self, on: bool, session: Session | None, request: gr.Request):
+        session = self.app.sessions.open(session, request)
         session.save_history = bool(on)
         return session
 
@@ -150,10 +149,8 @@ class Practice:
         status = f"{len(takes)} take(s) of **{piece}**." if piece else f"{len(takes)} take(s) of all pieces."
         return rows, trend, status
 
-    def export_history(self, fmt: str, session: Session | None):
-        from llaqo.app import Session
-
-        session = session or Session()
+    def export_history(self, fmt: str, session: Session | None, request: gr.Request):
+        session = self.app.sessions.open(session, request)
         if not default_path().exists():
             gr.Warning("The history is empty.")
             return gr.skip(), session
@@ -172,11 +169,11 @@ class Practice:
 
     # -- class view --------------------------------------------------------------------------------------
 
-    def analyse_class(self, files: list | None, score, session: Session | None, progress_bar=PROGRESS):
+    def analyse_class(
+        self, files: list | None, score, session: Session | None, request: gr.Request, progress_bar=PROGRESS
+    ):
         """Several takes of one piece -> (table, CSV file, session)."""
-        from llaqo.app import Session
-
-        session = session or Session()
+        session = self.app.sessions.open(session, request)
         paths = [Path(f) for f in files or [] if Path(f).suffix.lower() in classview.AUDIO_SUFFIXES]
         if not paths:
             gr.Warning("Add the takes (audio files) to analyse.")

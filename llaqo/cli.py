@@ -25,8 +25,10 @@ def fail(message: str) -> int:
 
 
 def add_paths_arguments(parser: argparse.ArgumentParser) -> None:
-    """The four weight locations; unset ones come from --config, else the standard ckpts/ layout."""
-    parser.add_argument("--config", help="a YAML file with CoachConfig's fields (e.g. configs/llaqo.yaml)")
+    """The four weight locations; unset ones come from --config, else the standard layout in --ckpts."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--ckpts", metavar="DIR", help="folder with the released weights, laid out as ckpts/ (default)")
+    where.add_argument("--config", help="a YAML file with CoachConfig's fields (e.g. configs/llaqo.yaml)")
     parser.add_argument("--checkpoint", help="LLaQo .pth, or a converted folder")
     parser.add_argument("--audio-encoder", help="AudioMAE vit.pth")
     parser.add_argument("--llm", help="Vicuna folder (plain or hub-cache layout)")
@@ -36,7 +38,10 @@ def add_paths_arguments(parser: argparse.ArgumentParser) -> None:
 def coach_config(args: argparse.Namespace):
     from llaqo.coach import CoachConfig
 
-    config = load_yaml(CoachConfig, args.config) if args.config else CoachConfig()
+    if args.config:
+        config = load_yaml(CoachConfig, args.config)
+    else:
+        config = CoachConfig(paths=PathsConfig.under(args.ckpts) if args.ckpts else PathsConfig())
     overrides = {
         f: getattr(args, f) for f in ("checkpoint", "audio_encoder", "llm", "qformer_tokenizer") if getattr(args, f)
     }

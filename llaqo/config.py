@@ -86,6 +86,11 @@ class PathsConfig:
     qformer_tokenizer: str = "ckpts/bert-mini"
     """The Q-Former's BERT folder (config.json + vocab.txt): BERT-mini, uncased."""
 
+    @classmethod
+    def under(cls, folder: str | Path) -> PathsConfig:
+        """The standard layout inside another folder than ckpts/ (`--ckpts DIR`)."""
+        return cls(**{f.name: str(Path(folder) / Path(f.default).name) for f in dataclasses.fields(cls)})
+
 
 class ConfigError(ValueError):
     """A configuration file or dict that does not match the dataclass: the message names the keys."""

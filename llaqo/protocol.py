@@ -96,10 +96,12 @@ class Evidence:
 
 
 def content_hash(*paths: str | Path | None) -> str:
-    """SHA-256 over the files' bytes, for caching clips by content; an absent file (or None) adds only a separator."""
+    """SHA-256 over the files' sizes and bytes, for caching clips by content. An absent file (or None) adds
+    only a separator, and every present file its size first, so an empty score differs from no score."""
     digest = hashlib.sha256()
     for path in paths:
         if path is not None and Path(path).is_file():
+            digest.update(b"\x01" + Path(path).stat().st_size.to_bytes(8, "little"))
             with open(path, "rb") as f:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     digest.update(block)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,13 +19,20 @@ class Part:
     what: str
     repo: str
     files: tuple[str, ...] = ()
-    """Files to take from the repo; empty means the whole repo."""
+    """Files to take from the repo; empty means the whole repo (in one weight format, see weight_filter)."""
+
+    @property
+    def single_file(self) -> bool:
+        """The part is one file of the repo, saved wherever the user's path says, under the user's name."""
+        return self.field in ("checkpoint", "audio_encoder")
 
     def command(self, path: str) -> str:
         """The exact shell command that fetches this part to `path`."""
         target = Path(path)
-        if self.field in ("checkpoint", "audio_encoder"):
-            return f"hf download {self.repo} {target.name} --local-dir {target.parent}"
+        if self.single_file:
+            (name,) = self.files
+            fetch = f"hf download {self.repo} {name} --local-dir {target.parent}"
+            return fetch if target.name == name else f"{fetch} && mv {target.parent / name} {target}"
         return f"hf download {self.repo} {' '.join(self.files)} --local-dir {target}".replace("  ", " ")
 
 
@@ -75,9 +83,22 @@ class OfflineError(RuntimeError):
     """The Hugging Face hub cannot be reached."""
 
 
+WEIGHT_FORMATS = ("*.safetensors", "*.bin")
+"""The weight file patterns transformers loads, preferred first."""
+
+
+def weight_filter(repo_files: list[str]) -> list[str] | None:
+    """Ignore patterns that keep one weight format: a repository with both safetensors and .bin shards holds
+    the same weights twice (13 GB each for Vicuna-7B), and transformers loads the safetensors."""
+    from fnmatch import fnmatch
+
+    present = [p for p in WEIGHT_FORMATS if any(fnmatch(f, p) for f in repo_files)]
+    return present[1:] or None
+
+
 def download(paths: PathsConfig) -> None:
     """Fetch every missing part with huggingface_hub. Raises OfflineError without a connection."""
-    from huggingface_hub import hf_hub_download, snapshot_download
+    from huggingface_hub import hf_hub_download, list_repo_files, snapshot_download
     from huggingface_hub.errors import HfHubHTTPError
 
     for entry in status(paths):
@@ -85,10 +106,16 @@ def download(paths: PathsConfig) -> None:
             continue
         part, target = entry.part, Path(entry.path)
         try:
-            if part.field in ("checkpoint", "audio_encoder"):
-                hf_hub_download(part.repo, target.name, local_dir=target.parent)
+            if part.single_file:
+                # The repo's file name, saved under the name the user gave (e.g. --checkpoint some/dir/c.pth).
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+                    Path(hf_hub_download(part.repo, part.files[0], local_dir=tmp)).replace(target)
+            elif part.files:
+                snapshot_download(part.repo, allow_patterns=list(part.files), local_dir=target)
             else:
-                snapshot_download(part.repo, allow_patterns=list(part.files) or None, local_dir=target)
+                ignore = weight_filter(list_repo_files(part.repo))
+                snapshot_download(part.repo, ignore_patterns=ignore, local_dir=target)
         except (OSError, HfHubHTTPError) as err:
             raise OfflineError(
                 f"could not download {part.repo} ({type(err).__name__}): this machine cannot reach the "

@@ -3,6 +3,7 @@ recordings, bad files, and two sessions at once."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -289,3 +290,154 @@ def test_api_returns_the_cited_passages(takes, tmp_path_factory):
         demo.close()
     assert result["answer"] == "About first.wav: you asked 'How was it?' after 0 turns."
     assert result["passages"] == [{"start_s": 1.0, "end_s": 2.0, "label": "0:01-0:02", "bars": None}]
+
+
+def rendered(markdown: str) -> tuple[set[str], str]:
+    """Markdown as a browser gets it (CommonMark with raw HTML allowed): (HTML tags present, visible text)."""
+    from html.parser import HTMLParser
+
+    from markdown_it import MarkdownIt
+
+    class Collect(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.text = set(), []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.add(tag)
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    parser = Collect()
+    parser.feed(MarkdownIt("commonmark").render(markdown))
+    return parser.tags, "".join(parser.text)
+
+
+def test_takes_with_one_file_name_stay_apart(tmp_path):
+    """Every microphone take arrives as audio.wav: each keeps its own name, file, facts and questions."""
+    coach = FakeCoach()
+    app = ChatApp(coach, coach)
+    session = Session()
+    takes = []
+    for i, seconds in enumerate((2.0, 3.0)):
+        (tmp_path / f"take{i}").mkdir()
+        take = synth_piano(tmp_path / f"take{i}" / "audio.wav", seconds=seconds, seed=i)
+        takes.append(take.read_bytes())
+        message = {"text": f"Take {i + 1}?", "files": [upload(take, tmp_path)]}
+        outputs = list(app.respond(message, [], session, *SETTINGS))
+        name = "audio.wav (take 2)" if i else "audio.wav"
+        assert outputs[-1][0][-1]["content"].startswith(f"*{name} · heard 0:00–0:0{i + 2}*")
+        assert next(o[2] for o in outputs if isinstance(o[2], str)).startswith(f"**{name}**: {seconds:.1f} s")
+    kept = sorted(session.folder.rglob("audio.wav"))
+    assert sorted(p.read_bytes() for p in kept) == sorted(takes), "the second take did not overwrite the first"
+    # The first take again (same content) is the same recording, not a third.
+    again = tmp_path / "again" / "audio.wav"
+    again.parent.mkdir()
+    again.write_bytes(takes[0])
+    *_, last = app.respond({"text": "First again?", "files": [str(again)]}, [], session, *SETTINGS)
+    assert last[0][-1]["content"].startswith("*audio.wav · heard 0:00–0:02*")
+
+    markdown, data = app.export(session)["value"]
+    sections = Path(markdown).read_text().split("\n## ")[1:]
+    assert [s.splitlines()[0] for s in sections] == ["audio.wav", "audio.wav (take 2)"]
+    assert "Take 1?" in sections[0] and "First again?" in sections[0] and "Take 2?" not in sections[0]
+    assert "Take 2?" in sections[1] and "Take 1?" not in sections[1]
+    assert sections[0].splitlines()[2].startswith("2.0 s") and sections[1].splitlines()[2].startswith("3.0 s")
+    recordings = json.loads(Path(data).read_text())["recordings"]
+    assert [(r["name"], r["facts"]["duration_s"]) for r in recordings.values()] == [
+        ("audio.wav", 2.0),
+        ("audio.wav (take 2)", 3.0),
+    ]
+
+
+def test_names_and_questions_are_escaped(tmp_path):
+    """A file named like an HTML tag, and a question with Markdown and HTML in it, stay literal text."""
+
+    class Plain(FakeCoach):  # an answer that does not echo the question
+        def answer(self, clip, question, history=(), settings=Settings()):
+            yield "Steady."
+
+    coach = Plain()
+    app = ChatApp(coach, coach)
+    session = Session()
+    name = "<img src=x onerror=alert(1)>_*take*_.wav"
+    question = "Was **bar 3** <script>alert(2)</script> [ok](http://x)?\n\n# really"
+    (tmp_path / "in").mkdir()
+    take = synth_piano(tmp_path / "in" / name, seconds=2.0)
+    *_, last = app.respond({"text": question, "files": [str(take)]}, [], session, *SETTINGS)
+    for message in last[0]:
+        tags, text = rendered(message["content"])
+        assert tags <= {"p", "em"}, (message["content"], tags)
+    assert rendered(last[0][-1]["content"])[1].startswith(f"{name} · heard")
+    markdown, _ = app.export(session)["value"]
+    exported = Path(markdown).read_text()
+    tags, text = rendered(exported)
+    assert tags <= {"h1", "h2", "p", "em", "strong"}, tags
+    assert exported.count("\n# ") == 0 and f"\n{name}\n" in text
+    assert "Was **bar 3** <script>alert(2)</script> [ok](http://x)? # really" in text
+
+
+def test_every_launch_limits_uploads_and_auth_refuses_a_wrong_password(tmp_path):
+    """build_demo's own launch() has the upload limit (no max_file_size passed), and --auth keeps strangers out."""
+    import httpx
+
+    coach = FakeCoach()
+    demo = build_demo(coach, evidence_coach=coach, examples_dir=tmp_path / "examples", max_upload_mb=1)
+    demo.queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, auth=("teacher", "s3cret"))
+    try:
+        with pytest.raises(ValueError, match="Could not login"):
+            Client(url, auth=("teacher", "wrong"), verbose=False)
+        small = synth_piano(tmp_path / "small.wav", seconds=2.0)  # 0.2 MB
+        client = Client(url, auth=("teacher", "s3cret"), verbose=False)
+        assert "About small.wav" in last_answer(chat(client, [], "Fine?", small))
+        big = synth_piano(tmp_path / "big.wav", seconds=20.0, sample_rate=44100, channels=2)  # 3.4 MB
+        with httpx.Client(base_url=url, timeout=30) as web:
+            assert web.post("login", data={"username": "teacher", "password": "wrong"}).status_code == 400
+            assert web.post("gradio_api/upload", files={"files": small.open("rb")}).status_code == 401
+            assert web.post("login", data={"username": "teacher", "password": "s3cret"}).status_code == 200
+            assert web.post("gradio_api/upload", files={"files": small.open("rb")}).status_code == 200
+            refused = web.post("gradio_api/upload", files={"files": big.open("rb")})
+        assert refused.status_code == 413 and "maximum allowed size of 1048576 bytes" in refused.text
+    finally:
+        demo.close()
+
+
+def test_a_file_over_the_limit_is_refused_by_name_and_deleted(tmp_path):
+    coach = FakeCoach()
+    app = ChatApp(coach, coach, max_upload_mb=1)
+    big = synth_piano(tmp_path / "big.wav", seconds=20.0, sample_rate=44100, channels=2)
+    *_, last = app.respond({"text": "Too big?", "files": [str(big)]}, [], Session(), *SETTINGS)
+    assert last[0][-1]["content"] == "**Problem:** big.wav is 3 MB; uploads are limited to 1 MB."
+    assert not big.exists() and coach.prepared == []
+    assert list(
+        app.ask({"path": str(synth_piano(tmp_path / "b2.wav", seconds=20.0, sample_rate=44100, channels=2))}, "?")
+    ) == ["**Problem:** b2.wav is 3 MB; uploads are limited to 1 MB."]
+
+
+def test_no_recording_name_or_content_reaches_the_logs(tmp_path, caplog):
+    """Unexpected errors are logged by type and place; their messages (which name the file) are not."""
+    import logging
+
+    class Failing(FakeCoach):
+        def prepare(self, audio_path, *, score_path=None, start_s=0.0):
+            if "prepare" in Path(audio_path).name:
+                raise RuntimeError(f"cannot decode {audio_path}: {Path(audio_path).read_bytes()[:64]!r}")
+            return super().prepare(audio_path, score_path=score_path, start_s=start_s)
+
+        def answer(self, clip, question, history=(), settings=Settings()):
+            yield "Half an answer"
+            raise RuntimeError(f"lost {clip.facts.name}")
+
+    caplog.set_level(logging.DEBUG)
+    app = ChatApp(Failing(), None)
+    secrets = []
+    for name in ("fails-in-prepare-7391.wav", "fails-in-answer-7392.wav"):
+        take = synth_piano(tmp_path / name, seconds=2.0)
+        secrets += [name.removesuffix(".wav"), repr(take.read_bytes()[44:76])[2:-1]]
+        *_, last = app.respond({"text": "How was it?", "files": [str(take)]}, [], Session(), *SETTINGS)
+        assert "something went wrong" in last[0][-1]["content"]
+    logged = caplog.text + "".join(r.getMessage() for r in caplog.records)
+    assert "RuntimeError" in logged, "the failure itself is logged"
+    assert not [s for s in secrets if s in logged], logged

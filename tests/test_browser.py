@@ -7,17 +7,20 @@ README's screenshots.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from llaqo.examples import write_examples
+from llaqo.synthetic import synth_piano
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,11 +42,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Server:
+    url: str
+    tmp: Path
+    """The server's temporary folder: its session folders and Gradio's cache."""
+    log: Path
+
+
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
+def server(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("app") / "app.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    tmp = tmp_path_factory.mktemp("server-tmp")
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(tmp)}
     with open(log, "w") as out:
         server = subprocess.Popen(
             [sys.executable, str(REPO / "LLaQo-chat.py"), "--backend", "lite", "--port", str(port)],
@@ -62,9 +74,14 @@ def app_url(tmp_path_factory):
     else:
         server.kill()
         pytest.fail(f"LLaQo-chat.py did not start within 180 s:\n{log.read_text()}")
-    yield url
+    yield Server(url, tmp, log)
     server.terminate()
     server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def app_url(server):
+    return server.url
 
 
 def bot_texts(page) -> list[str]:
@@ -200,3 +217,39 @@ def test_wrong_notes_are_heard_and_seen(app_url, tmp_path):
         text = page.request.get(markdown).text()
         assert "data:image/svg+xml;base64," in text and text.count("Listen to bar") == 3
         browser.close()
+
+
+def copies(folder: Path, data: bytes) -> list[Path]:
+    """Files under folder holding exactly these bytes."""
+    return [p for p in folder.rglob("*") if p.is_file() and p.stat().st_size == len(data) and p.read_bytes() == data]
+
+
+def test_closing_the_page_deletes_the_recording_and_nothing_is_logged(server, tmp_path):
+    """The privacy promise: the session's folder is gone within seconds of closing the page, no copy of the
+    recording stays on the server, and neither its name nor its content reaches the log."""
+    from playwright.sync_api import expect, sync_playwright
+
+    recording = synth_piano(tmp_path / "private-take-5309.wav", seconds=8.0, seed=5309)
+    data = recording.read_bytes()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        page = browser.new_page()
+        page.goto(server.url)
+        expect(page.get_by_text("deleted from the server as soon as you close it")).to_be_visible(timeout=60_000)
+        page.locator("input[type=file]").first.set_input_files(str(recording))
+        expect(page.get_by_label("File thumbnail")).to_be_visible(timeout=30_000)
+        ask(page, "How was the tempo?")
+        expect(page.locator("[data-testid=bot]").first).to_contain_text("BPM", timeout=120_000)
+        kept = copies(server.tmp, data)
+        assert [p.name for p in kept] == [recording.name] and "llaqo-session-" in str(kept[0]), kept
+        page.close()
+        closed = time.time()
+        while time.time() < closed + 20 and copies(server.tmp, data):
+            time.sleep(0.5)
+        logging.getLogger(__name__).info("recording deleted %.1f s after the page closed", time.time() - closed)
+        browser.close()
+    remaining = copies(server.tmp, data)
+    assert not remaining, f"still on the server 20 s after the page closed: {remaining}"
+    assert not any(p.name.startswith("private-take") for p in server.tmp.rglob("*"))
+    log = server.log.read_text()
+    assert "private-take" not in log and "5309" not in log

@@ -35,16 +35,22 @@ def cut(wave: np.ndarray, sample_rate: int, start_s: float, end_s: float, fade_s
     return out
 
 
-def clip_name(recording: str, passage: Passage) -> str:
-    """A file name for a passage's clip, unique per recording and span: "take-bars-9-12-0017.4-0025.0.wav"."""
+def clip_name(stem: str, passage: Passage) -> str:
+    """A file name for a passage's clip, unique per recording stem and span: "take-bars-9-12-0017.4-0025.0.wav"."""
     label = "".join(c if c.isalnum() else "-" for c in passage.label).strip("-")
-    return f"{Path(recording).stem}-{label}-{passage.start_s:06.1f}-{passage.end_s:06.1f}.wav"
+    return f"{stem}-{label}-{passage.start_s:06.1f}-{passage.end_s:06.1f}.wav"
 
 
 def write_clips(
-    audio_path: str | Path, passages: Sequence[Passage], folder: str | Path, context_s: float = CONTEXT_S
+    audio_path: str | Path,
+    passages: Sequence[Passage],
+    folder: str | Path,
+    context_s: float = CONTEXT_S,
+    stem: str | None = None,
 ) -> list[Path]:
     """Write one 16-bit WAV per passage (at the recording's own rate and channels) into folder -> their paths.
+    stem names the clips (default: the recording's file name without its extension); two recordings that
+    share a folder need distinct stems.
 
     A clip already written (same recording, same span) is reused. Raises AudioError for an unreadable recording.
     """
@@ -54,7 +60,7 @@ def write_clips(
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / clip_name(str(audio_path), p) for p in passages]
+    paths = [folder / clip_name(stem or Path(audio_path).stem, p) for p in passages]
     todo = [(p, path) for p, path in zip(passages, paths, strict=True) if not path.is_file()]
     if todo:
         recording = load_audio(audio_path, max_duration_s=float("inf"))

@@ -1,0 +1,107 @@
+"""Per-tab session storage: the folder holding a tab's recordings, and when it is deleted.
+
+A tab's recordings live only in its Session's temporary folder. The folder is deleted when the tab
+closes (Gradio's unload event, fired when the page's heartbeat connection drops), when the user presses
+Clear, or when the session has been idle for IDLE_S. PRIVACY says so to the user, in these terms.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+
+from llaqo import report
+from llaqo.protocol import Clip, Evidence, Turn
+
+MAX_UPLOAD_MB = 50
+MB = 1 << 20
+CACHE_S = 600  # Gradio's copies of files it still holds (attached but never sent, API uploads, exported reports)
+IDLE_S = 3 * 3600  # a session nobody closed (an API client) ends this long after its last question
+PRIVACY = (
+    "Your recordings and scores are kept only for this page: they are deleted from the server as soon as you close "
+    "it (or press Clear), and after 3 hours without a question. A file attached but never sent, and the exported "
+    f"report, are deleted within {2 * CACHE_S // 60} minutes. Nothing about a recording is logged."
+)
+
+
+def oversized(paths: list[str], max_upload_mb: float) -> str | None:
+    """The message refusing the first file over the upload limit (which is deleted), or None."""
+    for path in paths:
+        size = Path(path).stat().st_size
+        if size > max_upload_mb * MB:
+            Path(path).unlink()
+            return f"{Path(path).name} is {size / MB:.0f} MB; uploads are limited to {max_upload_mb:g} MB."
+    return None
+
+
+@dataclass
+class Session:
+    """One browser session's recordings, conversation and report."""
+
+    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="llaqo-session-")))
+    clip: Clip | None = None
+    evidence: Evidence | None = None
+    audio: Path | None = None
+    """The current recording's file, in the session's folder."""
+    recording: str | None = None
+    """The current recording's content hash: its key in the report."""
+    turns: list[Turn] = field(default_factory=list)
+    report: report.SessionReport = field(default_factory=report.SessionReport)
+    reference: Clip | None = None
+    """The recording marked as the reference; comparison questions are answered against it."""
+    save_history: bool = False
+    """Opted in to saving each analysed take to the local practice history."""
+    class_score: Path | None = None
+    """The class view's score, for opening one of its takes in the chat."""
+
+    def keep(self, upload: str) -> Path:
+        """Move an upload into the session's folder, which is deleted with the session. Each upload gets its
+        own subfolder, so a second take under the same name (every microphone take is `audio.wav`) does
+        not overwrite the first, and the coach still sees the name the user gave."""
+        path = Path(tempfile.mkdtemp(dir=self.folder)) / Path(upload).name
+        shutil.move(upload, path)
+        return path
+
+    @property
+    def name(self) -> str:
+        """The current recording's distinct name in this session, e.g. "audio.wav (take 2)"."""
+        return self.report.recordings[self.recording].name
+
+    @property
+    def recording_stem(self) -> str:
+        """The current recording's file-name stem for its clips, distinct between takes ("audio-take-2")."""
+        return self.report.recordings[self.recording].stem
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Sessions:
+    """The open tabs' sessions by Gradio session hash, so that closing a tab can end its session."""
+
+    def __init__(self):
+        self._by_hash: dict[str, Session] = {}
+
+    def open(self, session: Session | None, request: gr.Request | None) -> Session:
+        """The tab's session (a new one at its first message), remembered so that closing the tab ends it."""
+        session = session or Session()
+        if request is not None and request.session_hash:
+            self._by_hash[request.session_hash] = session
+        return session
+
+    def forget(self, request: gr.Request) -> None:
+        """The tab was closed: delete its recordings now (Gradio itself keeps a closed tab's state an hour)."""
+        session = self._by_hash.pop(request.session_hash, None)
+        if session is not None:
+            session.close()
+
+    def end(self, session: Session | None) -> None:
+        """Gradio dropped a session's state (idle past IDLE_S): delete its recordings."""
+        if session is not None:
+            session.close()
+            for key in [k for k, s in self._by_hash.items() if s is session]:
+                self._by_hash.pop(key, None)
