@@ -15,7 +15,7 @@ import torch
 import torchaudio
 
 from llaqo.audio import AudioError, load_audio
-from llaqo.lite import articulation, dynamics, pedal, score, spectral, tempo, transcribe
+from llaqo.lite import articulation, balance, chords, dynamics, pedal, runs, score, spectral, tempo, transcribe, voices
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,9 @@ class Analysis:
     dynamics: dynamics.Dynamics
     articulation: articulation.Articulation
     pedal: pedal.Pedal
+    balance: balance.Balance
+    chords: chords.Chords
+    runs: runs.Runs
     score: ScoreReport | None = None
     cautions: list[str] = field(default_factory=list)
     """Why the evidence is weak, if it is (few notes, short clip, quiet take)."""
@@ -143,6 +146,9 @@ class Analysis:
             "dynamics": self.dynamics.to_json(),
             "articulation": self.articulation.to_json(),
             "pedal": self.pedal.to_json(),
+            "balance": self.balance.to_json(),
+            "chords": self.chords.to_json(),
+            "runs": self.runs.to_json(),
             "cautions": list(self.cautions),
         }
         if self.score is not None:
@@ -215,6 +221,10 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         harmony = _score_harmony(notated, bars_q[:, 1], bounds[:, 1])
         pedal_share = pedal.PEDAL_SHARE_SCORE
         report = _score_report(notes, notated, aligned, bounds, tempo_result, dyn)
+        substituted = [(w.score_index, w.perf_index) for w in aligned.wrong if w.perf_index is not None]
+        placed = np.concatenate([aligned.pairs, np.array(substituted, dtype=int).reshape(-1, 2)]).astype(int)
+        heard = voices.from_score(notes, notated.hand, notated.onset_q, placed)
+        segment_bounds = bounds[:, 1]
     else:
         beats = tempo.track_beats(wave, sr, notes[:, 0])
         tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(beats), None, "audio")
@@ -229,6 +239,8 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         harmony = pedal.harmony_from_notes(notes, bounds)
         pedal_share = pedal.PEDAL_SHARE_AUDIO
         report = None
+        heard = voices.from_pitch(notes)
+        segment_bounds = bounds
     return Analysis(
         name=name,
         duration_s=recording.duration_s,
@@ -242,6 +254,9 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         pedal=pedal.analyse_pedal(
             notes, pedal.damped_times(envelopes, notes), notes[:, 0] + written, harmony, pedal_share
         ),
+        balance=balance.analyse_balance(levels, notes[:, 0], heard, segment_bounds),
+        chords=chords.analyse_chords(notes, heard),
+        runs=runs.analyse_runs(notes[:, 0], heard.group),
         score=report,
         cautions=_cautions(notes, recording.duration_s, dyn),
     )
