@@ -1,5 +1,5 @@
 """Chord asynchrony: how far apart in time the notes of a chord (notated together with a score, heard
-together without) were played, and which chords were rolled (spread wide, in pitch order)."""
+together without) were played, and which chords were rolled (spread wider than a hand's natural asynchrony)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from llaqo.lite.voices import Voices
 
-ROLLED_MS = 50.0  # a chord spread this wide, in pitch order, is rolled; a together chord spreads ~10-30 ms
+ROLLED_MS = 50.0  # a chord spread this wide is rolled; a chord played together spreads ~10-30 ms
 TOGETHER_MS = 30.0  # chords spread less than this sound together
 BOTH_HANDS = 2
 
@@ -45,12 +45,9 @@ def analyse_chords(notes: np.ndarray, voices: Voices) -> Chords:
         members = np.flatnonzero((voices.group == g) & voices.real)
         if len(np.unique(notes[members, 2])) < 2:
             continue
-        onsets, pitches = notes[members, 0], notes[members, 2]
+        onsets = notes[members, 0]
         spread = 1000 * float(onsets.max() - onsets.min())
-        order = np.argsort(onsets, kind="stable")
-        steps = np.diff(pitches[order])
-        in_pitch_order = bool((steps >= 0).all() or (steps <= 0).all())
         hands = np.unique(voices.hand[members])
         hand = int(hands[0]) if len(hands) == 1 else BOTH_HANDS
-        rows.append((float(onsets.min()), spread, len(members), int(spread >= ROLLED_MS and in_pitch_order), hand))
+        rows.append((float(onsets.min()), spread, len(members), int(spread >= ROLLED_MS), hand))
     return Chords(np.array(rows, dtype=float).reshape(-1, 5), voices.source)
