@@ -71,9 +71,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def run_ask(args: argparse.Namespace) -> int:
+    config = coach_config(args)
+    backend = args.backend
+    if backend == "auto":
+        backend = "llaqo" if release.complete(config.paths) else "lite"
+    if backend == "lite":
+        return lite_cli.run_ask(args.audio, args.questions, args.score, args.json)
+    if args.score:
+        return fail("--score is read by the Lite coach only: add --backend lite")
     from llaqo.coach import LLaQoCoach
 
-    config = coach_config(args)
     if not release.complete(config.paths):
         return fail("LLaQo weights are missing; run `python -m llaqo doctor` to see which and how to get them")
     try:
@@ -137,7 +144,7 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def add_ask_parser(commands) -> None:
-    ask = commands.add_parser("ask", help="ask LLaQo questions about a recording; answers stream to stdout")
+    ask = commands.add_parser("ask", help="ask the coach questions about a recording; answers stream to stdout")
     ask.add_argument("audio", help="wav, flac, mp3, ogg/opus, webm or m4a")
     ask.add_argument("questions", nargs="+", metavar="QUESTION", help="several questions are follow-ups")
     add_paths_arguments(ask)
@@ -153,7 +160,14 @@ def add_ask_parser(commands) -> None:
     ask.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     ask.add_argument("--dtype", choices=["auto", "fp32", "fp16", "bf16"], help="the LLM's dtype")
     ask.add_argument("--quantization", choices=["none", "8bit", "4bit"], help="bitsandbytes, CUDA only")
-    ask.add_argument("--json", action="store_true", help="one JSON line per answer with its timings")
+    ask.add_argument("--json", action="store_true", help="one JSON line per answer, its text under 'text'")
+    ask.add_argument(
+        "--backend",
+        choices=["auto", "llaqo", "lite"],
+        default="auto",
+        help="auto (default): the LLaQo model when its weights are complete, else the Lite coach",
+    )
+    ask.add_argument("--score", help="the score (MIDI or MusicXML), for the Lite coach")
     ask.set_defaults(func=run_ask)
 
 

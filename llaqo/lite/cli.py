@@ -1,4 +1,5 @@
-"""`python -m llaqo analyze AUDIO [--score FILE] [--json]`: the Lite measurements on the command line.
+"""`python -m llaqo analyze AUDIO [--score FILE] [--json]`: the Lite measurements on the command line, and
+`python -m llaqo ask --backend lite`: the Lite coach's answers.
 
 add_parser() plugs the subcommand into llaqo.cli; the handler returns an exit code. The JSON contract is in
 the README ("The Lite coach and python -m llaqo analyze").
@@ -42,4 +43,25 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json()))
     else:
         print("\n".join(summary_lines(result)))
+    return 0
+
+
+def run_ask(audio: str, questions: list[str], score: str | None, as_json: bool) -> int:
+    """`python -m llaqo ask --backend lite`: the questions answered in order, each a follow-up of the last."""
+    from llaqo.lite.coach import LiteCoach
+    from llaqo.protocol import Turn
+
+    coach = LiteCoach(warm_up=False)
+    try:
+        clip = coach.prepare(audio, score_path=score)
+    except (AudioError, ScoreError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    history: list[Turn] = []
+    for question in questions:
+        if len(questions) > 1 and not as_json:
+            print(f"> {question}", flush=True)
+        text = "".join(coach.answer(clip, question, history))
+        history.append(Turn(question, text))
+        print(json.dumps({"question": question, "text": text}) if as_json else text, flush=True)
     return 0

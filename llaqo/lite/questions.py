@@ -47,7 +47,8 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"tempo", r"speed", r"bpm", r"rush", r"drag", r"accel", r"ritard", r"rit\b", r"rubato", r"pace", r"hurr",
         r"too (?:fast|slow)", r"(?:faster|slower|quicker) than", r"sped up", r"speed(?:ing)? up",
         r"slow(?:ed|ing)? down", r"how fast", r"how slow", r"metronome mark", r"held back", r"hold(?:ing)? back",
-        r"push(?:ed|ing)? ahead",
+        r"push(?:ed|ing)? ahead", r"(?:beat|pulse) (?:is |was )?(?:steady|stable|even)", r"steady (?:beat|pulse)",
+        r"keep(?:ing)? the beat",
     ),
     "rhythm": (
         r"rhythm", r"timing", r"in time", r"even(?:ly|ness)?\b", r"uneven", r"pulse", r"beat", r"syncopat",
@@ -213,6 +214,9 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 # fmt: on
 
 
+FOLLOW_UP = r"(?:and|what about|how about|same|also|now)\b"  # "and the left hand?", "what about bars 9-12?"
+
+
 @dataclass(frozen=True)
 class Scope:
     """The part of the take a question asks about. All None: the whole take.
@@ -283,6 +287,9 @@ class Question:
         ("and in bars 9-12?", "and the left hand?"); it keeps the previous scope and part when it names none."""
         if not self.asks_nothing or not (previous.topics or previous.intents != ("explain",)):
             return self
+        text = _normal(self.text)
+        if not re.match(FOLLOW_UP, text) and len(text.split()) > 3:
+            return self  # "how was the opening?" asks for everything about the opening
         return replace(
             self,
             topics=previous.topics,
@@ -414,7 +421,7 @@ def parse(question: str) -> Question:
         intents.remove("plan")  # "what should I focus on first to improve?": the one thing, with how to practise it
     scale = parse_scale(text) if "rate" in intents else DEFAULT_SCALE
     part = parse_part(text)
-    follow_up = re.match(r"(?:and|what about|how about)\b", text)
+    follow_up = re.match(FOLLOW_UP, text)
     if part is not None and not topics and not unmeasurable and intents == [] and not follow_up:
         topics = ["balance"]  # "how was the melody?", "is my bass too heavy?": how it sounded against the rest
     if part is not None and "dynamics" in topics and not re.search(r"cresc|dim|dynamic|contrast|shap|phras", text):
