@@ -32,14 +32,13 @@ def problems(c: Citer, span: Span) -> list[Problem]:
     d, out = c.doc, []
     s = d.get("score")
     if s and (s["wrong"] or s["missed"]):
-        first = (s["wrong"] + s["missed"])[0]
         kind = "wrong" if s["wrong"] else "missed"
         acc = s["accuracy_pct"]
         out.append(Problem(
             "notes", 2.0 if acc < 90 else 1.0 if acc < 95 else 0.5,
             lambda c, kind=kind: f"{c('score.accuracy_pct')}% of the notes were as written, with the first "
             f"{kind} note in bar {c(f'score.{kind}[0].bar', 'd')} ({c(f'score.{kind}[0].time_s', how='clock')})",
-            f"play bar {first['bar']} and the bar after it hands separately, slowly, until the notes are sure",
+            "play that bar and the next hands separately, slowly, until the notes are sure",
         ))  # fmt: skip
     t = d["tempo"]
     if (t["label"] in ("rushing", "rubato") or t["cv_pct"] > 6) and len(t["curve"]) >= 2:
@@ -188,7 +187,7 @@ def plan(c: Citer, span: Span, part: str | None) -> list[Sentence]:
         out.append(c.say(f"Next, because {p.why(c)}: {p.practise}."))
     if not found:
         out.append(c.say(
-            f"I measured no clear problem, so next raise the metronome step by step back to your tempo and record "
+            "I measured no clear problem, so next raise the metronome step by step back to your tempo and record "
             "yourself: listen for an even pulse and a melody that sings over the accompaniment."
         ))  # fmt: skip
     else:

@@ -49,7 +49,7 @@ TEXT_HOW = {"clock": clock, "note": note_name}
 
 
 def resolve(doc: dict, path: str):
-    """"tempo.curve[3][1]" -> doc["tempo"]["curve"][3][1]."""
+    """ "tempo.curve[3][1]" -> doc["tempo"]["curve"][3][1]."""
     value = doc
     for token in re.findall(r"[^.\[\]]+|\[\d+\]", path):
         value = value[int(token[1:-1])] if token.startswith("[") else value[token]

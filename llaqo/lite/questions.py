@@ -16,24 +16,17 @@ DEFAULT_SCALE = 5  # the original LLaQo rates "in a scale of 5"
 RATING_SCALES = (5, 6, 10, 100)  # scales a rating may use; another number ("1 to 9") is a difficulty scale
 AROUND_S = 5.0  # "around 1:10" means 1:05-1:15
 
-NUMBER_WORDS = {
-    w: i
-    for i, w in enumerate(
-        (
-            "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-            "sixteen seventeen eighteen nineteen twenty"
-        ).split()  # noqa: SIM905
-    )
-}
-ORDINALS = {
-    w: i + 1
-    for i, w in enumerate(
-        (
-            "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
-            "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
-        ).split()  # noqa: SIM905
-    )
-}
+# fmt: off
+NUMBER_WORDS = {w: i for i, w in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+))}
+ORDINALS = {w: i + 1 for i, w in enumerate((
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+    "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
+    "twentieth",
+))}
+# fmt: on
 NUM = r"(\d+|" + "|".join(NUMBER_WORDS) + r")"
 ORD = r"(\d+(?:st|nd|rd|th)|" + "|".join(ORDINALS) + r")"
 BAR = r"(?:bars?|measures?|mm?\.)"

@@ -97,8 +97,11 @@ def place(c: Citer, span: Span, times: bool = False) -> str:
     """The judged part in words, cited: "bars 5-8" (with times: "bars 5-8 (0:08-0:16)") or "0:30-0:45"."""
     if span.bars:
         first, last = span.bars[0], span.bars[-1]
-        clocks = f"{c(f'score.bars[{first}].start_s', how='clock')}-{c(f'score.bars[{last}].end_s', how='clock')}"
-        clocks = f" ({clocks})" if times else ""
+        clocks = ""
+        if times:
+            clocks = (
+                f" ({c(f'score.bars[{first}].start_s', how='clock')}-{c(f'score.bars[{last}].end_s', how='clock')})"
+            )
         if first == last:
             return f"bar {c(f'score.bars[{first}].bar', 'd')}{clocks}"
         return f"bars {c(f'score.bars[{first}].bar', 'd')}-{c(f'score.bars[{last}].bar', 'd')}{clocks}"

@@ -15,6 +15,7 @@ JITTER_UNEVEN_MS = 35  # beyond 35 ms the unevenness is audible
 MELODY_OVER_DB = 3.0  # a melody this much above its accompaniment stands out
 HEAVY_DB = 3.0  # a left hand (accompaniment) this much above the right (melody) covers it
 MAX_PLACES = 3
+UNSURE_ERROR_SHARE = 0.1  # more score differences than this share of the notated notes: say they may be ours
 
 
 def _in(span: Span, items: list, time_of) -> list[int]:
@@ -110,7 +111,12 @@ def articulation(c: Citer, span: Span) -> list[Sentence]:
         f"for less than {c('method.short_ratio', how='pct')}% of their written length."
     )]  # fmt: skip
     if c.doc["pedal"]["label"] != "none" and a["label"] != "staccato":
-        out.append(c.say("Under the sustain pedal notes keep sounding, so this describes the sound."))
+        # Under a held pedal the strings keep sounding after the key is released, so a detached touch there
+        # is inaudible: the measurement describes the sound, and may miss detached notes.
+        out.append(c.say(
+            "You used the sustain pedal, which keeps notes sounding after the key is released, so this describes "
+            "the sound; notes played detached under the pedal cannot be heard as detached."
+        ))  # fmt: skip
     return out
 
 
@@ -119,16 +125,22 @@ def pedal(c: Citer, span: Span) -> list[Sentence]:
     changes = _in(span, p["harmony_changes_s"], lambda t: t)
     blurred = _in(span, p["blurred_changes_s"], lambda t: t)
     label = {"none": "little or no sustain pedal", "clean": "clean pedalling", "blurred": "blurred pedalling"}
-    part = "" if span.whole else f" in {place(c, span)}"
-    out = [c.say(f"I hear {label[p['label']]}.")]
+    held = "of notes kept sounding well past their written end"
+    if p["label"] == "none" and round(100 * p["sustained_share"]) == 0:
+        out = [c.say("I hear no sustain pedal: no note kept sounding well past its written end.")]
+    elif p["label"] == "none":
+        out = [c.say(f"I hear little or no sustain pedal: only {c('pedal.sustained_share', how='pct')}% {held}.")]
+    else:
+        out = [c.say(f"I hear {label[p['label']]}: {c('pedal.sustained_share', how='pct')}% {held}.")]
     if changes:
         counted = [f"pedal.harmony_changes_s[{i}]" for i in changes]
         blurs = [f"pedal.blurred_changes_s[{i}]" for i in blurred]
         n_blur = c.of("count", blurs, "d") if blurs else "none"
-        out.append(c.say(
-            f"{n_blur.capitalize()} of the {c.of('count', counted, 'd')} harmony changes{part} carried the previous "
-            "harmony over."
-        ))  # fmt: skip
+        n_all = c.of("count", counted, "d")
+        part = "" if span.whole else f" in {place(c, span)}"
+        out.append(
+            c.say(f"{n_blur.capitalize()} of the {n_all} harmony changes{part} carried the previous harmony over.")
+        )
     if blurred:
         places = ", ".join(where(c, f"pedal.blurred_changes_s[{i}]") for i in blurred[:MAX_PLACES])
         out.append(c.say(f"The pedal blurred at {places}: change it as the harmony changes there."))
@@ -154,6 +166,12 @@ def notes(c: Citer, span: Span, part: str | None) -> list[Sentence]:
     out = []
     if part in ("left hand", "right hand"):
         out.append(c.say(f"I do not yet tell the {part}'s mistakes from the other hand's, so these are all of them."))
+    if s["n_performed"] < s["n_notated"]:
+        out.append(c.say(
+            f"The recording covers bars {c('score.performed_bars[0]', 'd')}-{c('score.performed_bars[1]', 'd')} of "
+            f"the score ({c('score.n_performed', 'd')} of its {c('score.n_notated', 'd')} notes), so I checked those "
+            "bars only."
+        ))  # fmt: skip
     if span.whole:
         out.append(c.say(
             f"Of the {c('score.n_performed', 'd')} notated notes you played, {c('score.accuracy_pct')}% were as "
@@ -171,6 +189,14 @@ def notes(c: Citer, span: Span, part: str | None) -> list[Sentence]:
     where_ = "" if span.whole else f" in {place(c, span)}"
     listed = counts[0] if len(counts) == 1 else f"{', '.join(counts[:-1])} and {counts[-1]}"
     out.append(c.say(f"I heard {listed}{where_}."))
+    n_all = len(s["wrong"]) + len(s["missed"]) + len(s["extra"])
+    if s["n_performed"] and n_all / s["n_performed"] > UNSURE_ERROR_SHARE:
+        # Errors are inferred from a transcription, which misses more notes on an unfamiliar piano or in a
+        # noisy room; many differences are as likely to be the listener's as the player's.
+        out.append(c.say(
+            "That is a lot of differences for one take. Some may be notes the transcription missed (it hears some "
+            "pianos and rooms less well), so check these places by ear before you practise them."
+        ))  # fmt: skip
     for kind, i in events[:MAX_PLACES]:
         e = f"score.{kind}[{i}]"
         at = f"bar {c(e + '.bar', 'd')} ({c(e + '.time_s', how='clock')})"
