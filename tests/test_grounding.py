@@ -50,7 +50,7 @@ def check_grounded(a: analysis.Analysis, question: str, previous: list[str] = ()
                 if root in measured:
                     assert resolve(doc, path) == resolve(measured, path), f"{path} differs from the analysis JSON"
             assert derive(doc, cite.how, cite.paths, cite.fmt) == cite.text, (question, cite)
-            printed_at = re.compile(rf"(?<![\d.:]){re.escape(cite.text)}(?![\d:]|\.\d)")
+            printed_at = re.compile(rf"(?<![\d.:]){re.escape(cite.text)}(?!\d|[.:]\d)")
             assert printed_at.search(rest), f"{cite.text!r} is cited but not printed in {s.text!r}"
             rest = printed_at.sub(" ", rest, count=1)
             printed += [float(x) for x in re.findall(r"\d+(?:\.\d+)?", cite.text)]
