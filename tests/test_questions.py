@@ -63,8 +63,9 @@ def qa_table_questions() -> list[str]:
 # What each QA-table question must at least be understood as: the word that makes it a question about
 # a topic, about something the measurements cannot judge, or a request for a rating or for practice.
 SENSIBLE = (
-    ("tempo", "tempo"), ("rhythm", "rhythm"), ("pedal", "pedal"), ("dynamic", "dynamics"), ("articulat", "articulation"),
-    ("legato", "articulation"), ("balance", "balance"), ("accura", None), ("composer", "composer and style"),
+    ("tempo", "tempo"), ("rhythm", "rhythm"), ("pedal", "pedal"), ("dynamic", "dynamics"),
+    ("articulat", "articulation"), ("legato", "articulation"), ("balance", "balance"), ("accura", None),
+    ("composer", "composer and style"),
     ("tone", "tone colour"), ("emotion", "emotional intent"), ("skill level", "skill level of the player"),
     ("student or", "skill level of the player"), ("difficult", "difficulty of the piece"), ("work on", "plan"),
     ("out of 10", "rate"), ("scale of 5", "rate"), ("score you would assign", "rate"),
