@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llaqo.lite import sentences
+from llaqo.lite import chords, sentences
 from llaqo.lite.grounding import Citer, Sentence
 from llaqo.lite.scope import Span, place, where
 
@@ -63,10 +63,10 @@ def problems(c: Citer, span: Span) -> list[Problem]:
             "lift the pedal exactly as the new harmony sounds and press it again just after; listen for clean bass",
         ))  # fmt: skip
     ch = d["chords"]
-    if ch["n_chords"] >= 3 and ch["mean_spread_ms"] > 30:
+    if ch["n_chords"] >= 3 and ch["median_spread_ms"] > chords.TOGETHER_MS:
         out.append(Problem(
             "chords", 0.5,
-            lambda c: f"your chords were spread by {c('chords.mean_spread_ms')} ms on average, the widest at "
+            lambda c: f"your chords were spread by {c('chords.median_spread_ms')} ms (median), the widest at "
             f"{where(c, _widest_chord(c))}",
             "drop the whole hand into each chord from the key surface, slowly, listening for one sound",
         ))  # fmt: skip

@@ -16,6 +16,7 @@ from llaqo.lite.questions import Question, parse
 from llaqo.lite.scope import Span, place, resolve_scope
 
 TOPIC_SENTENCES = ("tempo", "rhythm", "dynamics", "articulation", "pedal", "notes", "balance", "chords", "runs")
+HAND_AWARE = ("notes", "balance", "chords", "runs")  # topics answered for the asked hand or voice
 OVERALL = ("tempo", "rhythm", "dynamics", "articulation", "pedal", "notes", "balance")
 METHOD = {
     "short_ratio": articulation.SHORT_RATIO,
@@ -61,6 +62,9 @@ def answer(a: Analysis, question: str, previous: list[str] = ()) -> tuple[list[S
         out.append(c.say(f"I judged {judged}."))
     if q.part:
         out.append(c.say(f"You asked about the {q.part}."))
+        both = [t for t in q.topics if t not in HAND_AWARE]
+        if both:
+            out.append(c.say(f"I measure the {' and '.join(both)} of both hands together, not of one hand."))
     if q.unmeasurable:
         out.append(unmeasurable_sentence(c, q.unmeasurable))
     if "priority" in q.intents:

@@ -11,6 +11,7 @@ from llaqo.lite.voices import Voices
 
 ROLLED_MS = 50.0  # a chord spread this wide is rolled; a chord played together spreads ~10-30 ms
 TOGETHER_MS = 30.0  # chords spread less than this sound together
+MAX_SPREAD_MS = 250.0  # notes notated together but played further apart are an alignment slip, not a chord
 BOTH_HANDS = 2
 
 
@@ -22,15 +23,15 @@ class Chords:
     source: str
 
     @property
-    def mean_spread_ms(self) -> float:
-        return float(self.chords[:, 1].mean()) if len(self.chords) else 0.0
+    def median_spread_ms(self) -> float:
+        return float(np.median(self.chords[:, 1])) if len(self.chords) else 0.0
 
     def to_json(self) -> dict:
         c = self.chords
         return {
             "source": self.source,
             "n_chords": len(c),
-            "mean_spread_ms": round(self.mean_spread_ms, 1),
+            "median_spread_ms": round(self.median_spread_ms, 1),
             "max_spread_ms": round(float(c[:, 1].max()), 1) if len(c) else 0.0,
             "n_rolled": int(c[:, 3].sum()) if len(c) else 0,
             "chords": [[round(t, 3), round(s, 1), int(n), int(r), int(h)] for t, s, n, r, h in c],
@@ -47,6 +48,8 @@ def analyse_chords(notes: np.ndarray, voices: Voices) -> Chords:
             continue
         onsets = notes[members, 0]
         spread = 1000 * float(onsets.max() - onsets.min())
+        if spread > MAX_SPREAD_MS:
+            continue
         hands = np.unique(voices.hand[members])
         hand = int(hands[0]) if len(hands) == 1 else BOTH_HANDS
         rows.append((float(onsets.min()), spread, len(members), int(spread >= ROLLED_MS), hand))

@@ -138,6 +138,7 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"(?:single |one )?most important", r"one thing", r"single thing", r"biggest (?:problem|issue|weakness)",
             r"main (?:problem|issue|thing|weakness)", r"top priority", r"first thing (?:to|i should)",
             r"(?:what|which) (?:one )?(?:thing )?should i (?:fix|focus on) first", r"worst", r"(?:give me|name) one",
+            r"(?:work on|practi[cs]e|improve|fix|tackle) first",
             r"focus on\b(?! the)", r"if i (?:could|can) (?:only )?(?:fix|change) one",
         ),
     ),

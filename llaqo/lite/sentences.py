@@ -219,6 +219,10 @@ def balance(c: Citer, span: Span, part: str | None) -> list[Sentence]:
     hands = [f"balance.segments[{i}][2]" for i in segs if b["segments"][i][2] is not None]
     voices = [f"balance.segments[{i}][3]" for i in segs if b["segments"][i][3] is not None]
     scope = "" if span.whole else f" in {place(c, span)}"
+    whole_hands, whole_voices = "balance.right_minus_left_db", "balance.melody_minus_accompaniment_db"
+    if span.whole and b["right_minus_left_db"] is not None:
+        hands = [whole_hands]
+    voices_whole = [whole_voices] if span.whole and b["melody_minus_accompaniment_db"] is not None else None
     if hands:
         value = sum(c.get(p) for p in hands) / len(hands)
         louder, softer = ("right hand", "left hand") if value >= 0 else ("left hand", "right hand")
@@ -231,8 +235,9 @@ def balance(c: Citer, span: Span, part: str | None) -> list[Sentence]:
         elif part in ("left hand", "bass", "accompaniment") and louder == "right hand":
             out.append(c.say(f"So the {part} is not too heavy: it stays under the right hand."))
     if voices:
-        value = sum(c.get(p) for p in voices) / len(voices)
-        mean = c.of("mean", voices, ".1f")
+        judged = voices_whole or voices
+        value = sum(c.get(p) for p in judged) / len(judged)
+        mean = c.of("mean", judged, ".1f")
         if value >= 0:
             text = f"The melody (top voice) stood {mean} dB above the accompaniment{scope}"
         else:
@@ -263,8 +268,9 @@ def chords(c: Citer, span: Span, part: str | None) -> list[Sentence]:
     spreads = [f"chords.chords[{i}][1]" for i in chosen]
     widest = max(chosen, key=lambda i: rows[i][1])
     out = [c.say(
-        f"Across {c.of('count', spreads, 'd')} chords{scope} the notes were spread by {c.of('mean', spreads)} ms on "
-        f"average; the widest, {c(f'chords.chords[{widest}][1]')} ms, was at {where(c, f'chords.chords[{widest}][0]')}."
+        f"Across {c.of('count', spreads, 'd')} chords{scope} the notes were spread by {c.of('median', spreads)} ms "
+        f"(median); the widest, {c(f'chords.chords[{widest}][1]')} ms, was at "
+        f"{where(c, f'chords.chords[{widest}][0]')}."
     )]  # fmt: skip
     rolled = [f"chords.chords[{i}][3]" for i in chosen if rows[i][3]]
     if rolled:
