@@ -41,6 +41,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
         r"too (?:fast|slow)", r"(?:faster|slower|quicker) than", r"sped up", r"speed(?:ing)? up",
         r"slow(?:ed|ing)? down", r"how fast", r"how slow", r"metronome mark", r"held back", r"hold(?:ing)? back",
         r"push(?:ed|ing)? ahead", r"(?:beat|pulse) (?:is |was )?(?:steady|stable|even)", r"steady (?:beat|pulse)",
+        r"how (?:steady|stable)",
         r"keep(?:ing)? the beat",
     ),
     "rhythm": (
@@ -138,6 +139,7 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"(?:single |one )?most important", r"one thing", r"single thing", r"biggest (?:problem|issue|weakness)",
             r"main (?:problem|issue|thing|weakness)", r"top priority", r"first thing (?:to|i should)",
             r"(?:what|which) (?:one )?(?:thing )?should i (?:fix|focus on) first", r"worst", r"(?:give me|name) one",
+            r"weakest", r"weak(?:est)? (?:point|spot|area)",
             r"(?:work on|practi[cs]e|improve|fix|tackle) first",
             r"focus on\b(?! the)", r"if i (?:could|can) (?:only )?(?:fix|change) one",
         ),

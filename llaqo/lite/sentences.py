@@ -141,6 +141,8 @@ def pedal(c: Citer, span: Span) -> list[Sentence]:
         out.append(
             c.say(f"{n_blur.capitalize()} of the {n_all} harmony changes{part} carried the previous harmony over.")
         )
+    elif not span.whole:
+        out.append(c.say(f"I found no harmony change in {place(c, span)} to judge the pedal by."))
     if blurred:
         places = ", ".join(where(c, f"pedal.blurred_changes_s[{i}]") for i in blurred[:MAX_PLACES])
         out.append(c.say(f"The pedal blurred at {places}: change it as the harmony changes there."))
