@@ -50,6 +50,9 @@ def test_follow_ups_take_the_previous_topic_and_keep_their_own_scope():
     again = parse("What about bars 9-12?").follow_up_of(first)
     assert again.topics == ("tempo",) and again.scope.describe() == "bars 9-12"
     assert parse("How were my dynamics?").follow_up_of(first).topics == ("dynamics",)
+    assert parse("How were my dynamics?").follow_up_of(first).scope.whole
+    there = parse("And the dynamics there?").follow_up_of(first)
+    assert there.topics == ("dynamics",) and there.scope == first.scope
 
 
 def qa_table_questions() -> list[str]:

@@ -210,6 +210,10 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 # fmt: on
 
 
+BACK_REFERENCE = (  # "and the dynamics there?": the previous question's part of the take
+    r"\b(?:there|then|that (?:bar|passage|part|section|place|spot|phrase)|those (?:bars|notes)"
+    r"|same (?:bars?|place|passage|part))\b"
+)
 FOLLOW_UP = r"(?:and|what about|how about|same|also|now)\b"  # "and the left hand?", "what about bars 9-12?"
 
 
@@ -281,9 +285,11 @@ class Question:
     def follow_up_of(self, previous: Question) -> Question:
         """A question that names no topic or intent takes the previous one's, keeping its own scope and part
         ("and in bars 9-12?", "and the left hand?"); it keeps the previous scope and part when it names none."""
+        text = _normal(self.text)
+        if self.scope.whole and not self.asks_nothing and re.search(BACK_REFERENCE, text):
+            return replace(self, scope=previous.scope, part=self.part or previous.part)  # "and the dynamics there?"
         if not self.asks_nothing or not (previous.topics or previous.intents != ("explain",)):
             return self
-        text = _normal(self.text)
         if not re.match(FOLLOW_UP, text) and len(text.split()) > 3:
             return self  # "how was the opening?" asks for everything about the opening
         return replace(
