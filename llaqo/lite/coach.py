@@ -42,9 +42,10 @@ class LiteCoach:
         "LLaQo model for those."
     )
     about = (
-        "Answers come from measurements of your recording (the notes played, tempo, timing, dynamics, articulation "
-        "and pedalling) and cite them; add a MIDI or MusicXML score to hear about wrong, missed and extra notes "
-        "bar by bar. It cannot judge tone colour, emotional intent or style: for those, put the released LLaQo "
+        "Answers come from measurements of your recording (the notes played, tempo, timing, dynamics, articulation, "
+        "pedalling, hand balance and voicing, chords and runs) and cite them, for the bars, part or hand you ask "
+        "about; add a MIDI or MusicXML score to hear about wrong, missed and extra notes bar by bar. "
+        "It cannot judge tone colour, emotional intent or style: for those, put the released LLaQo "
         "checkpoints in `ckpts/` (`python -m llaqo doctor` says how) and restart."
     )
 
