@@ -8,6 +8,7 @@ an answer can be traced to a named field of Analysis.to_json() (tests/test_groun
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 
 from llaqo.lite import advice, articulation, chords, runs, sentences
 from llaqo.lite.analysis import Analysis
@@ -15,7 +16,6 @@ from llaqo.lite.grounding import Citer, Sentence
 from llaqo.lite.questions import Question, parse
 from llaqo.lite.scope import Span, place, resolve_scope
 
-TOPIC_SENTENCES = ("tempo", "rhythm", "dynamics", "articulation", "pedal", "notes", "balance", "chords", "runs")
 HAND_AWARE = ("notes", "balance", "chords", "runs")  # topics answered for the asked hand or voice
 OVERALL = ("tempo", "rhythm", "dynamics", "articulation", "pedal", "notes", "balance")
 METHOD = {
@@ -47,7 +47,7 @@ def topic_sentences(c: Citer, topic: str, span: Span, q: Question) -> list[Sente
     return getattr(sentences, topic)(c, span)
 
 
-def answer(a: Analysis, question: str, previous: list[str] = ()) -> tuple[list[Sentence], dict]:
+def answer(a: Analysis, question: str, previous: Sequence[str] = ()) -> tuple[list[Sentence], dict]:
     """Sentences answering `question` (a follow-up of the `previous` questions), and the document they cite."""
     q = parse(question)
     if previous and question.strip():  # an empty question asks for the overall assessment, never a follow-up
@@ -72,8 +72,8 @@ def answer(a: Analysis, question: str, previous: list[str] = ()) -> tuple[list[S
         return out, c.doc
     if "rate" in q.intents:
         out += advice.rating(c, span, q.scale, q.topics)
-    topics = q.topics
-    if not topics and not q.unmeasurable and q.intents == ("explain",):
+    if not q.topics and not q.unmeasurable and q.intents == ("explain",):
+        # an overall assessment: the first sentence of each topic
         topics = OVERALL if "score" in c.doc else tuple(t for t in OVERALL if t != "notes")
         seen: set[str] = set()
         for topic in topics:
@@ -81,10 +81,9 @@ def answer(a: Analysis, question: str, previous: list[str] = ()) -> tuple[list[S
                 if s.text not in seen:
                     seen.add(s.text)
                     out.append(s)
-    elif "rate" not in q.intents or q.topics:
-        for topic in topics:
-            if topic in TOPIC_SENTENCES and not ("rate" in q.intents and "plan" in q.intents):
-                out += topic_sentences(c, topic, span, q)
+    elif not {"rate", "plan"} <= set(q.intents):  # a rating with a plan is long enough without explanations
+        for topic in q.topics:
+            out += topic_sentences(c, topic, span, q)
     if "plan" in q.intents:
         out += advice.plan(c, span, q.part)
     return out, c.doc
