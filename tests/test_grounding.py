@@ -63,12 +63,14 @@ def check_grounded(a: analysis.Analysis, question: str, previous: list[str] = ()
 
 
 def write(tmp, notes, name, bpm=None):
+    """The take as audio and, with bpm, as a score with the right hand (from middle C up) and the left on two
+    tracks."""
     audio = tmp / f"{name}.wav"
     soundfile.write(audio, synth.render(notes, SR), SR)
     score = None
     if bpm is not None:
         score = tmp / f"{name}.mid"
-        synth.write_score(notes, score, bpm)
+        synth.write_score(notes, score, bpm, hands=np.where(notes[:, 2] >= 60, 0, 1))
     return audio, score
 
 
@@ -146,3 +148,14 @@ def test_perfbench_answers_are_grounded():
         a = analysis.analyze(folder / "audio.flac", score)
         for question in QUESTIONS:
             check_grounded(a, question, ["How was my pedalling?"])
+
+
+def test_mistakes_are_counted_for_the_asked_hand(takes):
+    """The wrong note is in the melody (right-hand track): the right hand's answer names it, the left's not."""
+    a = takes["scored"]
+    wrong = a.to_json()["score"]["wrong"]
+    assert wrong and wrong[0]["hand"] == "right"
+    right = " ".join(answers.answer_sentences(a, "Which mistakes were in the right hand?"))
+    left = " ".join(answers.answer_sentences(a, "Did I play wrong notes in the left hand?"))
+    assert f"bar {wrong[0]['bar']}" in right and "I heard no wrong" not in right
+    assert "I heard no wrong or missed notes in the left hand" in left

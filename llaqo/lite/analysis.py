@@ -44,6 +44,8 @@ class NoteEvent:
     """The played pitch (wrong, extra) or the notated pitch (missed)."""
     notated_pitch: int | None = None
     bar: int | None = None
+    hand: str | None = None
+    """"right" or "left" from the score's staves or tracks (wrong, missed); None when the score does not say."""
 
     def to_json(self) -> dict:
         out: dict = {"time_s": round(self.time_s, 3)}
@@ -53,6 +55,8 @@ class NoteEvent:
             out["pitch"] = self.pitch
         if self.bar is not None:
             out["bar"] = self.bar
+        if self.hand is not None:
+            out["hand"] = self.hand
         return out
 
 
@@ -298,16 +302,23 @@ def _score_report(
     def bar(t: float) -> int:
         return int(score.bar_at(notated, aligned, np.array([t]))[0])
 
+    def hand(s: int) -> str | None:
+        return {0: "right", 1: "left"}.get(int(notated.hand[s]))
+
     wrong = [
-        NoteEvent("wrong", w.time_s, w.played_pitch, int(notated.pitch[w.score_index]), int(notated.bar[w.score_index]))
+        NoteEvent(
+            "wrong", w.time_s, w.played_pitch, int(notated.pitch[w.score_index]), int(notated.bar[w.score_index]),
+            hand(w.score_index),
+        )
         for w in aligned.wrong
-    ]
+    ]  # fmt: skip
     missed = [
         NoteEvent(
-            "missed", float(aligned.time_of(notated.onset_q[[s]])[0]), int(notated.pitch[s]), None, int(notated.bar[s])
+            "missed", float(aligned.time_of(notated.onset_q[[s]])[0]), int(notated.pitch[s]), None,
+            int(notated.bar[s]), hand(s),
         )
         for s in aligned.missed
-    ]
+    ]  # fmt: skip
     extra = [NoteEvent("extra", float(notes[i, 0]), int(notes[i, 2]), None, bar(notes[i, 0])) for i in aligned.extra]
     errors = wrong + missed + extra
     views = []

@@ -159,15 +159,21 @@ def notes(c: Citer, span: Span, part: str | None) -> list[Sentence]:
         )]  # fmt: skip
     s = c.doc["score"]
     bar_numbers = {s["bars"][i]["bar"] for i in span.bars} if span.bars else None
+    hand = {"right hand": "right", "melody": "right", "left hand": "left", "bass": "left"}.get(part or "")
+    known = hand is not None and any("hand" in e for kind in ("wrong", "missed") for e in s[kind])
     events = [
         (kind, i)
         for kind in ("wrong", "missed", "extra")
         for i, e in enumerate(s[kind])
-        if bar_numbers is None or e.get("bar") in bar_numbers
+        if (bar_numbers is None or e.get("bar") in bar_numbers) and (not known or e.get("hand") == hand)
     ]
     out = []
-    if part in ("left hand", "right hand"):
-        out.append(c.say(f"I do not yet tell the {part}'s mistakes from the other hand's, so these are all of them."))
+    if known:
+        out.append(
+            c.say(f"I counted the {part}'s mistakes (the score's staves give the hands; extra notes have none).")
+        )
+    elif hand is not None:
+        out.append(c.say("The score does not say which hand plays which note, so these are both hands' mistakes."))
     if s["n_performed"] < s["n_notated"]:
         out.append(c.say(
             f"The recording covers bars {c('score.performed_bars[0]', 'd')}-{c('score.performed_bars[1]', 'd')} of "
@@ -181,7 +187,8 @@ def notes(c: Citer, span: Span, part: str | None) -> list[Sentence]:
         ))  # fmt: skip
     if not events:
         where_ = "" if span.whole else f" in {place(c, span)}"
-        out.append(c.say(f"I heard no wrong, missed or extra notes{where_}."))
+        kinds = f"wrong or missed notes in the {part}" if known else "wrong, missed or extra notes"
+        out.append(c.say(f"I heard no {kinds}{where_}."))
         return out
     counts = []
     for kind in ("wrong", "missed", "extra"):
