@@ -6,6 +6,7 @@ through, and flat dynamics. Each problem knows where it is, why it matters and h
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,109 +29,117 @@ class Problem:
 
 
 def problems(c: Citer, span: Span) -> list[Problem]:
-    """The measured problems of the take, in SEVERITY order."""
+    """The measured problems inside the span, in SEVERITY order. Timing and flat dynamics are measured over the
+    whole take only, so they count for any span."""
     d, out = c.doc, []
     s = d.get("score")
-    if s and (s["wrong"] or s["missed"]):
-        kind = "wrong" if s["wrong"] else "missed"
-        acc = s["accuracy_pct"]
-        out.append(Problem(
-            "notes", 2.0 if acc < 90 else 1.0 if acc < 95 else 0.5,
-            lambda c, kind=kind: f"{c('score.accuracy_pct')}% of the notes were as written, with the first "
-            f"{kind} note in bar {c(f'score.{kind}[0].bar', 'd')} ({c(f'score.{kind}[0].time_s', how='clock')})",
-            "play that bar and the next hands separately, slowly, until the notes are sure",
-        ))  # fmt: skip
+    if s:
+        bars = {s["bars"][i]["bar"] for i in span.bars} if span.bars else None
+        errors = [
+            (k, i) for k in ("wrong", "missed") for i, e in enumerate(s[k])
+            if (bars is None and span.holds(e["time_s"])) or (bars is not None and e.get("bar") in bars)
+        ]  # fmt: skip
+        if errors:
+            acc = s["accuracy_pct"]
+            out.append(Problem(
+                "notes", 2.0 if acc < 90 else 1.0 if acc < 95 else 0.5,
+                lambda c, e=errors: _notes_why(c, span, e),
+                "play that bar and the next hands separately, slowly, until the notes are sure",
+            ))  # fmt: skip
     t = d["tempo"]
-    if (t["label"] in ("rushing", "rubato") or t["cv_pct"] > 6) and len(t["curve"]) >= 2:
+    beats = [i for i, p in enumerate(t["curve"]) if span.holds(p[0])]
+    if (t["label"] in ("rushing", "rubato") or t["cv_pct"] > 6) and len(beats) >= 2:
         out.append(Problem(
             "tempo", 1.0 if t["label"] == "rushing" else 0.5,
             lambda c: f"your tempo was {c.get('tempo.label')}, with beat-to-beat variation of "
-            f"{c('tempo.cv_pct', '.1f')}% around {c('tempo.bpm')} BPM, furthest from it at {_tempo_extreme(c)}",
+            f"{c('tempo.cv_pct', '.1f')}% around {c('tempo.bpm')} BPM, furthest from it at {_tempo_extreme(c, span)}",
             "keep a metronome click on every beat and count aloud",
         ))  # fmt: skip
     if d["timing"]["jitter_ms"] > sentences.JITTER_EVEN_MS:
         out.append(Problem(
             "rhythm", 1.0 if d["timing"]["jitter_ms"] > sentences.JITTER_UNEVEN_MS else 0.5,
-            lambda c: f"your onsets sat {c('timing.jitter_ms')} ms (RMS) off their grid, from "
+            lambda c: f"your onsets sat {c('timing.jitter_ms')} ms (RMS) off their grid over the whole take, from "
             f"{c('notes[0][0]', how='clock')} to {c(_last_onset(c), how='clock')}",
             "practise in dotted rhythms, then straight, with the metronome on the subdivision",
         ))  # fmt: skip
-    if d["pedal"]["label"] == "blurred":
+    blurred = [f"pedal.blurred_changes_s[{i}]" for i, x in enumerate(d["pedal"]["blurred_changes_s"]) if span.holds(x)]
+    if d["pedal"]["label"] == "blurred" and blurred:
         out.append(Problem(
             "pedal", 0.5,
-            lambda c: f"the pedal blurred the harmony at {where(c, 'pedal.blurred_changes_s[0]')} and "
-            f"{c.of('count', _blurred(c), 'd')} changes in all",
+            lambda c: f"the pedal blurred the harmony at {c.of('count', blurred, 'd')} harmony changes, first at "
+            f"{where(c, blurred[0])}",
             "lift the pedal exactly as the new harmony sounds and press it again just after; listen for clean bass",
         ))  # fmt: skip
-    ch = d["chords"]
-    if ch["n_chords"] >= 3 and ch["median_spread_ms"] > chords.TOGETHER_MS:
+    rows = d["chords"]["chords"]
+    spreads = [f"chords.chords[{i}][1]" for i, r in enumerate(rows) if span.holds(r[0])]
+    if len(spreads) >= 3 and sorted(c.get(p) for p in spreads)[len(spreads) // 2] > chords.TOGETHER_MS:
         out.append(Problem(
             "chords", 0.5,
-            lambda c: f"your chords were spread by {c('chords.median_spread_ms')} ms (median), the widest at "
-            f"{where(c, _widest_chord(c))}",
+            lambda c: f"your chords were spread by {c.of('median', spreads)} ms (median), the widest at "
+            f"{where(c, _widest(c, spreads))}",
             "drop the whole hand into each chord from the key surface, slowly, listening for one sound",
         ))  # fmt: skip
-    r = d["runs"]
-    if r["n_runs"] and r["cv_pct"] >= 15:
+    uneven = [f"runs.runs[{i}][4]" for i, r in enumerate(d["runs"]["runs"]) if span.holds(r[0])]
+    if uneven and sum(c.get(p) for p in uneven) / len(uneven) >= 15:
         out.append(Problem(
             "runs", 0.5,
-            lambda c: f"the notes of your fast runs were spaced unevenly, varying by {c('runs.cv_pct', '.1f')}%, "
-            f"most in the run at {where(c, _least_even_run(c))}",
+            lambda c: f"the notes of your fast runs were spaced unevenly, varying by {c.of('mean', uneven, '.1f')}%, "
+            f"most in the run at {where(c, _widest(c, uneven))}",
             "play the runs in rhythms (long-short, short-long) and in groups, at a slow metronome",
         ))  # fmt: skip
-    m = d["balance"]["melody_minus_accompaniment_db"]
-    if m is not None and m < sentences.MELODY_OVER_DB:
+    voiced = [f"balance.segments[{i}][3]" for i, r in enumerate(d["balance"]["segments"])
+              if r[3] is not None and span.holds(r[0] + 0.05)]  # fmt: skip
+    if voiced and sum(c.get(p) for p in voiced) / len(voiced) < sentences.MELODY_OVER_DB:
         out.append(Problem(
             "balance", 0.5,
-            lambda c: f"the melody stood only {c('balance.melody_minus_accompaniment_db', '.1f')} dB above the "
-            f"accompaniment, least at {where(c, _weakest_melody(c))}",
+            lambda c: f"the melody stood only {c.of('mean', voiced, '.1f')} dB above the accompaniment, least at "
+            f"{where(c, _weakest(c, voiced))}",
             "play the melody alone, singing, then add the accompaniment very softly under it",
         ))  # fmt: skip
     if d["dynamics"]["label"] == "flat":
         out.append(Problem(
             "dynamics", 0.5,
-            lambda c: f"your dynamics stayed within {c('dynamics.range_db', '.1f')} dB from "
-            f"{c('notes[0][0]', how='clock')} to the end",
+            lambda c: f"your dynamics stayed within {c('dynamics.range_db', '.1f')} dB over the whole take",
             "mark where each phrase peaks and play it with a clear swell towards that point",
         ))  # fmt: skip
     return out
 
 
-def _tempo_extreme(c: Citer) -> str:
-    """Where the tempo strayed furthest from its mean: a bar with a score, else a beat's time."""
+def _notes_why(c: Citer, span: Span, errors: list[tuple[str, int]]) -> str:
+    kind, i = errors[0]
+    e = f"score.{kind}[{i}]"
+    first = f"the first {kind} note in bar {c(e + '.bar', 'd')} ({c(e + '.time_s', how='clock')})"
+    if span.whole:
+        return f"{c('score.accuracy_pct')}% of the notes were as written, with {first}"
+    paths = [f"score.{k}[{j}].time_s" for k, j in errors]
+    return f"I heard {c.of('count', paths, 'd')} wrong or missed notes in {place(c, span)}, {first}"
+
+
+def _tempo_extreme(c: Citer, span: Span) -> str:
+    """Where in the span the tempo strayed furthest from its mean: a bar with a score, else a beat's time."""
     bars = c.doc.get("score", {}).get("bars") or []
-    timed = [i for i, b in enumerate(bars) if b["bpm"] is not None]
+    timed = [i for i in (span.bars if span.bars is not None else range(len(bars))) if bars[i]["bpm"] is not None]
     mean = c.get("tempo.bpm")
     if timed:
         i = max(timed, key=lambda i: abs(bars[i]["bpm"] - mean))
         return f"bar {c(f'score.bars[{i}].bar', 'd')} ({c(f'score.bars[{i}].bpm')} BPM)"
     curve = c.get("tempo.curve")
-    i = max(range(len(curve)), key=lambda i: abs(curve[i][1] - mean))
+    beats = [i for i, p in enumerate(curve) if span.holds(p[0])]
+    i = max(beats, key=lambda i: abs(curve[i][1] - mean))
     return f"{c(f'tempo.curve[{i}][0]', how='clock')} ({c(f'tempo.curve[{i}][1]')} BPM)"
-
-
-def _blurred(c: Citer) -> list[str]:
-    return [f"pedal.blurred_changes_s[{i}]" for i in range(len(c.get("pedal.blurred_changes_s")))]
 
 
 def _last_onset(c: Citer) -> str:
     return f"notes[{len(c.get('notes')) - 1}][0]"
 
 
-def _widest_chord(c: Citer) -> str:
-    rows = c.get("chords.chords")
-    return f"chords.chords[{max(range(len(rows)), key=lambda i: rows[i][1])}][0]"
+def _widest(c: Citer, paths: list[str]) -> str:
+    """Of "rows[i][k]" paths, the time ("rows[i][0]") of the row with the largest value."""
+    return re.sub(r"\[\d+\]$", "[0]", max(paths, key=c.get))
 
 
-def _least_even_run(c: Citer) -> str:
-    rows = c.get("runs.runs")
-    return f"runs.runs[{max(range(len(rows)), key=lambda i: rows[i][4])}][0]"
-
-
-def _weakest_melody(c: Citer) -> str:
-    rows = c.get("balance.segments")
-    voiced = [i for i, r in enumerate(rows) if r[3] is not None]
-    return f"balance.segments[{min(voiced, key=lambda i: rows[i][3])}][0]"
+def _weakest(c: Citer, paths: list[str]) -> str:
+    return re.sub(r"\[\d+\]$", "[0]", min(paths, key=c.get))
 
 
 def rating(c: Citer, span: Span, scale: int, topics: tuple[str, ...]) -> list[Sentence]:

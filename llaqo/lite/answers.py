@@ -7,7 +7,6 @@ an answer can be traced to a named field of Analysis.to_json() (tests/test_groun
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 
 from llaqo.lite import advice, articulation, chords, runs, sentences
@@ -27,9 +26,10 @@ METHOD = {
 }
 
 
-def document(a: Analysis) -> dict:
-    """The answer's document: the analysis JSON plus the method's named constants that answers state."""
-    return {**copy.deepcopy(a.to_json()), "method": dict(METHOD)}
+def document(measured: dict) -> dict:
+    """The answer's document: the analysis JSON (shared, never modified: answers add only top-level keys) plus
+    the method's named constants that answers state."""
+    return {**measured, "method": dict(METHOD)}
 
 
 def unmeasurable_sentence(c: Citer, names: tuple[str, ...]) -> Sentence:
@@ -47,12 +47,15 @@ def topic_sentences(c: Citer, topic: str, span: Span, q: Question) -> list[Sente
     return getattr(sentences, topic)(c, span)
 
 
-def answer(a: Analysis, question: str, previous: Sequence[str] = ()) -> tuple[list[Sentence], dict]:
-    """Sentences answering `question` (a follow-up of the `previous` questions), and the document they cite."""
+def answer(
+    a: Analysis, question: str, previous: Sequence[str] = (), measured: dict | None = None
+) -> tuple[list[Sentence], dict]:
+    """Sentences answering `question` (a follow-up of the `previous` questions), and the document they cite.
+    measured: a.to_json(), when the caller keeps it (the coach does), so it is not rebuilt per answer."""
     q = parse(question)
     if previous and question.strip():  # an empty question asks for the overall assessment, never a follow-up
         q = q.follow_up_of(parse(previous[-1]))
-    c = Citer(document(a))
+    c = Citer(document(a.to_json() if measured is None else measured))
     out = [c.say(f"Note: {c(f'cautions[{i}]', 's')}.") for i in range(len(a.cautions))]
     span = resolve_scope(q.scope, c.doc)
     if span.unresolved:
@@ -82,6 +85,8 @@ def answer(a: Analysis, question: str, previous: Sequence[str] = ()) -> tuple[li
                     seen.add(s.text)
                     out.append(s)
     elif not {"rate", "plan"} <= set(q.intents):  # a rating with a plan is long enough without explanations
+        if "compare" in q.intents and "dynamics" in q.topics:
+            out.append(c.say("I do not read the score's dynamic markings, so here is what you played, bar by bar."))
         for topic in q.topics:
             out += topic_sentences(c, topic, span, q)
     if "plan" in q.intents:
@@ -89,7 +94,9 @@ def answer(a: Analysis, question: str, previous: Sequence[str] = ()) -> tuple[li
     return out, c.doc
 
 
-def answer_sentences(a: Analysis, question: str, previous_question: str | None = None) -> list[str]:
+def answer_sentences(
+    a: Analysis, question: str, previous_question: str | None = None, measured: dict | None = None
+) -> list[str]:
     """The answer's sentences as text."""
-    found, _ = answer(a, question, [previous_question] if previous_question else [])
+    found, _ = answer(a, question, [previous_question] if previous_question else [], measured)
     return [s.text for s in found]

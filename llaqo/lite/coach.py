@@ -80,7 +80,8 @@ class LiteCoach:
     ) -> Iterator[str]:
         """Yield the answer sentence by sentence. Settings do not apply: answers are built from templates."""
         previous = history[-1].question if history else None
-        sentences = answers.answer_sentences(clip.payload.analysis, question, previous)
+        payload: LitePayload = clip.payload
+        sentences = answers.answer_sentences(payload.analysis, question, previous, payload.measurements)
         for i, sentence in enumerate(sentences):
             yield sentence if i == 0 else " " + sentence
 

@@ -211,8 +211,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 
 
 BACK_REFERENCE = (  # "and the dynamics there?": the previous question's part of the take
-    r"\b(?:there|then|that (?:bar|passage|part|section|place|spot|phrase)|those (?:bars|notes)"
-    r"|same (?:bars?|place|passage|part))\b"
+    r"\b(?<!is )(?<!are )(?<!was )(?<!were )(?:there|then|that (?:bar|passage|part|section|place|spot|phrase)"
+    r"|those (?:bars|notes)|same (?:bars?|place|passage|part))\b"
 )
 FOLLOW_UP = r"(?:and|what about|how about|same|also|now)\b"  # "and the left hand?", "what about bars 9-12?"
 
