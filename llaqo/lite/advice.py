@@ -66,8 +66,8 @@ def problems(c: Citer, span: Span) -> list[Problem]:
     if d["pedal"]["label"] == "blurred" and blurred:
         out.append(Problem(
             "pedal", 0.5,
-            lambda c: f"the pedal blurred the harmony at {c.of('count', blurred, 'd')} harmony changes, first at "
-            f"{where(c, blurred[0])}",
+            lambda c: f"the pedal blurred the harmony at {c.of('count', blurred, 'd')} harmony "
+            f"change{'' if len(blurred) == 1 else 's'}, first at {where(c, blurred[0])}",
             "lift the pedal exactly as the new harmony sounds and press it again just after; listen for clean bass",
         ))  # fmt: skip
     rows = d["chords"]["chords"]
