@@ -261,7 +261,9 @@ def balance(c: Citer, span: Span, part: str | None) -> list[Sentence]:
                 "accompaniment."
             ))  # fmt: skip
     if not out:
-        return [c.say(f"I could not separate a melody from its accompaniment{scope}.")]
+        return [
+            c.say(f"I found no melody and accompaniment sounding together{scope}, so there is no balance to judge.")
+        ]
     if b["source"] != "score" and part in ("left hand", "right hand", "bass"):
         out.insert(0, c.say("Without a score I tell the hands apart by voice: the top voice against the rest."))
     return out
