@@ -82,12 +82,19 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    from llaqo.coach import LLaQoCoach
-
     config = coach_config(args)
     files, questions = (args.inputs, [args.question]) if args.question else (args.inputs[:1], args.inputs[1:])
     if not questions:
         return fail("no question: give QUESTION after the recording, or --question Q for one or more recordings")
+    backend = args.backend
+    if backend == "auto":
+        backend = "llaqo" if release.complete(config.paths) else "lite"
+    if backend == "lite":
+        return lite_cli.run_ask(files, questions, args.score, args.json)
+    if args.score:
+        return fail("--score is read by the Lite coach only: add --backend lite")
+    from llaqo.coach import LLaQoCoach
+
     if not release.complete(config.paths):
         return fail("LLaQo weights are missing; run `python -m llaqo doctor` to see which and how to get them")
     try:
@@ -178,8 +185,8 @@ def run_convert(args: argparse.Namespace) -> int:
 def add_ask_parser(commands) -> None:
     ask = commands.add_parser(
         "ask",
-        help="ask LLaQo questions about a recording (AUDIO QUESTION...), or one question about many "
-        "(FILE... --question Q); answers stream to stdout",
+        help="ask the coach (LLaQo, or the Lite coach) questions about a recording (AUDIO QUESTION...), or one "
+        "question about many (FILE... --question Q); answers stream to stdout",
     )
     ask.add_argument(
         "inputs",
@@ -211,7 +218,14 @@ def add_ask_parser(commands) -> None:
     ask.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     ask.add_argument("--dtype", choices=["auto", "fp32", "fp16", "bf16"], help="the LLM's dtype")
     ask.add_argument("--quantization", choices=["none", "8bit", "4bit"], help="bitsandbytes, CUDA only")
-    ask.add_argument("--json", action="store_true", help="one JSON line per answer with its timings")
+    ask.add_argument("--json", action="store_true", help="one JSON line per answer, its text under 'text'")
+    ask.add_argument(
+        "--backend",
+        choices=["auto", "llaqo", "lite"],
+        default="auto",
+        help="auto (default): the LLaQo model when its weights are complete, else the Lite coach",
+    )
+    ask.add_argument("--score", help="the score (MIDI or MusicXML), for the Lite coach")
     ask.set_defaults(func=run_ask)
 
 

@@ -253,3 +253,29 @@ def test_closing_the_page_deletes_the_recording_and_nothing_is_logged(server, tm
     assert not any(p.name.startswith("private-take") for p in server.tmp.rglob("*"))
     log = server.log.read_text()
     assert "private-take" not in log and "5309" not in log
+
+
+def test_a_scoped_question_is_answered_for_its_bars(app_url, tmp_path):
+    """Upload a recording with its score, ask about bars 2 to 3: the answer names them and their tempo."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from llaqo.examples import RECORDINGS
+    from llaqo.lite import synth
+
+    recording = write_examples(tmp_path / "examples")[0]
+    score = tmp_path / "steady_scale.mid"
+    synth.write_score(RECORDINGS[recording.name](), score, bpm=96)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_url)
+        expect(page.get_by_text("Lite coach").first).to_be_visible(timeout=60_000)
+        page.locator("input[type=file]").first.set_input_files([str(recording), str(score)])
+        expect(page.get_by_label("File thumbnail")).to_have_count(2, timeout=30_000)
+        ask(page, "How was my tempo in bars 2 to 3?")
+        answer = page.locator("[data-testid=bot]").first
+        expect(answer).to_contain_text("bars 2-3", timeout=120_000)
+        expect(answer).to_contain_text("BPM", timeout=60_000)
+        text = answer.inner_text()
+        assert "I judged bars 2-3" in text and "whole take" not in text
+        browser.close()

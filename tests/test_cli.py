@@ -44,8 +44,30 @@ def test_ask_on_a_bad_file_says_what_is_wrong(release, tmp_path, capsys):
 
 
 def test_ask_without_weights_points_to_doctor(tmp_path, clip, capsys):
-    assert main(["ask", str(clip), "How was it?", "--checkpoint", str(tmp_path / "none.pth")]) == 2
+    missing = ["--checkpoint", str(tmp_path / "none.pth")]
+    assert main(["ask", str(clip), "How was it?", "--backend", "llaqo", *missing]) == 2
     assert "python -m llaqo doctor" in capsys.readouterr().err
+
+
+def test_ask_the_lite_coach_follow_ups_as_json(tmp_path, capsys):
+    """--backend auto without weights answers with the Lite coach: one JSON line per question, in order, the
+    second a follow-up of the first, and a score read with --score."""
+    import soundfile
+
+    from llaqo.lite import synth
+
+    notes = synth.scale_notes(100, n=24)
+    audio, score = tmp_path / "take.wav", tmp_path / "score.mid"
+    soundfile.write(audio, synth.render(notes, 22050), 22050)
+    synth.write_score(notes, score, 100)
+    questions = ["How was my tempo in bars 2 to 3?", "And in bars 4-5?", "Rate it out of 10."]
+    argv = ["ask", str(audio), *questions, "--json", "--score", str(score), "--checkpoint", str(tmp_path / "no.pth")]
+    assert main(argv) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["question"] for line in lines] == questions
+    assert "bars 2-3" in lines[0]["text"] and "BPM" in lines[0]["text"]
+    assert "bars 4-5" in lines[1]["text"] and "BPM" in lines[1]["text"]
+    assert "out of 10" in lines[2]["text"]
 
 
 def test_doctor_names_missing_files_and_commands(release, tmp_path, capsys):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from pathlib import Path
 
@@ -13,7 +11,6 @@ import soundfile
 from matplotlib.figure import Figure
 
 from llaqo.lite import synth
-from llaqo.lite.answers import rating
 from llaqo.lite.coach import LiteCoach
 from llaqo.protocol import Clip, Evidence, Turn
 
@@ -48,32 +45,6 @@ def clip(coach, tmp_path_factory):
     return coach.prepare(audio)
 
 
-def numbers_in(value) -> set[float]:
-    """Every number in a JSON value, plus its roundings to 0, 1 and 2 decimals and its percentage form."""
-    text = json.dumps(value)
-    found = set()
-    for token in re.findall(r"-?\d+(?:\.\d+)?", text):
-        x = float(token)
-        for v in (x, 100 * x):
-            found |= {round(v, 0), round(v, 1), round(v, 2)}
-    return found
-
-
-def allowed_numbers(clip) -> set[float]:
-    """Numbers an answer may state: the analysis JSON's, plus the rating, its scale and its deductions."""
-    a = clip.payload.analysis
-    ratings = {rating(a, scale).value for scale in (5, 6)}
-    deductions = {-0.5, -1.0, -2.0}
-    return numbers_in(clip.payload.measurements) | ratings | deductions | {1, 5, 6, 60}  # 60: the detached threshold
-
-
-def cited_numbers(answer: str) -> list[float]:
-    """Numbers an answer states, without times (0:12), note names (C4) or the rating scale words."""
-    answer = re.sub(r"\d+:\d\d", "", answer)
-    answer = re.sub(r"\b[A-G][#b]?-?\d\b", "", answer)
-    return [float(t) for t in re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?", answer)]
-
-
 def test_protocol_shapes(coach, clip):
     assert coach.name == "Lite"
     assert "LLaQo" in coach.about and "tone" in coach.about
@@ -98,15 +69,12 @@ def test_cache_by_content(coach, clip, tmp_path):
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
-def test_answers_cite_only_measured_numbers(coach, clip, question):
+def test_answers_are_quick_and_say_something(coach, clip, question):
+    """Every answer type (grounding is checked strictly in test_grounding.py) comes in well under 0.1 s."""
     start = time.perf_counter()
     chunks = list(coach.answer(clip, question))
     assert time.perf_counter() - start < 0.1
-    assert len(chunks) >= 1
-    answer = "".join(chunks)
-    allowed = allowed_numbers(clip)
-    for n in cited_numbers(answer):
-        assert n in allowed, f"{n} in {answer!r} is not in the analysis JSON"
+    assert len(chunks) >= 1 and "".join(chunks).strip()
 
 
 def test_answer_states_the_measured_labels(coach, clip):
@@ -149,23 +117,19 @@ def test_score_answers_name_bars(coach):
     wrong = clip.payload.measurements["score"]["wrong"]
     assert wrong, "the dev take has substitutions"
     assert f"bar {wrong[0]['bar']}" in answer
-    allowed = allowed_numbers(clip)
-    for q in QUESTIONS:
-        for n in cited_numbers("".join(coach.answer(clip, q))):
-            assert n in allowed
 
 
 def test_articulation_under_the_pedal_is_hedged(clip):
     """Detached notes under a held pedal are inaudible, so a pedalled take's articulation answer says so."""
     from dataclasses import replace
 
-    from llaqo.lite.answers import articulation_sentences
+    from llaqo.lite.answers import answer_sentences
 
     analysis = clip.payload.analysis
     assert analysis.pedal.label == "none"
-    assert not any("pedal" in s for s in articulation_sentences(analysis))
+    assert not any("pedal" in s for s in answer_sentences(analysis, "Legato or staccato?"))
     pedalled = replace(analysis, pedal=replace(analysis.pedal, label="blurred"))
-    assert "cannot be heard as detached" in " ".join(articulation_sentences(pedalled))
+    assert "cannot be heard as detached" in " ".join(answer_sentences(pedalled, "Legato or staccato?"))
 
 
 def test_many_score_differences_are_hedged(clip):
@@ -174,26 +138,30 @@ def test_many_score_differences_are_hedged(clip):
     from dataclasses import replace
 
     from llaqo.lite.analysis import NoteEvent, ScoreReport
-    from llaqo.lite.answers import notes_sentences
+    from llaqo.lite.answers import answer_sentences
 
     missed = [NoteEvent("missed", 1.0 + i, 60 + i, None, i + 1) for i in range(3)]
     few = ScoreReport("score.mid", 100, 97, [], missed, [], [], n_performed=100, performed_bars=(1, 20))
     many = ScoreReport("score.mid", 20, 17, [], missed, [], [], n_performed=20, performed_bars=(1, 4))
     analysis = clip.payload.analysis
-    assert not any("transcription missed" in s for s in notes_sentences(replace(analysis, score=few)))
-    sentences = notes_sentences(replace(analysis, score=many))
+    question = "Did I play any wrong notes?"
+    assert not any("transcription missed" in s for s in answer_sentences(replace(analysis, score=few), question))
+    sentences = answer_sentences(replace(analysis, score=many), question)
     assert any("transcription missed" in s for s in sentences)
     assert "I did not hear the written C4 (60)" in " ".join(sentences)
-    assert "with 0 wrong notes, 3 missed notes and 0 extra notes." in sentences[0]
+    assert "I heard 3 missed notes." in sentences
 
 
 def test_no_pedal_is_said_without_a_zero_share(clip):
     from dataclasses import replace
 
-    from llaqo.lite.answers import pedal_sentences
+    from llaqo.lite.answers import answer_sentences
 
     analysis = clip.payload.analysis
     none = replace(analysis, pedal=replace(analysis.pedal, label="none", sustained_share=0.0))
-    assert pedal_sentences(none)[0] == "I hear no sustain pedal: no note kept sounding well past its written end."
+    question = "How was my pedalling?"
+    said = answer_sentences(none, question)
+    assert "I hear no sustain pedal: no note kept sounding well past its written end." in said
     some = replace(analysis, pedal=replace(analysis.pedal, label="none", sustained_share=0.05))
-    assert pedal_sentences(some)[0].startswith("I hear little or no sustain pedal: only 5% of notes")
+    said = answer_sentences(some, question)
+    assert any(s.startswith("I hear little or no sustain pedal: only 5% of notes") for s in said)

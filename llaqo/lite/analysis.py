@@ -15,7 +15,7 @@ import torch
 import torchaudio
 
 from llaqo.audio import AudioError, load_audio
-from llaqo.lite import articulation, dynamics, pedal, score, spectral, tempo, transcribe
+from llaqo.lite import articulation, balance, chords, dynamics, pedal, runs, score, spectral, tempo, transcribe, voices
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ class NoteEvent:
     """The played pitch (wrong, extra) or the notated pitch (missed)."""
     notated_pitch: int | None = None
     bar: int | None = None
+    hand: str | None = None
+    """"right" or "left" from the score's staves or tracks (wrong, missed); None when the score does not say."""
 
     def to_json(self) -> dict:
         out: dict = {"time_s": round(self.time_s, 3)}
@@ -53,6 +55,8 @@ class NoteEvent:
             out["pitch"] = self.pitch
         if self.bar is not None:
             out["bar"] = self.bar
+        if self.hand is not None:
+            out["hand"] = self.hand
         return out
 
 
@@ -127,6 +131,9 @@ class Analysis:
     dynamics: dynamics.Dynamics
     articulation: articulation.Articulation
     pedal: pedal.Pedal
+    balance: balance.Balance
+    chords: chords.Chords
+    runs: runs.Runs
     score: ScoreReport | None = None
     cautions: list[str] = field(default_factory=list)
     """Why the evidence is weak, if it is (few notes, short clip, quiet take)."""
@@ -143,6 +150,9 @@ class Analysis:
             "dynamics": self.dynamics.to_json(),
             "articulation": self.articulation.to_json(),
             "pedal": self.pedal.to_json(),
+            "balance": self.balance.to_json(),
+            "chords": self.chords.to_json(),
+            "runs": self.runs.to_json(),
             "cautions": list(self.cautions),
         }
         if self.score is not None:
@@ -215,6 +225,10 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         harmony = _score_harmony(notated, bars_q[:, 1], bounds[:, 1])
         pedal_share = pedal.PEDAL_SHARE_SCORE
         report = _score_report(notes, notated, aligned, bounds, tempo_result, dyn)
+        substituted = [(w.score_index, w.perf_index) for w in aligned.wrong if w.perf_index is not None]
+        placed = np.concatenate([aligned.pairs, np.array(substituted, dtype=int).reshape(-1, 2)]).astype(int)
+        heard = voices.from_score(notes, notated.hand, notated.onset_q, placed)
+        segment_bounds = bounds[:, 1]
     else:
         beats = tempo.track_beats(wave, sr, notes[:, 0])
         tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(beats), None, "audio")
@@ -229,6 +243,8 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         harmony = pedal.harmony_from_notes(notes, bounds)
         pedal_share = pedal.PEDAL_SHARE_AUDIO
         report = None
+        heard = voices.from_pitch(notes)
+        segment_bounds = bounds
     return Analysis(
         name=name,
         duration_s=recording.duration_s,
@@ -242,6 +258,9 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         pedal=pedal.analyse_pedal(
             notes, pedal.damped_times(envelopes, notes), notes[:, 0] + written, harmony, pedal_share
         ),
+        balance=balance.analyse_balance(levels, notes[:, 0], heard, segment_bounds),
+        chords=chords.analyse_chords(notes, heard),
+        runs=runs.analyse_runs(notes[:, 0], heard.group),
         score=report,
         cautions=_cautions(notes, recording.duration_s, dyn),
     )
@@ -283,16 +302,23 @@ def _score_report(
     def bar(t: float) -> int:
         return int(score.bar_at(notated, aligned, np.array([t]))[0])
 
+    def hand(s: int) -> str | None:
+        return {0: "right", 1: "left"}.get(int(notated.hand[s]))
+
     wrong = [
-        NoteEvent("wrong", w.time_s, w.played_pitch, int(notated.pitch[w.score_index]), int(notated.bar[w.score_index]))
+        NoteEvent(
+            "wrong", w.time_s, w.played_pitch, int(notated.pitch[w.score_index]), int(notated.bar[w.score_index]),
+            hand(w.score_index),
+        )
         for w in aligned.wrong
-    ]
+    ]  # fmt: skip
     missed = [
         NoteEvent(
-            "missed", float(aligned.time_of(notated.onset_q[[s]])[0]), int(notated.pitch[s]), None, int(notated.bar[s])
+            "missed", float(aligned.time_of(notated.onset_q[[s]])[0]), int(notated.pitch[s]), None,
+            int(notated.bar[s]), hand(s),
         )
         for s in aligned.missed
-    ]
+    ]  # fmt: skip
     extra = [NoteEvent("extra", float(notes[i, 0]), int(notes[i, 2]), None, bar(notes[i, 0])) for i in aligned.extra]
     errors = wrong + missed + extra
     views = []

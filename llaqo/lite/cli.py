@@ -1,4 +1,5 @@
-"""`python -m llaqo analyze AUDIO [--score FILE] [--json] [--render DIR]`: the Lite measurements on the command line.
+"""`python -m llaqo analyze AUDIO [--score FILE] [--json] [--render DIR]`: the Lite measurements on the command
+line, and `python -m llaqo ask --backend lite`: the Lite coach's answers.
 
 add_parser() plugs the subcommand into llaqo.cli; the handler returns an exit code. The JSON contract is in
 the README ("The Lite coach and python -m llaqo analyze").
@@ -109,4 +110,28 @@ def run_table(args: argparse.Namespace) -> int:
         print(json.dumps([dict(zip(classview.COLUMNS, row.cells(), strict=True)) for row in rows]))
     else:
         print(classview.to_text(rows))
+    return 0
+
+
+def run_ask(files: list[str], questions: list[str], score: str | None, as_json: bool) -> int:
+    """`python -m llaqo ask --backend lite`: for each recording, the questions answered in order, each a
+    follow-up of the last; with several recordings, JSON lines name theirs under "audio"."""
+    from llaqo.lite.coach import LiteCoach
+    from llaqo.protocol import Turn
+
+    coach = LiteCoach(warm_up=False)
+    for audio in files:
+        try:
+            clip = coach.prepare(audio, score_path=score)
+        except (AudioError, ScoreError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        named = {"audio": Path(audio).name} if len(files) > 1 else {}
+        history: list[Turn] = []
+        for question in questions:
+            if (len(questions) > 1 or named) and not as_json:
+                print(f"> {named.get('audio', '')}{': ' if named else ''}{question}", flush=True)
+            text = "".join(coach.answer(clip, question, history))
+            history.append(Turn(question, text))
+            print(json.dumps({**named, "question": question, "text": text}) if as_json else text, flush=True)
     return 0

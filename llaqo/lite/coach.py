@@ -59,9 +59,10 @@ class LiteCoach:
         "LLaQo model for those."
     )
     about = (
-        "Answers come from measurements of your recording (the notes played, tempo, timing, dynamics, articulation "
-        "and pedalling) and cite them; add a MIDI or MusicXML score to hear about wrong, missed and extra notes "
-        "bar by bar. It cannot judge tone colour, emotional intent or style: for those, put the released LLaQo "
+        "Answers come from measurements of your recording (the notes played, tempo, timing, dynamics, articulation, "
+        "pedalling, hand balance and voicing, chords and runs) and cite them, for the bars, part or hand you ask "
+        "about; add a MIDI or MusicXML score to hear about wrong, missed and extra notes bar by bar. "
+        "It cannot judge tone colour, emotional intent or style: for those, put the released LLaQo "
         "checkpoints in `ckpts/` (`python -m llaqo doctor` says how) and restart."
     )
 
@@ -118,12 +119,13 @@ class LiteCoach:
         takes: this piece's saved takes (llaqo.history), oldest first; progress questions are answered from them.
         """
         previous = history[-1].question if history else None
+        payload: LitePayload = clip.payload
         if reference is not None and compare_answers.asks_comparison(question, previous):
             sentences = compare_answers.comparison_sentences(self.compare(clip, reference), question, previous)
         elif takes is not None and progress.asks_progress(question):
             sentences = progress.progress_sentences(takes, question)
         else:
-            sentences = answers.answer_sentences(clip.payload.analysis, question, previous)
+            sentences = answers.answer_sentences(payload.analysis, question, previous, payload.measurements)
         for i, sentence in enumerate(sentences):
             yield sentence if i == 0 else " " + sentence
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from llaqo.lite.compare import Comparison, Segment
+from llaqo.lite.questions import parse
 from llaqo.lite.summary import clock
 
 ASKS_COMPARISON = r"referen|teacher|compar|\bthan\b|versus|\bvs\b|differ|model recording|other take"
@@ -33,10 +34,8 @@ def asks_comparison(question: str, previous_question: str | None = None) -> bool
         return True
     if previous_question is None or not re.search(ASKS_COMPARISON, previous_question.lower()):
         return False
-    from llaqo.lite.answers import topics
-
-    measured, unmeasured = topics(question)
-    return not unmeasured and set(measured) <= {"tempo", "rhythm", "dynamics", "overall"}
+    asked = parse(question)  # no topic: an overall follow-up ("why?")
+    return not asked.unmeasurable and set(asked.topics) <= {"tempo", "rhythm", "dynamics"}
 
 
 def compared_topics(question: str) -> list[str]:

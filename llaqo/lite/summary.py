@@ -25,6 +25,16 @@ def summary_lines(a: Analysis) -> list[str]:
         f"pedal: {a.pedal.label}, {100 * a.pedal.sustained_share:.0f}% of notes sounding past their written end, "
         f"{len(a.pedal.blurred_s)} of {len(a.pedal.changes_s)} harmony changes blurred",
     ]
+    b, ch = a.balance, a.chords
+    if b.source == "score":
+        lines.append(f"balance: right hand {b.right_minus_left_db:+.1f} dB against the left (from the score's hands)")
+    if b.melody_minus_accompaniment_db == b.melody_minus_accompaniment_db:  # not nan: a melody was heard
+        lines.append(f"voicing: melody {b.melody_minus_accompaniment_db:+.1f} dB against the accompaniment")
+    lines += [
+        f"chords: {len(ch.chords)} chords, median spread {ch.median_spread_ms:.0f} ms, "
+        f"{int(ch.chords[:, 3].sum()) if len(ch.chords) else 0} rolled",
+        f"runs: {len(a.runs.runs)} fast runs, inter-onset variation {a.runs.cv_pct:.1f}%",
+    ]
     if a.score is not None:
         s = a.score
         lines.append(

@@ -43,26 +43,29 @@ def scale_notes(
     return np.array([[start_s + i * beat, start_s + (i + legato) * beat, p, velocity] for i, p in enumerate(pitches)])
 
 
-def write_score(notes: np.ndarray, path: str | Path, bpm: float) -> None:
-    """(N, 4) notes with times in seconds at `bpm` -> a one-track MIDI score in 4/4 with the tempo written in
-    and every velocity 64, as a notation program exports it."""
+def write_score(notes: np.ndarray, path: str | Path, bpm: float, hands: np.ndarray | None = None) -> None:
+    """(N, 4) notes with times in seconds at `bpm` -> a MIDI score in 4/4 with the tempo written in and every
+    velocity 64, as a notation program exports it: one track, or with hands ((N,) 0 right, 1 left) the right
+    and the left hand on two tracks."""
     import mido
 
     ticks = TICKS_PER_QUARTER
-    track = mido.MidiTrack()
-    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
-    events = sorted(
-        [(round(onset * bpm / 60 * ticks), 1, int(pitch)) for onset, _, pitch, _ in notes]
-        + [(round(offset * bpm / 60 * ticks), 0, int(pitch)) for _, offset, pitch, _ in notes]
-    )
-    now = 0
-    for tick, on, pitch in events:
-        kind = "note_on" if on else "note_off"
-        track.append(mido.Message(kind, note=pitch, velocity=64 if on else 0, time=tick - now))
-        now = tick
     score = mido.MidiFile(ticks_per_beat=ticks)
-    score.tracks.append(track)
+    for part in (None,) if hands is None else (0, 1):
+        chosen = notes if part is None else notes[hands == part]
+        track = mido.MidiTrack()
+        track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+        track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+        events = sorted(
+            [(round(onset * bpm / 60 * ticks), 1, int(pitch)) for onset, _, pitch, _ in chosen]
+            + [(round(offset * bpm / 60 * ticks), 0, int(pitch)) for _, offset, pitch, _ in chosen]
+        )
+        now = 0
+        for tick, on, pitch in events:
+            kind = "note_on" if on else "note_off"
+            track.append(mido.Message(kind, note=pitch, velocity=64 if on else 0, time=tick - now))
+            now = tick
+        score.tracks.append(track)
     score.save(path)
 
 
