@@ -15,7 +15,7 @@ import torch
 import torchaudio
 
 from llaqo.audio import AudioError, load_audio
-from llaqo.lite import articulation, dynamics, pedal, score, spectral, tempo, transcribe
+from llaqo.lite import articulation, dynamics, metre, pedal, score, spectral, tempo, transcribe
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ MAX_GLIDE_SHARE = 0.25  # pianos glide in < 5% of notes (transcription noise); s
 FEW_NOTES = 30  # below this many notes the statistics are weak and answers hedge
 SHORT_S = 8.0  # recordings shorter than this give few beats; answers hedge
 QUIET_DBFS = -40.0  # a take whose loud moments (95th percentile RMS) stay below this is very quiet; answers hedge
-BEATS_PER_SEGMENT = 4  # without a score, loudness is compared over groups of four beats
+BEATS_PER_SEGMENT = 4  # without a score or an inferred metre, loudness is compared over groups of four beats
 SEGMENT_S = 2.0  # ... or over 2 s windows when too few beats were tracked
 
 
@@ -65,17 +65,20 @@ class BarView:
     end_s: float
     bpm: float | None
     level_db: float | None
-    n_errors: int
+    n_errors: int | None
+    """None for a bar heard without a score: nothing to count errors against."""
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "bar": self.bar,
             "start_s": round(self.start_s, 3),
             "end_s": round(self.end_s, 3),
             "bpm": None if self.bpm is None else round(self.bpm, 1),
             "level_db": None if self.level_db is None else round(self.level_db, 1),
-            "n_errors": self.n_errors,
         }
+        if self.n_errors is not None:
+            out["n_errors"] = self.n_errors
+        return out
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,10 @@ class Analysis:
     score: ScoreReport | None = None
     cautions: list[str] = field(default_factory=list)
     """Why the evidence is weak, if it is (few notes, short clip, quiet take)."""
+    metre: metre.Metre | None = None
+    """Without a score: the beat, metre and downbeats inferred from the notes (None with a score, or too few)."""
+    bars: list[BarView] = field(default_factory=list)
+    """Without a score: bars counted from the first inferred downbeat, when the bar grid is confident."""
 
     def to_json(self) -> dict:
         out = {
@@ -147,6 +154,9 @@ class Analysis:
         }
         if self.score is not None:
             out["score"] = self.score.to_json()
+        else:
+            out["metre"] = None if self.metre is None else self.metre.to_json()
+            out["bars"] = [b.to_json() for b in self.bars]
         return out
 
 
@@ -184,6 +194,7 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
     if len(notes) < MIN_NOTES:
         raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
 
+    heard: metre.Metre | None = None
     if notated is not None:
         aligned = score.align(notes, notated, result.frames, result.frame_rate, result.onsets)
         if len(aligned.anchor_q) < tempo.MIN_BEATS:
@@ -216,19 +227,21 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         pedal_share = pedal.PEDAL_SHARE_SCORE
         report = _score_report(notes, notated, aligned, bounds, tempo_result, dyn)
     else:
-        beats = tempo.track_beats(wave, sr, notes[:, 0])
-        tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(beats), None, "audio")
-        jitter = tempo.grid_jitter_ms(notes[:, 0], tempo_result.beats)
-        if len(beats) > 2 * BEATS_PER_SEGMENT:
-            inner = beats[BEATS_PER_SEGMENT::BEATS_PER_SEGMENT]  # the first and last groups run to the ends
+        heard = metre.infer_metre(notes)
+        if heard is not None:
+            tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(heard.beats), None, "audio")
+            bounds = _heard_bar_bounds(heard, recording.duration_s)
         else:
-            inner = np.arange(SEGMENT_S, recording.duration_s, SEGMENT_S)
-        bounds = np.concatenate([[0.0], inner[inner < recording.duration_s], [recording.duration_s]])
-        dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds, "beats")
+            beats = tempo.track_beats(wave, sr, notes[:, 0])
+            tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(beats), None, "audio")
+            bounds = _beat_group_bounds(beats, recording.duration_s)
+        jitter = tempo.grid_jitter_ms(notes[:, 0], tempo_result.beats)
+        dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds, "bar" if heard is not None else "beats")
         written = articulation.spans_to_next_onset(notes)
         harmony = pedal.harmony_from_notes(notes, bounds)
         pedal_share = pedal.PEDAL_SHARE_AUDIO
         report = None
+    bars = _heard_bars(heard, bounds, tempo_result, dyn) if heard is not None and heard.confident else []
     return Analysis(
         name=name,
         duration_s=recording.duration_s,
@@ -244,7 +257,49 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         ),
         score=report,
         cautions=_cautions(notes, recording.duration_s, dyn),
+        metre=heard,
+        bars=bars,
     )
+
+
+def _heard_bar_bounds(heard: metre.Metre, duration_s: float) -> np.ndarray:
+    """(D + 2,) segment boundaries in s: the start, every inferred downbeat, the end. Notes before the first
+    downbeat (a pickup) form a segment of their own, as a notated pickup bar does."""
+    inner = heard.downbeats[(heard.downbeats > 0.05) & (heard.downbeats < duration_s - 0.05)]
+    return np.concatenate([[0.0], inner, [duration_s]])
+
+
+def _beat_group_bounds(beats: np.ndarray, duration_s: float) -> np.ndarray:
+    """(S + 1,) boundaries in s of groups of BEATS_PER_SEGMENT tracked beats (or SEGMENT_S windows)."""
+    if len(beats) > 2 * BEATS_PER_SEGMENT:
+        inner = beats[BEATS_PER_SEGMENT::BEATS_PER_SEGMENT]  # the first and last groups run to the ends
+    else:
+        inner = np.arange(SEGMENT_S, duration_s, SEGMENT_S)
+    return np.concatenate([[0.0], inner[inner < duration_s], [duration_s]])
+
+
+def _heard_bars(
+    heard: metre.Metre, bounds: np.ndarray, tempo_result: tempo.Tempo, dyn: dynamics.Dynamics
+) -> list[BarView]:
+    """Bars counted from 1 at the first inferred downbeat (0: a pickup before it) -> list[BarView]."""
+    views = []
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        number = int(heard.bar_at(np.array([start + 1e-3]))[0])
+        in_bar = (tempo_result.curve[:, 0] >= start - 1e-3) & (tempo_result.curve[:, 0] < end - 1e-3)
+        level = dyn.segments[np.isclose(dyn.segments[:, 0], start), 2]
+        if number == 0 and not len(level):
+            continue  # no pickup: the silence before the first downbeat is not a bar
+        views.append(
+            BarView(
+                bar=number,
+                start_s=float(start),
+                end_s=float(end),
+                bpm=float(np.median(tempo_result.curve[in_bar, 1])) if in_bar.any() else None,
+                level_db=float(level[0]) if len(level) else None,
+                n_errors=None,
+            )
+        )
+    return views
 
 
 def _bar_starts_q(notated: score.Score) -> np.ndarray:

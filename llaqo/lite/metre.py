@@ -338,7 +338,7 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
     for beat_score, step, phase in beat_options:
         if beat_score < top - BEAT_SHORTLIST:
             continue
-        beats = snap(grid[phase::step], ev.time)
+        beats = _played_beats(grid[phase::step], ev.time)
         bf = beat_features(notes, beats)
         for n in BEATS_PER_BAR:
             for first in range(n):
@@ -346,16 +346,14 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
                 options.append((score, step, phase, n, first))
     options.sort(reverse=True)
     best, step, phase, n, first = options[0]
-    beat_idx = np.arange(phase, len(grid), step)
-    compound = _triple_subdivision(feat, beat_idx, step)
+    compound = _triple_subdivision(feat, np.arange(phase, len(grid), step), step)
     # Confidence: the margin over the best bar grid with other downbeats on the same beats.
     rivals = [s for s, st, ph, m, f in options[1:] if (st, ph) == (step, phase) and (m, f % m) != (n, first)]
     runner_up = max(rivals, default=-np.inf)
     margin = (best - runner_up) / DOWNBEAT_WEIGHT
     confidence = float(1.0 - np.exp(-max(margin, 0.0) / CONFIDENCE_SCALE)) if np.isfinite(runner_up) else 1.0
-    beats = snap(grid[beat_idx], ev.time)
-    beat_s = float(np.median(np.diff(beats)))
-    alt_unit, alt_factor = _alternative(compound, 60.0 / beat_s, n)
+    beats = _played_beats(grid[phase::step], ev.time)
+    alt_unit, alt_factor = _alternative(compound, 60.0 / float(np.median(np.diff(beats))), n)
     return Metre(
         beats=beats,
         downbeats=beats[first::n],
@@ -366,6 +364,12 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
         alt_factor=alt_factor,
         confidence=confidence,
     )
+
+
+def _played_beats(grid_beats: np.ndarray, chords: np.ndarray) -> np.ndarray:
+    """Beats on the (extended) grid -> those from the first chord to the last, each snapped to a chord near it."""
+    beats = snap(grid_beats, chords)
+    return beats[(beats >= chords[0] - SNAP_S) & (beats <= chords[-1] + SNAP_S)]
 
 
 def _alternative(compound: bool, bpm: float, beats_per_bar: int) -> tuple[str, float]:

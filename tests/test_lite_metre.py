@@ -1,0 +1,71 @@
+"""Beat, metre and downbeats without a score, on synthesized pieces whose metre and timing are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile
+
+from llaqo.lite import metre, synth, tempo
+from llaqo.lite.analysis import analyze
+
+SR = 22050
+METRES = [  # (beats per bar, compound, beats a minute, time signature)
+    (2, False, 100.0, "2/4"),
+    (3, False, 132.0, "3/4"),
+    (4, False, 84.0, "4/4"),
+    (2, True, 60.0, "6/8"),
+]
+
+
+@pytest.mark.parametrize("pickup", [0, 1])
+@pytest.mark.parametrize(("beats_per_bar", "compound", "bpm", "name"), METRES)
+def test_metre_and_downbeats(beats_per_bar, compound, bpm, name, pickup):
+    for seed in range(2):
+        notes, beats, downbeats, _ = synth.metre_piece(beats_per_bar, compound, bpm, pickup_beats=pickup, seed=seed)
+        found = metre.infer_metre(notes)
+        assert found is not None
+        assert found.name == name
+        assert found.beat_unit == ("dotted quarter" if compound else "quarter")
+        assert 60.0 / np.median(np.diff(found.beats)) == pytest.approx(bpm, rel=0.03)
+        assert found.downbeats[0] == pytest.approx(downbeats[0], abs=0.05)  # a pickup is not bar 1
+        assert found.confident
+        hits = [np.min(np.abs(downbeats - d)) <= 0.05 for d in found.downbeats]
+        assert np.mean(hits) >= 0.9
+
+
+@pytest.mark.parametrize(("end_ratio", "label"), [(0.7, "ritardando"), (1.3, "accelerando"), (1.0, "steady")])
+def test_tempo_change_in_the_second_half_is_followed(end_ratio, label):
+    notes, beats, _, _ = synth.metre_piece(4, False, 96.0, n_bars=10, end_ratio=end_ratio, seed=3)
+    found = metre.infer_metre(notes)
+    measured = tempo.tempo_from_beats(tempo.smooth_beats(found.beats), None, "audio")
+    assert measured.label == label
+    true_end = 60.0 / np.diff(beats)[-3:].mean()
+    assert measured.end_bpm == pytest.approx(true_end, rel=0.05)
+
+
+def test_bar_numbers_follow_the_first_downbeat():
+    notes, _, downbeats, _ = synth.metre_piece(3, False, 120.0, pickup_beats=1, seed=1)
+    found = metre.infer_metre(notes)
+    assert found.bar_at(np.array([downbeats[0] - 0.2, downbeats[0] + 0.01, downbeats[2] + 0.01])).tolist() == [0, 1, 3]
+    assert found.alt_unit == "bar"
+    assert found.to_json()["name"] == "3/4"
+
+
+def test_too_few_chords_give_no_metre():
+    assert metre.infer_metre(synth.scale_notes(100.0, n=5)) is None
+
+
+def test_analysis_without_score_counts_bars(tmp_path):
+    notes, beats, downbeats, _ = synth.metre_piece(3, False, 120.0, n_bars=6, pickup_beats=1, seed=2)
+    path = tmp_path / "waltz.wav"
+    soundfile.write(path, synth.render(notes, SR), SR)
+    result = analyze(path).to_json()
+    assert result["metre"]["name"] == "3/4"
+    assert result["metre"]["downbeats_s"][0] == pytest.approx(downbeats[0], abs=0.1)
+    assert result["tempo"]["bpm"] == pytest.approx(120.0, rel=0.03)
+    assert result["dynamics"]["segment_kind"] == "bar"
+    bars = result["bars"]
+    assert [b["bar"] for b in bars][:3] == [0, 1, 2]  # the pickup, then bars from the first downbeat
+    assert bars[1]["start_s"] == pytest.approx(downbeats[0], abs=0.1)
+    assert "n_errors" not in bars[1]
