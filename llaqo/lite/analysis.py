@@ -26,7 +26,7 @@ MAX_GLIDE_SHARE = 0.25  # pianos glide in < 5% of notes (transcription noise); s
 FEW_NOTES = 30  # below this many notes the statistics are weak and answers hedge
 SHORT_S = 8.0  # recordings shorter than this give few beats; answers hedge
 QUIET_DBFS = -40.0  # a take whose loud moments (95th percentile RMS) stay below this is very quiet; answers hedge
-BEATS_PER_SEGMENT = 4  # without a score or an inferred metre, loudness is compared over groups of four beats
+BEATS_PER_SEGMENT = 4  # without a score or a confident bar grid, loudness is compared over groups of beats
 SEGMENT_S = 2.0  # ... or over 2 s windows when too few beats were tracked
 
 
@@ -156,6 +156,8 @@ class Analysis:
             out["score"] = self.score.to_json()
         else:
             out["metre"] = None if self.metre is None else self.metre.to_json()
+            if self.metre is not None:  # the other level's tempo, as the answers say it
+                out["metre"]["alternative"]["bpm"] = round(self.tempo.bpm * self.metre.alt_factor, 1)
             out["bars"] = [b.to_json() for b in self.bars]
         return out
 
@@ -230,13 +232,17 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         heard = metre.infer_metre(notes)
         if heard is not None:
             tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(heard.beats), None, "audio")
-            bounds = _heard_bar_bounds(heard, recording.duration_s)
         else:
             beats = tempo.track_beats(wave, sr, notes[:, 0])
             tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(beats), None, "audio")
-            bounds = _beat_group_bounds(beats, recording.duration_s)
+        if heard is not None and heard.confident:
+            bounds = _heard_bar_bounds(heard, recording.duration_s)
+        else:  # no bar grid to trust: groups of a bar's worth of beats from the first one
+            group = heard.beats_per_bar if heard is not None else BEATS_PER_SEGMENT
+            bounds = _beat_group_bounds(tempo_result.beats, group, recording.duration_s)
         jitter = tempo.grid_jitter_ms(notes[:, 0], tempo_result.beats)
-        dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds, "bar" if heard is not None else "beats")
+        kind = "bar" if heard is not None and heard.confident else "beats"
+        dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds, kind)
         written = articulation.spans_to_next_onset(notes)
         harmony = pedal.harmony_from_notes(notes, bounds)
         pedal_share = pedal.PEDAL_SHARE_AUDIO
@@ -269,12 +275,10 @@ def _heard_bar_bounds(heard: metre.Metre, duration_s: float) -> np.ndarray:
     return np.concatenate([[0.0], inner, [duration_s]])
 
 
-def _beat_group_bounds(beats: np.ndarray, duration_s: float) -> np.ndarray:
-    """(S + 1,) boundaries in s of groups of BEATS_PER_SEGMENT tracked beats (or SEGMENT_S windows)."""
-    if len(beats) > 2 * BEATS_PER_SEGMENT:
-        inner = beats[BEATS_PER_SEGMENT::BEATS_PER_SEGMENT]  # the first and last groups run to the ends
-    else:
-        inner = np.arange(SEGMENT_S, duration_s, SEGMENT_S)
+def _beat_group_bounds(beats: np.ndarray, group: int, duration_s: float) -> np.ndarray:
+    """(S + 1,) boundaries in s of groups of `group` beats (or SEGMENT_S windows when there are few beats)."""
+    # The first and last groups run to the ends.
+    inner = beats[group::group] if len(beats) > 2 * group else np.arange(SEGMENT_S, duration_s, SEGMENT_S)
     return np.concatenate([[0.0], inner[inner < duration_s], [duration_s]])
 
 

@@ -80,9 +80,11 @@ def tempo_stretches(a: Analysis) -> list[Stretch]:
 
 
 def where(a: Analysis, start_s: float, end_s: float) -> str:
-    """Bars when a score is given ("bars 9-12"), otherwise times ("around 0:21-0:29", or "around 0:21")."""
-    if a.score is not None:
-        bars = [b.bar for b in a.score.bars if b.end_s > start_s + 1e-3 and b.start_s < max(end_s, start_s + 2e-3)]
+    """Bars when a score is given or the heard bar grid is confident ("bars 9-12"), otherwise times ("around
+    0:21-0:29", or "around 0:21")."""
+    views = a.score.bars if a.score is not None else a.bars
+    if views:
+        bars = [b.bar for b in views if b.end_s > start_s + 1e-3 and b.start_s < max(end_s, start_s + 2e-3)]
         if bars:
             return f"bar {bars[0]}" if bars[0] == bars[-1] else f"bars {bars[0]}-{bars[-1]}"
     if clock(start_s) == clock(end_s):
@@ -94,6 +96,15 @@ def at(a: Analysis, start_s: float, end_s: float) -> str:
     """where() as an adverbial: "in bars 9-12" or "around 0:21-0:29"."""
     place = where(a, start_s, end_s)
     return place if place.startswith("around") else f"in {place}"
+
+
+COUNTED = {  # Metre.beat_unit / alt_unit -> what a listener counts
+    "quarter": "quarter notes",
+    "dotted quarter": "dotted quarters",
+    "eighth": "eighths",
+    "half": "half notes",
+    "bar": "whole bars",
+}
 
 
 def tempo_sentences(a: Analysis) -> list[str]:
@@ -115,7 +126,14 @@ def tempo_sentences(a: Analysis) -> list[str]:
     for s in tempo_stretches(a):
         direction = "pushed ahead to" if s.bpm > np.median(t.curve[:, 1]) else "held back to"
         out.append(f"{at(a, s.start_s, s.end_s).capitalize()} you {direction} about {s.bpm:.0f} BPM.")
-    if t.source == "audio":
+    if t.source == "audio" and a.metre is not None:
+        m = a.metre
+        alternative = round(t.bpm * m.alt_factor, 1)  # as analysis.to_json states it
+        out.append(
+            f"About {t.bpm:.0f} BPM (counting {COUNTED[m.beat_unit]}; {alternative:.0f} if you count "
+            f"{COUNTED[m.alt_unit]}), in {m.name} as I hear it."
+        )
+    elif t.source == "audio":
         out.append(
             "Without a score the beat is taken from the recording, so the tempo could be double or half of "
             "how you count it."
@@ -147,7 +165,7 @@ def dynamics_sentences(a: Analysis) -> list[str]:
         "terraced": "Your dynamics moved in terraces, level plateaus with clear steps",
         "wide-contrast": "You used a wide dynamic contrast",
     }[d.label]
-    segments = "bar" if d.segment_kind == "bar" else "four-beat"
+    segments = "bar" if d.segment_kind == "bar" else "beat-group"
     out = [f"{describe}: the {segments} levels span {d.range_db:.1f} dB."]
     if len(d.segments) >= 2:
         loud, soft = d.segments[np.argmax(d.segments[:, 2])], d.segments[np.argmin(d.segments[:, 2])]
@@ -394,4 +412,8 @@ def answer_sentences(a: Analysis, question: str, previous_question: str | None =
             if line not in seen:
                 seen.add(line)
                 out.append(line)
+    if a.score is None and a.bars and any(re.search(r"\bbars? \d", line) for line in out):
+        out.append(
+            f"(Bars are counted from the first downbeat I heard, at {clock(a.metre.downbeats[0])}, in {a.metre.name}.)"
+        )
     return out
