@@ -236,7 +236,7 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
             beats = tempo.track_beats(wave, sr, notes[:, 0])
             tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(beats), None, "audio")
         if heard is not None and heard.confident:
-            bounds = _heard_bar_bounds(heard, recording.duration_s)
+            bounds = _heard_bar_bounds(heard, notes[:, 0], recording.duration_s)
         else:  # no bar grid to trust: groups of a bar's worth of beats from the first one
             group = heard.beats_per_bar if heard is not None else BEATS_PER_SEGMENT
             bounds = _beat_group_bounds(tempo_result.beats, group, recording.duration_s)
@@ -268,10 +268,21 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
     )
 
 
-def _heard_bar_bounds(heard: metre.Metre, duration_s: float) -> np.ndarray:
-    """(D + 2,) segment boundaries in s: the start, every inferred downbeat, the end. Notes before the first
-    downbeat (a pickup) form a segment of their own, as a notated pickup bar does."""
-    inner = heard.downbeats[(heard.downbeats > 0.05) & (heard.downbeats < duration_s - 0.05)]
+def _heard_bar_bounds(heard: metre.Metre, onsets: np.ndarray, duration_s: float) -> np.ndarray:
+    """(S + 1,) segment boundaries in s: the start, the inferred downbeats, the end.
+
+    A downbeat's chord is spread over some tens of ms and its time is the middle: each bar starts
+    metre.CHORD_GAP_S before it. A pickup shorter than half a bar joins the first bar, and a closing chord alone
+    after the last downbeat joins the bar before: one chord is no bar's level, and on its own it would read as
+    a step in the dynamics.
+    """
+    inner = heard.downbeats - metre.CHORD_GAP_S
+    bar_s = float(np.median(np.diff(heard.downbeats))) if len(heard.downbeats) > 1 else 0.0
+    if len(inner) > 1 and 0 < inner[0] - onsets.min() < bar_s / 2:
+        inner = inner[1:]
+    if len(inner) > 1 and np.ptp(onsets[onsets >= inner[-1]], initial=0.0) <= metre.CHORD_GAP_S:
+        inner = inner[:-1]
+    inner = inner[(inner > 0.05) & (inner < duration_s - 0.05)]
     return np.concatenate([[0.0], inner, [duration_s]])
 
 
@@ -285,10 +296,12 @@ def _beat_group_bounds(beats: np.ndarray, group: int, duration_s: float) -> np.n
 def _heard_bars(
     heard: metre.Metre, bounds: np.ndarray, tempo_result: tempo.Tempo, dyn: dynamics.Dynamics
 ) -> list[BarView]:
-    """Bars counted from 1 at the first inferred downbeat (0: a pickup before it) -> list[BarView]."""
+    """Bars counted from 1 at the first inferred downbeat (0: a pickup before it) -> list[BarView]. A segment is
+    numbered by the downbeat it starts at; the first, by the bar it ends in (a pickup joined to bar 1 is in it)."""
     views = []
     for start, end in zip(bounds[:-1], bounds[1:], strict=True):
-        number = int(heard.bar_at(np.array([start + 1e-3]))[0])
+        inside = end - metre.CHORD_GAP_S - 1e-3 if start == 0 else start + metre.CHORD_GAP_S + 1e-3
+        number = int(heard.bar_at(np.array([inside]))[0])
         in_bar = (tempo_result.curve[:, 0] >= start - 1e-3) & (tempo_result.curve[:, 0] < end - 1e-3)
         level = dyn.segments[np.isclose(dyn.segments[:, 0], start), 2]
         if number == 0 and not len(level):
