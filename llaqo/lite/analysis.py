@@ -280,7 +280,8 @@ def _heard_bar_bounds(heard: metre.Metre, onsets: np.ndarray, duration_s: float)
     bar_s = float(np.median(np.diff(heard.downbeats))) if len(heard.downbeats) > 1 else 0.0
     if len(inner) > 1 and 0 < inner[0] - onsets.min() < bar_s / 2:
         inner = inner[1:]
-    if len(inner) > 1 and np.ptp(onsets[onsets >= inner[-1]], initial=0.0) <= metre.CHORD_GAP_S:
+    closing = onsets[onsets >= inner[-1]] if len(inner) else onsets[:0]
+    if len(inner) > 1 and (len(closing) == 0 or np.ptp(closing) <= metre.CHORD_GAP_S):
         inner = inner[:-1]
     inner = inner[(inner > 0.05) & (inner < duration_s - 0.05)]
     return np.concatenate([[0.0], inner, [duration_s]])
