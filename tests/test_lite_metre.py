@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import soundfile
 
-from llaqo.lite import metre, synth, tempo
+from llaqo.lite import metre, plots, synth, tempo
 from llaqo.lite.analysis import analyze
+from llaqo.lite.answers import answer_sentences
 
 SR = 22050
 METRES = [  # (beats per bar, compound, beats a minute, time signature)
@@ -60,7 +63,8 @@ def test_analysis_without_score_counts_bars(tmp_path):
     notes, beats, downbeats, _ = synth.metre_piece(3, False, 120.0, n_bars=6, pickup_beats=1, seed=2)
     path = tmp_path / "waltz.wav"
     soundfile.write(path, synth.render(notes, SR), SR)
-    result = analyze(path).to_json()
+    analysis = analyze(path)
+    result = analysis.to_json()
     assert result["metre"]["name"] == "3/4"
     assert result["metre"]["downbeats_s"][0] == pytest.approx(downbeats[0], abs=0.1)
     assert result["tempo"]["bpm"] == pytest.approx(120.0, rel=0.03)
@@ -70,3 +74,12 @@ def test_analysis_without_score_counts_bars(tmp_path):
     assert [b["bar"] for b in bars][:3] == [1, 2, 3]
     assert bars[1]["start_s"] == pytest.approx(downbeats[1], abs=0.1)
     assert "n_errors" not in bars[1]
+    # Answers and plots use the heard bars: cited as bars, said once to be counted from the first downbeat.
+    tempo_answer = " ".join(answer_sentences(analysis, "How was my tempo?"))
+    said = re.search(r"About (\d+) BPM \(counting quarter notes; (\d+) if you count whole bars\)", tempo_answer)
+    assert said is not None and abs(int(said[1]) - 120) <= 2 and abs(int(said[2]) - 40) <= 1
+    dynamics_answer = answer_sentences(analysis, "How were my dynamics?")
+    assert any("bar " in line for line in dynamics_answer[:-1])
+    assert dynamics_answer[-1].startswith("(Bars are counted from the first downbeat I heard")
+    figure = plots.tempo_figure(analysis)
+    assert len(figure.axes[0].lines) == 1 + len(bars)  # the curve and one line per bar
