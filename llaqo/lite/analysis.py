@@ -26,6 +26,7 @@ MAX_GLIDE_SHARE = 0.25  # pianos glide in < 5% of notes (transcription noise); s
 FEW_NOTES = 30  # below this many notes the statistics are weak and answers hedge
 SHORT_S = 8.0  # recordings shorter than this give few beats; answers hedge
 QUIET_DBFS = -40.0  # a take whose loud moments (95th percentile RMS) stay below this is very quiet; answers hedge
+METRE_RANGE_DB = 25.0  # the metre is inferred from notes within this of the loud notes (a pianissimo is ~20 below)
 BEATS_PER_SEGMENT = 4  # without a score or a confident bar grid, loudness is compared over groups of beats
 SEGMENT_S = 2.0  # ... or over 2 s windows when too few beats were tracked
 
@@ -229,7 +230,8 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         pedal_share = pedal.PEDAL_SHARE_SCORE
         report = _score_report(notes, notated, aligned, bounds, tempo_result, dyn)
     else:
-        heard = metre.infer_metre(notes)
+        # Faint "notes" in a ringing tail or the room are no beats; they would extend the bars past the music.
+        heard = metre.infer_metre(notes[levels >= np.percentile(levels, 95) - METRE_RANGE_DB])
         if heard is not None:
             tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(heard.beats), None, "audio")
         else:

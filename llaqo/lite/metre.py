@@ -338,7 +338,7 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
     for beat_score, step, phase in beat_options:
         if beat_score < top - BEAT_SHORTLIST:
             continue
-        beats = _played_beats(grid[phase::step], ev.time)
+        beats = _played_beats(grid[phase::step], ev)
         bf = beat_features(notes, beats)
         for n in BEATS_PER_BAR:
             for first in range(n):
@@ -352,7 +352,7 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
     runner_up = max(rivals, default=-np.inf)
     margin = (best - runner_up) / DOWNBEAT_WEIGHT
     confidence = float(1.0 - np.exp(-max(margin, 0.0) / CONFIDENCE_SCALE)) if np.isfinite(runner_up) else 1.0
-    beats = _played_beats(grid[phase::step], ev.time)
+    beats = _played_beats(grid[phase::step], ev)
     alt_unit, alt_factor = _alternative(compound, 60.0 / float(np.median(np.diff(beats))), n)
     return Metre(
         beats=beats,
@@ -366,10 +366,10 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
     )
 
 
-def _played_beats(grid_beats: np.ndarray, chords: np.ndarray) -> np.ndarray:
+def _played_beats(grid_beats: np.ndarray, ev: Events) -> np.ndarray:
     """Beats on the (extended) grid -> those from the first chord to the last, each snapped to a chord near it."""
-    beats = snap(grid_beats, chords)
-    return beats[(beats >= chords[0] - SNAP_S) & (beats <= chords[-1] + SNAP_S)]
+    beats = snap(grid_beats, ev.time)
+    return beats[(beats >= ev.time[0] - SNAP_S) & (beats <= ev.time[-1] + SNAP_S)]
 
 
 def _alternative(compound: bool, bpm: float, beats_per_bar: int) -> tuple[str, float]:
