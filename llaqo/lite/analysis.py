@@ -246,7 +246,9 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         kind = "bar" if heard is not None and heard.confident else "beats"
         dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds, kind)
         written = articulation.spans_to_next_onset(notes)
-        harmony = pedal.harmony_from_notes(notes, bounds)
+        # Harmony changes at the downbeats themselves (harmony_from_notes allows for the chord's spread).
+        shift = np.r_[0.0, np.full(len(bounds) - 2, metre.CHORD_GAP_S), 0.0] if kind == "bar" else 0.0
+        harmony = pedal.harmony_from_notes(notes, bounds + shift)
         pedal_share = pedal.PEDAL_SHARE_AUDIO
         report = None
     bars = _heard_bars(heard, bounds, tempo_result, dyn) if heard is not None and heard.confident else []
