@@ -27,6 +27,7 @@ FEW_NOTES = 30  # below this many notes the statistics are weak and answers hedg
 SHORT_S = 8.0  # recordings shorter than this give few beats; answers hedge
 QUIET_DBFS = -40.0  # a take whose loud moments (95th percentile RMS) stay below this is very quiet; answers hedge
 METRE_RANGE_DB = 25.0  # the metre is inferred from notes within this of the loud notes (a pianissimo is ~20 below)
+BAR_RANGE_DB = 15.0  # a bar holds a played note this close to the median note level, else it is a ringing tail
 BEATS_PER_SEGMENT = 4  # without a score or a confident bar grid, loudness is compared over groups of beats
 SEGMENT_S = 2.0  # ... or over 2 s windows when too few beats were tracked
 
@@ -237,11 +238,12 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         else:
             beats = tempo.track_beats(wave, sr, notes[:, 0])
             tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(beats), None, "audio")
+        played = notes[levels >= np.median(levels) - BAR_RANGE_DB, 0]
         if heard is not None and heard.confident:
-            bounds = _heard_bar_bounds(heard, notes[:, 0], recording.duration_s)
+            bounds = _heard_bar_bounds(heard, played, recording.duration_s)
         else:  # no bar grid to trust: groups of a bar's worth of beats from the first one
             group = heard.beats_per_bar if heard is not None else BEATS_PER_SEGMENT
-            bounds = _beat_group_bounds(tempo_result.beats, group, recording.duration_s)
+            bounds = _beat_group_bounds(tempo_result.beats, group, played, recording.duration_s)
         jitter = tempo.grid_jitter_ms(notes[:, 0], tempo_result.beats)
         kind = "bar" if heard is not None and heard.confident else "beats"
         dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds, kind)
@@ -273,29 +275,38 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
 
 
 def _heard_bar_bounds(heard: metre.Metre, onsets: np.ndarray, duration_s: float) -> np.ndarray:
-    """(S + 1,) segment boundaries in s: the start, the inferred downbeats, the end.
+    """(S + 1,) segment boundaries in s: the start, the inferred downbeats, the end. onsets: (N,) of the notes
+    played at a bar's level (not the faint ones of a ringing tail).
 
     A downbeat's chord is spread over some tens of ms and its time is the middle: each bar starts
     metre.CHORD_GAP_S before it. A pickup shorter than half a bar joins the first bar, and a closing chord alone
-    after the last downbeat joins the bar before: one chord is no bar's level, and on its own it would read as
-    a step in the dynamics.
+    after the last downbeat (or nothing played at all) joins the bar before: one chord is no bar's level, and on
+    its own it would read as a step in the dynamics.
     """
     inner = heard.downbeats - metre.CHORD_GAP_S
     bar_s = float(np.median(np.diff(heard.downbeats))) if len(heard.downbeats) > 1 else 0.0
     if len(inner) > 1 and 0 < inner[0] - onsets.min() < bar_s / 2:
         inner = inner[1:]
-    closing = onsets[onsets >= inner[-1]] if len(inner) else onsets[:0]
-    if len(inner) > 1 and (len(closing) == 0 or np.ptp(closing) <= metre.CHORD_GAP_S):
+    return _close(inner, onsets, duration_s)
+
+
+def _close(inner: np.ndarray, onsets: np.ndarray, duration_s: float) -> np.ndarray:
+    """(S - 1,) inner segment boundaries -> (S + 1,) with the start and end, the last segments joined to the one
+    before while they hold at most one chord of the played onsets (N,)."""
+    while len(inner) > 1:
+        closing = onsets[onsets >= inner[-1]]
+        if len(closing) and np.ptp(closing) > metre.CHORD_GAP_S:
+            break
         inner = inner[:-1]
     inner = inner[(inner > 0.05) & (inner < duration_s - 0.05)]
     return np.concatenate([[0.0], inner, [duration_s]])
 
 
-def _beat_group_bounds(beats: np.ndarray, group: int, duration_s: float) -> np.ndarray:
-    """(S + 1,) boundaries in s of groups of `group` beats (or SEGMENT_S windows when there are few beats)."""
-    # The first and last groups run to the ends.
+def _beat_group_bounds(beats: np.ndarray, group: int, onsets: np.ndarray, duration_s: float) -> np.ndarray:
+    """(S + 1,) boundaries in s of groups of `group` beats (or SEGMENT_S windows when there are few beats); the
+    first and last groups run to the ends, and a last group without played onsets (N,) joins the one before."""
     inner = beats[group::group] if len(beats) > 2 * group else np.arange(SEGMENT_S, duration_s, SEGMENT_S)
-    return np.concatenate([[0.0], inner[inner < duration_s], [duration_s]])
+    return _close(inner[inner < duration_s], onsets, duration_s)
 
 
 def _heard_bars(
