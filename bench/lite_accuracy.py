@@ -2,7 +2,9 @@
 
 Usage: python bench/lite_accuracy.py [--perfbench ../shared/perfbench/dev]
 Each take is analysed twice: with its score.mid (as the app does when a score is uploaded) and from the audio
-alone. Onset F1 and the note errors come from the run with the score.
+alone. Onset F1 and the note errors come from the run with the score. The metre columns come from the run without
+it: the inferred time signature against the score's, and the first inferred downbeat against the first notated
+downbeat at or after the first note (bars in truth.json's dynamics.velocity_per_bar).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import warnings
 from pathlib import Path
 
+import mido
 import mir_eval
 import numpy as np
 
@@ -21,6 +24,17 @@ from llaqo.lite.analysis import analyze
 ONSET_TOLERANCE_S = 0.05
 WRONG_TOLERANCE_S = 0.1  # a reported wrong note matches a true substitution within 100 ms, same pitches
 LABELS = ("tempo", "dynamics", "articulation", "pedal")
+DOWNBEAT_TOLERANCE_S = 0.1
+OFF_LEVEL = 15.0  # % tempo error of a wrong metrical level (2x, 3:2) rather than a measurement error
+
+
+def true_metre(folder: Path, truth: dict) -> tuple[str, float]:
+    """-> (the score's time signature "3/4", the first notated downbeat at or after the first note, in s)."""
+    score = mido.MidiFile(folder / "score.mid")
+    signature = next(m for t in score.tracks for m in t if m.type == "time_signature")
+    bars = [row[1] for row in truth["dynamics"]["velocity_per_bar"] if row[0] >= 1]
+    heard = [t for t in bars if t >= truth["first_onset_s"] - 0.05]
+    return f"{signature.numerator}/{signature.denominator}", heard[0] if heard else float("nan")
 
 
 def onset_f1(truth: np.ndarray, notes: np.ndarray) -> float:
@@ -84,9 +98,13 @@ def main() -> None:
     parser.add_argument("--perfbench", type=Path, default=default)
     args = parser.parse_args()
     rows, label_hits, audio_label_hits = [], {k: [] for k in LABELS}, {k: [] for k in LABELS}
+    metre_hits, downbeat_hits, confident = [], [], []
     n_true = n_found = n_hit = 0
     all_true = all_found = all_hit = 0
-    print(f"{'performance':<36} {'tempo err %':>11} {'no-score %':>10} {'F1':>5}  labels (truth/with score/audio only)")
+    print(
+        f"{'performance':<36} {'tempo err %':>11} {'no-score %':>10} {'F1':>5}  {'metre':>9} {'downbeat':>8} "
+        f"{'conf':>4}  labels (truth/with score/audio only)"
+    )
     for folder in sorted(p for p in args.perfbench.iterdir() if p.is_dir()):
         truth = json.loads((folder / "truth.json").read_text())
         with_score = analyze(folder / "audio.flac", folder / "score.mid").to_json()
@@ -116,14 +134,30 @@ def main() -> None:
         n_found += len(with_score["score"]["wrong"])
         n_hit += wrong_hits(subs, with_score["score"]["wrong"])
         rows.append((err, err_audio, f1))
+        signature, first_down = true_metre(folder, truth)
+        heard = audio_only["metre"] or {"name": "-", "downbeats_s": [float("nan")], "confidence": 0.0}
+        down_err = abs(heard["downbeats_s"][0] - first_down) if heard["downbeats_s"] else float("nan")
+        metre_hits.append(heard["name"] == signature)
+        downbeat_hits.append(bool(down_err <= DOWNBEAT_TOLERANCE_S))
+        confident.append(bool(audio_only["bars"]))
         pairs = " ".join(f"{truth['labels'][k][:5]}/{found[k][:5]}/{audio_only[k]['label'][:5]}" for k in LABELS)
-        print(f"{folder.name:<36} {err:>11.2f} {err_audio:>10.2f} {f1:>5.3f}  {pairs}")
+        print(
+            f"{folder.name:<36} {err:>11.2f} {err_audio:>10.2f} {f1:>5.3f}  {heard['name'] + '/' + signature:>9} "
+            f"{1000 * down_err:>6.0f}ms {heard['confidence']:>4.2f}  {pairs}"
+        )
     errs, errs_audio, f1s = (np.array(c) for c in zip(*rows, strict=True))
     print()
     print("| measure | value | target |")
     print("|---|---|---|")
     print(f"| median tempo error, with score (%) | {np.median(errs):.2f} | <= 3 |")
     print(f"| median tempo error, audio only (%) | {np.median(errs_audio):.2f} | <= 3 |")
+    n_off = int((errs_audio > OFF_LEVEL).sum())
+    off = f"| audio only: takes off by > {OFF_LEVEL:.0f}% (a wrong beat level) | {n_off} of {len(errs_audio)}"
+    print(f"{off} | <= 1 in 12 |")
+    print(f"| audio only: time signature as the score's | {100 * np.mean(metre_hits):.0f}% | |")
+    within = f"{1000 * DOWNBEAT_TOLERANCE_S:.0f} ms"
+    print(f"| audio only: first downbeat within {within} | {100 * np.mean(downbeat_hits):.0f}% | >= 80% |")
+    print(f"| audio only: bar grid confident (bars cited) | {100 * np.mean(confident):.0f}% | |")
     print(f"| note onset F1 (50 ms, mean / median) | {f1s.mean():.3f} / {np.median(f1s):.3f} | >= 0.90 |")
     for k in LABELS:
         print(

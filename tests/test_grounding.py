@@ -5,6 +5,8 @@ nothing numeric is left in the sentence once the cited texts are taken out."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import re
 from pathlib import Path
@@ -136,8 +138,16 @@ def test_scoped_answers_say_what_they_judged(takes):
     assert "bars 2-3" in text and "BPM" in text
     inside = [p[1] for p in a.to_json()["tempo"]["curve"] if bars[1]["start_s"] - 1e-3 <= p[0] < bars[2]["end_s"]]
     assert f"{np.mean(inside):.0f} BPM" in text
-    plain = " ".join(answers.answer_sentences(takes["slow"], "How was my tempo in bars 2 to 3?"))
-    assert "Without a score I cannot count bars" in plain
+    # Without a score, bars are the heard grid's (when confident), and the answer says how they are counted;
+    # without a confident grid there are no bars to count.
+    heard = takes["slow"]
+    assert heard.bars, "the synthesized take has a confident bar grid"
+    plain = " ".join(answers.answer_sentences(heard, "How was my tempo in bars 2 to 3?"))
+    assert "I judged bars 2-3" in plain and "Bars are counted from the first downbeat I heard" in plain
+    check_grounded(heard, "How was my tempo in bars 2 to 3?")
+    unsure = dataclasses.replace(heard, bars=[])
+    plain = " ".join(answers.answer_sentences(unsure, "How was my tempo in bars 2 to 3?"))
+    assert "Without a score I cannot count bars" in plain and "Bars are counted" not in plain
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from llaqo.lite import chords, sentences
 from llaqo.lite.grounding import Citer, Sentence
-from llaqo.lite.scope import Span, place, where
+from llaqo.lite.scope import Span, bar_views, bars_path, place, where
 
 SLOW_SHARE = 0.7  # slow practice at 70% of the played tempo (grounding.HOW["slow"])
 
@@ -116,13 +116,15 @@ def _notes_why(c: Citer, span: Span, errors: list[tuple[str, int]]) -> str:
 
 
 def _tempo_extreme(c: Citer, span: Span) -> str:
-    """Where in the span the tempo strayed furthest from its mean: a bar with a score, else a beat's time."""
-    bars = c.doc.get("score", {}).get("bars") or []
+    """Where in the span the tempo strayed furthest from its mean: a bar where bars are counted, else a beat's
+    time."""
+    bars = bar_views(c.doc)
     timed = [i for i in (span.bars if span.bars is not None else range(len(bars))) if bars[i]["bpm"] is not None]
     mean = c.get("tempo.bpm")
     if timed:
         i = max(timed, key=lambda i: abs(bars[i]["bpm"] - mean))
-        return f"bar {c(f'score.bars[{i}].bar', 'd')} ({c(f'score.bars[{i}].bpm')} BPM)"
+        view = f"{bars_path(c.doc)}[{i}]"
+        return f"bar {c(view + '.bar', 'd')} ({c(view + '.bpm')} BPM)"
     curve = c.get("tempo.curve")
     beats = [i for i, p in enumerate(curve) if span.holds(p[0])]
     i = max(beats, key=lambda i: abs(curve[i][1] - mean))

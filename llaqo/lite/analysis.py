@@ -15,7 +15,20 @@ import torch
 import torchaudio
 
 from llaqo.audio import AudioError, load_audio
-from llaqo.lite import articulation, balance, chords, dynamics, pedal, runs, score, spectral, tempo, transcribe, voices
+from llaqo.lite import (
+    articulation,
+    balance,
+    chords,
+    dynamics,
+    metre,
+    pedal,
+    runs,
+    score,
+    spectral,
+    tempo,
+    transcribe,
+    voices,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +39,9 @@ MAX_GLIDE_SHARE = 0.25  # pianos glide in < 5% of notes (transcription noise); s
 FEW_NOTES = 30  # below this many notes the statistics are weak and answers hedge
 SHORT_S = 8.0  # recordings shorter than this give few beats; answers hedge
 QUIET_DBFS = -40.0  # a take whose loud moments (95th percentile RMS) stay below this is very quiet; answers hedge
-BEATS_PER_SEGMENT = 4  # without a score, loudness is compared over groups of four beats
+METRE_RANGE_DB = 25.0  # the metre is inferred from notes within this of the loud notes (a pianissimo is ~20 below)
+BAR_RANGE_DB = 15.0  # a bar holds a played note this close to the median note level, else it is a ringing tail
+BEATS_PER_SEGMENT = 4  # without a score or a confident bar grid, loudness is compared over groups of beats
 SEGMENT_S = 2.0  # ... or over 2 s windows when too few beats were tracked
 
 
@@ -69,17 +84,20 @@ class BarView:
     end_s: float
     bpm: float | None
     level_db: float | None
-    n_errors: int
+    n_errors: int | None
+    """None for a bar heard without a score: nothing to count errors against."""
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "bar": self.bar,
             "start_s": round(self.start_s, 3),
             "end_s": round(self.end_s, 3),
             "bpm": None if self.bpm is None else round(self.bpm, 1),
             "level_db": None if self.level_db is None else round(self.level_db, 1),
-            "n_errors": self.n_errors,
         }
+        if self.n_errors is not None:
+            out["n_errors"] = self.n_errors
+        return out
 
 
 @dataclass(frozen=True)
@@ -137,6 +155,10 @@ class Analysis:
     score: ScoreReport | None = None
     cautions: list[str] = field(default_factory=list)
     """Why the evidence is weak, if it is (few notes, short clip, quiet take)."""
+    metre: metre.Metre | None = None
+    """Without a score: the beat, metre and downbeats inferred from the notes (None with a score, or too few)."""
+    bars: list[BarView] = field(default_factory=list)
+    """Without a score: bars counted from the first inferred downbeat, when the bar grid is confident."""
 
     def to_json(self) -> dict:
         out = {
@@ -157,6 +179,11 @@ class Analysis:
         }
         if self.score is not None:
             out["score"] = self.score.to_json()
+        else:
+            out["metre"] = None if self.metre is None else self.metre.to_json()
+            if self.metre is not None:  # the other level's tempo, as the answers say it
+                out["metre"]["alternative"]["bpm"] = round(self.tempo.bpm * self.metre.alt_factor, 1)
+            out["bars"] = [b.to_json() for b in self.bars]
         return out
 
 
@@ -194,6 +221,7 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
     if len(notes) < MIN_NOTES:
         raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
 
+    grid: metre.Metre | None = None  # the beat, metre and bars heard, without a score
     if notated is not None:
         aligned = score.align(notes, notated, result.frames, result.frame_rate, result.onsets)
         if len(aligned.anchor_q) < tempo.MIN_BEATS:
@@ -230,21 +258,31 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         heard = voices.from_score(notes, notated.hand, notated.onset_q, placed)
         segment_bounds = bounds[:, 1]
     else:
-        beats = tempo.track_beats(wave, sr, notes[:, 0])
-        tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(beats), None, "audio")
-        jitter = tempo.grid_jitter_ms(notes[:, 0], tempo_result.beats)
-        if len(beats) > 2 * BEATS_PER_SEGMENT:
-            inner = beats[BEATS_PER_SEGMENT::BEATS_PER_SEGMENT]  # the first and last groups run to the ends
+        # Faint "notes" in a ringing tail or the room are no beats; they would extend the bars past the music.
+        grid = metre.infer_metre(notes[levels >= np.percentile(levels, 95) - METRE_RANGE_DB])
+        if grid is not None:
+            tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(grid.beats), None, "audio")
         else:
-            inner = np.arange(SEGMENT_S, recording.duration_s, SEGMENT_S)
-        bounds = np.concatenate([[0.0], inner[inner < recording.duration_s], [recording.duration_s]])
-        dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds, "beats")
+            beats = tempo.track_beats(wave, sr, notes[:, 0])
+            tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(beats), None, "audio")
+        played = notes[levels >= np.median(levels) - BAR_RANGE_DB, 0]
+        if grid is not None and grid.confident:
+            bounds = _heard_bar_bounds(grid, played, recording.duration_s)
+        else:  # no bar grid to trust: groups of a bar's worth of beats from the first one
+            group = grid.beats_per_bar if grid is not None else BEATS_PER_SEGMENT
+            bounds = _beat_group_bounds(tempo_result.beats, group, played, recording.duration_s)
+        jitter = tempo.grid_jitter_ms(notes[:, 0], tempo_result.beats)
+        kind = "bar" if grid is not None and grid.confident else "beats"
+        dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds, kind)
         written = articulation.spans_to_next_onset(notes)
-        harmony = pedal.harmony_from_notes(notes, bounds)
+        # Harmony changes at the downbeats themselves (harmony_from_notes allows for the chord's spread).
+        shift = np.r_[0.0, np.full(len(bounds) - 2, metre.CHORD_GAP_S), 0.0] if kind == "bar" else 0.0
+        harmony = pedal.harmony_from_notes(notes, bounds + shift)
         pedal_share = pedal.PEDAL_SHARE_AUDIO
         report = None
         heard = voices.from_pitch(notes)
         segment_bounds = bounds
+    bars = _heard_bars(grid, bounds, tempo_result, dyn) if grid is not None and grid.confident else []
     return Analysis(
         name=name,
         duration_s=recording.duration_s,
@@ -263,7 +301,70 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         runs=runs.analyse_runs(notes[:, 0], heard.group),
         score=report,
         cautions=_cautions(notes, recording.duration_s, dyn),
+        metre=grid,
+        bars=bars,
     )
+
+
+def _heard_bar_bounds(heard: metre.Metre, onsets: np.ndarray, duration_s: float) -> np.ndarray:
+    """(S + 1,) segment boundaries in s: the start, the inferred downbeats, the end. onsets: (N,) of the notes
+    played at a bar's level (not the faint ones of a ringing tail).
+
+    A downbeat's chord is spread over some tens of ms and its time is the middle: each bar starts
+    metre.CHORD_GAP_S before it. A pickup shorter than half a bar joins the first bar, and a closing chord alone
+    after the last downbeat (or nothing played at all) joins the bar before: one chord is no bar's level, and on
+    its own it would read as a step in the dynamics.
+    """
+    inner = heard.downbeats - metre.CHORD_GAP_S
+    bar_s = float(np.median(np.diff(heard.downbeats))) if len(heard.downbeats) > 1 else 0.0
+    if len(inner) > 1 and 0 < inner[0] - onsets.min() < bar_s / 2:
+        inner = inner[1:]
+    return _close(inner, onsets, duration_s)
+
+
+def _close(inner: np.ndarray, onsets: np.ndarray, duration_s: float) -> np.ndarray:
+    """(S - 1,) inner segment boundaries -> (S + 1,) with the start and end, the last segments joined to the one
+    before while they hold at most one chord of the played onsets (N,)."""
+    while len(inner) > 1:
+        closing = onsets[onsets >= inner[-1]]
+        if len(closing) and np.ptp(closing) > metre.CHORD_GAP_S:
+            break
+        inner = inner[:-1]
+    inner = inner[(inner > 0.05) & (inner < duration_s - 0.05)]
+    return np.concatenate([[0.0], inner, [duration_s]])
+
+
+def _beat_group_bounds(beats: np.ndarray, group: int, onsets: np.ndarray, duration_s: float) -> np.ndarray:
+    """(S + 1,) boundaries in s of groups of `group` beats (or SEGMENT_S windows when there are few beats); the
+    first and last groups run to the ends, and a last group without played onsets (N,) joins the one before."""
+    inner = beats[group::group] if len(beats) > 2 * group else np.arange(SEGMENT_S, duration_s, SEGMENT_S)
+    return _close(inner[inner < duration_s], onsets, duration_s)
+
+
+def _heard_bars(
+    heard: metre.Metre, bounds: np.ndarray, tempo_result: tempo.Tempo, dyn: dynamics.Dynamics
+) -> list[BarView]:
+    """Bars counted from 1 at the first inferred downbeat (0: a pickup before it) -> list[BarView]. A segment is
+    numbered by the downbeat it starts at; the first, by the bar it ends in (a pickup joined to bar 1 is in it)."""
+    views = []
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        inside = end - metre.CHORD_GAP_S - 1e-3 if start == 0 else start + metre.CHORD_GAP_S + 1e-3
+        number = int(heard.bar_at(np.array([inside]))[0])
+        in_bar = (tempo_result.curve[:, 0] >= start - 1e-3) & (tempo_result.curve[:, 0] < end - 1e-3)
+        level = dyn.segments[np.isclose(dyn.segments[:, 0], start), 2]
+        if number == 0 and not len(level):
+            continue  # no pickup: the silence before the first downbeat is not a bar
+        views.append(
+            BarView(
+                bar=number,
+                start_s=float(start),
+                end_s=float(end),
+                bpm=float(np.median(tempo_result.curve[in_bar, 1])) if in_bar.any() else None,
+                level_db=float(level[0]) if len(level) else None,
+                n_errors=None,
+            )
+        )
+    return views
 
 
 def _bar_starts_q(notated: score.Score) -> np.ndarray:

@@ -7,6 +7,7 @@ an answer can be traced to a named field of Analysis.to_json() (tests/test_groun
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from llaqo.lite import advice, articulation, chords, runs, sentences
@@ -24,6 +25,7 @@ METHOD = {
     "run_ioi_ms": 1000 * runs.FAST_IOI_S,
     "slow_share": advice.SLOW_SHARE,
 }
+COUNTED_BAR = re.compile(r"\bbars? \d")  # an answer that cites a bar number
 
 
 def document(measured: dict) -> dict:
@@ -72,7 +74,7 @@ def answer(
         out.append(unmeasurable_sentence(c, q.unmeasurable))
     if "priority" in q.intents:
         out += advice.priority(c, span, q.topics)
-        return out, c.doc
+        return _say_how_bars_are_counted(c, out), c.doc
     if "rate" in q.intents:
         out += advice.rating(c, span, q.scale, q.topics)
     if not q.topics and not q.unmeasurable and q.intents == ("explain",):
@@ -91,7 +93,20 @@ def answer(
             out += topic_sentences(c, topic, span, q)
     if "plan" in q.intents:
         out += advice.plan(c, span, q.part)
-    return out, c.doc
+    return _say_how_bars_are_counted(c, out), c.doc
+
+
+def _say_how_bars_are_counted(c: Citer, out: list[Sentence]) -> list[Sentence]:
+    """Without a score, bar numbers come from the heard grid: an answer citing them says so once, at its end."""
+    if c.doc.get("score") or not c.doc.get("bars") or not any(COUNTED_BAR.search(s.text) for s in out):
+        return out
+    return [
+        *out,
+        c.say(
+            f"(Bars are counted from the first downbeat I heard, at {c('metre.downbeats_s[0]', how='clock')}, "
+            f"in {c('metre.name', 's')}.)"
+        ),
+    ]
 
 
 def answer_sentences(

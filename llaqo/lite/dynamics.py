@@ -42,8 +42,8 @@ class Dynamics:
 
     @property
     def segment_name(self) -> str:
-        """The segment in words, for plots and summaries: "bar" or "four-beat group"."""
-        return "bar" if self.segment_kind == "bar" else "four-beat group"
+        """The segment in words, for plots and summaries: "bar" or "beat group"."""
+        return "bar" if self.segment_kind == "bar" else "beat group"
 
     def to_json(self) -> dict:
         return {

@@ -25,12 +25,13 @@ TIMES = re.compile(r"\b(\d+):(\d{2})(?:\s*-\s*(\d+):(\d{2}))?\b")
 def cited(a: Analysis, answer: str) -> list[Passage]:
     """An answer's cited places -> passages in time order, overlapping ones merged, at most MAX_PASSAGES.
 
-    With a score, bars are cited and clock times in brackets only repeat them, so only bars are read;
-    without one, clock times are.
+    Where bars are counted (a score's, or the bar grid heard without one), bars are cited and clock times in
+    brackets only repeat them, so only bars are read; otherwise clock times are.
     """
     found: list[Passage] = []
-    if a.score is not None and a.score.bars:
-        views = {b.bar: b for b in a.score.bars}
+    bars = a.score.bars if a.score is not None else a.bars
+    if bars:
+        views = {b.bar: b for b in bars}
         for match in BARS.finditer(answer):
             for item in re.split(r",\s*(?:and\s+)?", match.group(1)):
                 first, _, last = item.replace(" ", "").partition("-")

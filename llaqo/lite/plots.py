@@ -25,7 +25,12 @@ def tempo_figure(a: Analysis) -> Figure:
     ax.plot(curve[:, 0], curve[:, 1], marker=".", label="played")
     if a.tempo.nominal_bpm:
         ax.axhline(a.tempo.nominal_bpm, linestyle="--", color="grey", label=f"notated {a.tempo.nominal_bpm:.0f}")
-    ax.set(xlabel="time (s)", ylabel="BPM", title=f"Tempo: {a.tempo.label}, {a.tempo.bpm:.0f} BPM")
+    title = f"Tempo: {a.tempo.label}, {a.tempo.bpm:.0f} BPM"
+    if a.bars and a.metre is not None:  # the bars heard without a score, as the answers cite them
+        for bar in a.bars:
+            ax.axvline(bar.start_s, color="lightgrey", linewidth=0.8, zorder=0)
+        title += f" ({a.metre.beat_unit} beats, {a.metre.name}; grey lines: bars from the first downbeat heard)"
+    ax.set(xlabel="time (s)", ylabel="BPM", title=title)
     ax.legend(loc="best")
     return fig
 

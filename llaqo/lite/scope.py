@@ -1,10 +1,11 @@
-"""A question's scope resolved against one take: which bars (with a score) or which time span.
+"""A question's scope resolved against one take: which bars or which time span.
 
-Named parts of the take are counted in bars when a score gives them: the opening and the first phrase are
-the first PHRASE_BARS bars played, the end and the last phrase the last PHRASE_BARS, the middle the bars
-between the first and last quarter, a half half of the bars. Without a score the same parts are shares
-of the played time (a phrase is PHRASE_SHARE of it), and bars cannot be counted, so a question about bars
-is answered for the whole take and says so.
+Bars come from the score's alignment (`score.bars`) or, without a score, from the bar grid heard in the
+playing (`bars`, present only when that grid is confident). Named parts of the take are counted in bars when
+there are bars: the opening and the first phrase are the first PHRASE_BARS bars played, the end and the last
+phrase the last PHRASE_BARS, the middle the bars between the first and last quarter, a half half of the bars.
+Without bars the same parts are shares of the played time (a phrase is PHRASE_SHARE of it), and a question
+about bars is answered for the whole take and says so.
 """
 
 from __future__ import annotations
@@ -19,9 +20,19 @@ PHRASE_SHARE = 0.25
 MIN_SPAN_S = 1.0
 
 
+def bars_path(doc: dict) -> str:
+    """Where the document's bars are: "score.bars" with a score, else "bars" (the heard grid; maybe empty)."""
+    return "score.bars" if doc.get("score") else "bars"
+
+
+def bar_views(doc: dict) -> list[dict]:
+    """The document's bars ({bar, start_s, end_s, bpm, level_db, ...}), or [] when none can be counted."""
+    return (doc["score"] if doc.get("score") else doc).get("bars") or []
+
+
 @dataclass(frozen=True)
 class Span:
-    """start_s, end_s: the judged time span; bars: indices into score.bars inside it (None without a score);
+    """start_s, end_s: the judged time span; bars: indices into bar_views() inside it (None without bars);
     whole: the whole take; named: the part of the take the question named ("the end"), or ""; unresolved:
     the question named bars that cannot be counted without a score."""
 
@@ -37,13 +48,13 @@ class Span:
 
 
 def _bar_span(doc: dict, chosen: list[int], named: str) -> Span:
-    bars = doc["score"]["bars"]
+    bars = bar_views(doc)
     return Span(bars[chosen[0]]["start_s"], bars[chosen[-1]]["end_s"], chosen, False, named)
 
 
 def _time_span(doc: dict, start: float, end: float, named: str) -> Span:
     end = max(min(end, doc["duration_s"]), start + MIN_SPAN_S)
-    bars = doc.get("score", {}).get("bars")
+    bars = bar_views(doc)
     chosen = [i for i, b in enumerate(bars) if b["end_s"] > start and b["start_s"] < end] if bars else None
     return Span(start, end, chosen, False, named)
 
@@ -51,7 +62,7 @@ def _time_span(doc: dict, start: float, end: float, named: str) -> Span:
 def resolve_scope(scope: Scope, doc: dict) -> Span:
     """Scope + the answer document (analysis JSON) -> the Span to judge."""
     whole = Span(0.0, doc["duration_s"], None, True)
-    bars = doc.get("score", {}).get("bars")
+    bars = bar_views(doc)
     if scope.whole:
         return whole
     notes = doc["notes"]
@@ -96,24 +107,19 @@ def resolve_scope(scope: Scope, doc: dict) -> Span:
 def place(c: Citer, span: Span, times: bool = False) -> str:
     """The judged part in words, cited: "bars 5-8" (with times: "bars 5-8 (0:08-0:16)") or "0:30-0:45"."""
     if span.bars:
-        first, last = span.bars[0], span.bars[-1]
-        clocks = ""
-        if times:
-            clocks = (
-                f" ({c(f'score.bars[{first}].start_s', how='clock')}-{c(f'score.bars[{last}].end_s', how='clock')})"
-            )
+        first, last = f"{bars_path(c.doc)}[{span.bars[0]}]", f"{bars_path(c.doc)}[{span.bars[-1]}]"
+        clocks = f" ({c(first + '.start_s', how='clock')}-{c(last + '.end_s', how='clock')})" if times else ""
         if first == last:
-            return f"bar {c(f'score.bars[{first}].bar', 'd')}{clocks}"
-        return f"bars {c(f'score.bars[{first}].bar', 'd')}-{c(f'score.bars[{last}].bar', 'd')}{clocks}"
+            return f"bar {c(first + '.bar', 'd')}{clocks}"
+        return f"bars {c(first + '.bar', 'd')}-{c(last + '.bar', 'd')}{clocks}"
     c.doc.setdefault("scope", {})["span_s"] = [round(span.start_s, 3), round(span.end_s, 3)]
     return f"{c('scope.span_s[0]', how='clock')}-{c('scope.span_s[1]', how='clock')}"
 
 
 def where(c: Citer, t_path: str) -> str:
-    """A moment in words, cited: "bar 7 (0:14)" with a score, "0:14" without."""
+    """A moment in words, cited: "bar 7 (0:14)" where bars are counted, "0:14" otherwise."""
     t = c.get(t_path)
-    bars = c.doc.get("score", {}).get("bars") or []
-    for i, b in enumerate(bars):
+    for i, b in enumerate(bar_views(c.doc)):
         if b["start_s"] - 1e-3 <= t < b["end_s"]:
-            return f"bar {c(f'score.bars[{i}].bar', 'd')} ({c(t_path, how='clock')})"
+            return f"bar {c(f'{bars_path(c.doc)}[{i}].bar', 'd')} ({c(t_path, how='clock')})"
     return c(t_path, how="clock")

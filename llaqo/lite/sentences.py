@@ -15,6 +15,13 @@ JITTER_UNEVEN_MS = 35  # beyond 35 ms the unevenness is audible
 MELODY_OVER_DB = 3.0  # a melody this much above its accompaniment stands out
 HEAVY_DB = 3.0  # a left hand (accompaniment) this much above the right (melody) covers it
 MAX_PLACES = 3
+COUNTED = {  # metre.beat_unit / metre.alternative.unit -> what a listener counts
+    "quarter": "quarter notes",
+    "dotted quarter": "dotted quarters",
+    "eighth": "eighths",
+    "half": "half notes",
+    "bar": "whole bars",
+}
 UNSURE_ERROR_SHARE = 0.1  # more score differences than this share of the notated notes: say they may be ours
 
 
@@ -53,7 +60,14 @@ def tempo(c: Citer, span: Span, compare: bool = False) -> list[Sentence]:
             ))  # fmt: skip
     elif compare:
         out.append(c.say("I have no marked tempo to compare with: add a score with a tempo marking."))
-    if t["source"] == "audio":
+    metre = c.doc.get("metre")
+    if t["source"] == "audio" and metre:
+        alternative = metre["alternative"]
+        out.append(c.say(
+            f"About {c('tempo.bpm')} BPM (counting {COUNTED[metre['beat_unit']]}; {c('metre.alternative.bpm')} if "
+            f"you count {COUNTED[alternative['unit']]}), in {c('metre.name', 's')} as I hear it."
+        ))  # fmt: skip
+    elif t["source"] == "audio":
         out.append(c.say(
             "Without a score the beat is taken from the recording, so the tempo could be double or half of how "
             "you count it."

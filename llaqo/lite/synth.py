@@ -43,10 +43,16 @@ def scale_notes(
     return np.array([[start_s + i * beat, start_s + (i + legato) * beat, p, velocity] for i, p in enumerate(pitches)])
 
 
-def write_score(notes: np.ndarray, path: str | Path, bpm: float, hands: np.ndarray | None = None) -> None:
-    """(N, 4) notes with times in seconds at `bpm` -> a MIDI score in 4/4 with the tempo written in and every
-    velocity 64, as a notation program exports it: one track, or with hands ((N,) 0 right, 1 left) the right
-    and the left hand on two tracks."""
+def write_score(
+    notes: np.ndarray,
+    path: str | Path,
+    bpm: float,
+    hands: np.ndarray | None = None,
+    time_signature: tuple[int, int] = (4, 4),
+) -> None:
+    """(N, 4) notes with times in seconds at `bpm` quarters a minute -> a MIDI score with the time signature and
+    the tempo written in and every velocity 64, as a notation program exports it: one track, or with hands
+    ((N,) 0 right, 1 left) the right and the left hand on two tracks."""
     import mido
 
     ticks = TICKS_PER_QUARTER
@@ -55,7 +61,8 @@ def write_score(notes: np.ndarray, path: str | Path, bpm: float, hands: np.ndarr
         chosen = notes if part is None else notes[hands == part]
         track = mido.MidiTrack()
         track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-        track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+        numerator, denominator = time_signature
+        track.append(mido.MetaMessage("time_signature", numerator=numerator, denominator=denominator, time=0))
         events = sorted(
             [(round(onset * bpm / 60 * ticks), 1, int(pitch)) for onset, _, pitch, _ in chosen]
             + [(round(offset * bpm / 60 * ticks), 0, int(pitch)) for _, offset, pitch, _ in chosen]
@@ -122,3 +129,67 @@ def stretch_times(times: np.ndarray, spans: list[tuple[float, float, float]]) ->
     for start, end, factor in spans:
         out += (factor - 1.0) * np.clip(np.asarray(times, dtype=float) - start, 0.0, end - start)
     return out
+
+
+# I IV V I vi ii V I: a bar of each, the harmony changing at every downbeat
+PROGRESSION = ((0, 4, 7), (5, 9, 0), (7, 11, 2), (0, 4, 7), (9, 0, 4), (2, 5, 9), (7, 11, 2), (0, 4, 7))
+
+
+def metre_piece(
+    beats_per_bar: int,
+    compound: bool,
+    bpm: float,
+    n_bars: int = 8,
+    pickup_beats: int = 0,
+    end_ratio: float = 1.0,
+    seed: int = 0,
+    start_s: float = 0.5,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A little piece in a known metre, as a pianist might play it: a bass note on each downbeat, chords on
+    the other beats, a melody in eighths (two a beat, or three in a compound metre), louder on the beats.
+
+    bpm: beats a minute (quarters, or dotted quarters when compound); pickup_beats: melody-only beats before
+    the first downbeat; end_ratio: tempo at the end over bpm, reached gradually over the second half (< 1 a
+    ritardando); seed: the melody's pitches and +-10 ms of timing scatter.
+    -> notes (N, 4) [onset_s, offset_s, pitch, velocity] sorted by onset, beats (B,) and downbeats (D,) in s,
+    and the notated onsets in beats (N,) from the first downbeat (negative in the pickup).
+    """
+    rng = np.random.default_rng(seed)
+    sub = 3 if compound else 2
+    n_beats = pickup_beats + n_bars * beats_per_bar
+    ramp = np.clip((np.arange(n_beats) - n_beats / 2) / (n_beats / 2), 0, 1)
+    period = 60.0 / (bpm * (1 + (end_ratio - 1) * ramp))
+    beats = start_s + np.concatenate([[0.0], np.cumsum(period)])  # (n_beats + 1,): the last closes the piece
+
+    def time_of(position: float) -> float:  # position in beats from the first beat played
+        i = min(int(position), n_beats - 1)
+        return float(beats[i] + (position - i) * period[i])
+
+    rows, positions = [], []
+
+    def add(position: float, length: float, pitch: int, velocity: float) -> None:
+        jitter = float(rng.normal(0, 0.005)) if position > 0 else 0.0
+        on = time_of(position) + jitter
+        rows.append([on, time_of(min(position + length, n_beats)) - 0.02, pitch, int(np.clip(velocity, 1, 127))])
+        positions.append(position - pickup_beats)
+
+    for b in range(n_beats):
+        bar, beat = divmod(b - pickup_beats, beats_per_bar)
+        chord = PROGRESSION[bar % len(PROGRESSION)]
+        if b >= pickup_beats:
+            if beat == 0:
+                add(b, beats_per_bar * 0.95, 36 + chord[0], 84)
+            else:
+                for pc in chord:
+                    add(b, 0.9, 48 + (pc - 48) % 12 + 12 * (pc < 7), 58)
+        for k in range(sub):
+            accent = 14 if beat == 0 and k == 0 and b >= pickup_beats else 6 if k == 0 else 0
+            pitch = 72 + int(rng.choice([chord[0], chord[1], chord[2], chord[0] + 2, chord[1] + 1])) % 12
+            add(b + k / sub, 0.95 / sub, pitch, 62 + accent)
+    last_bar = PROGRESSION[n_bars % len(PROGRESSION)]
+    for pitch in (36 + last_bar[0], 60 + last_bar[1], 72 + last_bar[0]):  # the closing downbeat
+        add(n_beats, 1.0, pitch, 80)
+    beats_all = np.append(beats, beats[-1] + period[-1])[: n_beats + 1]
+    order = np.argsort(np.array(rows)[:, 0], kind="stable")
+    downbeats = beats_all[pickup_beats::beats_per_bar]
+    return np.array(rows)[order], beats_all, downbeats, np.array(positions)[order]

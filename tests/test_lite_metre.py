@@ -1,0 +1,85 @@
+"""Beat, metre and downbeats without a score, on synthesized pieces whose metre and timing are known."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import soundfile
+
+from llaqo.lite import metre, plots, synth, tempo
+from llaqo.lite.analysis import analyze
+from llaqo.lite.answers import answer_sentences
+
+SR = 22050
+METRES = [  # (beats per bar, compound, beats a minute, time signature)
+    (2, False, 100.0, "2/4"),
+    (3, False, 132.0, "3/4"),
+    (4, False, 84.0, "4/4"),
+    (2, True, 60.0, "6/8"),
+]
+
+
+@pytest.mark.parametrize("pickup", [0, 1])
+@pytest.mark.parametrize(("beats_per_bar", "compound", "bpm", "name"), METRES)
+def test_metre_and_downbeats(beats_per_bar, compound, bpm, name, pickup):
+    for seed in range(2):
+        notes, beats, downbeats, _ = synth.metre_piece(beats_per_bar, compound, bpm, pickup_beats=pickup, seed=seed)
+        found = metre.infer_metre(notes)
+        assert found is not None
+        assert found.name == name
+        assert found.beat_unit == ("dotted quarter" if compound else "quarter")
+        assert 60.0 / np.median(np.diff(found.beats)) == pytest.approx(bpm, rel=0.03)
+        assert found.downbeats[0] == pytest.approx(downbeats[0], abs=0.05)  # a pickup is not bar 1
+        assert found.confident
+        hits = [np.min(np.abs(downbeats - d)) <= 0.05 for d in found.downbeats]
+        assert np.mean(hits) >= 0.9
+
+
+@pytest.mark.parametrize(("end_ratio", "label"), [(0.7, "ritardando"), (1.3, "accelerando"), (1.0, "steady")])
+def test_tempo_change_in_the_second_half_is_followed(end_ratio, label):
+    notes, beats, _, _ = synth.metre_piece(4, False, 96.0, n_bars=10, end_ratio=end_ratio, seed=3)
+    found = metre.infer_metre(notes)
+    measured = tempo.tempo_from_beats(tempo.smooth_beats(found.beats), None, "audio")
+    assert measured.label == label
+    true_end = 60.0 / np.diff(beats)[-3:].mean()
+    assert measured.end_bpm == pytest.approx(true_end, rel=0.05)
+
+
+def test_bar_numbers_follow_the_first_downbeat():
+    notes, _, downbeats, _ = synth.metre_piece(3, False, 120.0, pickup_beats=1, seed=1)
+    found = metre.infer_metre(notes)
+    assert found.bar_at(np.array([downbeats[0] - 0.2, downbeats[0] + 0.01, downbeats[2] + 0.01])).tolist() == [0, 1, 3]
+    assert found.alt_unit == "bar"
+    assert found.to_json()["name"] == "3/4"
+
+
+def test_too_few_chords_give_no_metre():
+    assert metre.infer_metre(synth.scale_notes(100.0, n=5)) is None
+
+
+def test_analysis_without_score_counts_bars(tmp_path):
+    notes, beats, downbeats, _ = synth.metre_piece(3, False, 120.0, n_bars=6, pickup_beats=1, seed=2)
+    path = tmp_path / "waltz.wav"
+    soundfile.write(path, synth.render(notes, SR), SR)
+    analysis = analyze(path)
+    result = analysis.to_json()
+    assert result["metre"]["name"] == "3/4"
+    assert result["metre"]["downbeats_s"][0] == pytest.approx(downbeats[0], abs=0.1)
+    assert result["tempo"]["bpm"] == pytest.approx(120.0, rel=0.03)
+    assert result["dynamics"]["segment_kind"] == "bar"
+    bars = result["bars"]
+    # Bars count from the first downbeat; the one-beat pickup is too short to judge alone and joins bar 1.
+    assert [b["bar"] for b in bars][:3] == [1, 2, 3]
+    assert bars[1]["start_s"] == pytest.approx(downbeats[1], abs=0.1)
+    assert "n_errors" not in bars[1]
+    # Answers and plots use the heard bars: cited as bars, said once to be counted from the first downbeat.
+    tempo_answer = " ".join(answer_sentences(analysis, "How was my tempo?"))
+    said = re.search(r"About (\d+) BPM \(counting quarter notes; (\d+) if you count whole bars\)", tempo_answer)
+    assert said is not None and abs(int(said[1]) - 120) <= 2 and abs(int(said[2]) - 40) <= 1
+    dynamics_answer = answer_sentences(analysis, "How were my dynamics?")
+    assert any("bar " in line for line in dynamics_answer[:-1])
+    assert dynamics_answer[-1].startswith("(Bars are counted from the first downbeat I heard")
+    figure = plots.tempo_figure(analysis)
+    assert len(figure.axes[0].lines) == 1 + len(bars)  # the curve and one line per bar
