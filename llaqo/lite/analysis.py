@@ -7,6 +7,7 @@ Analysis.to_json() is the `python -m llaqo analyze --json` contract, documented 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +22,8 @@ log = logging.getLogger(__name__)
 
 MAX_DURATION_S = 20 * 60.0  # Lite analyses up to 20 minutes; longer takes are split by the user
 MIN_NOTES = 4  # fewer detected notes than this is not a piano performance we can judge
+ANALYSIS_RATE = 22050  # Hz: the envelopes, loudness and beat tracking; the transcriber hears 44.1 kHz
 AUDIBLE_RANGE_DB = 50.0  # notes this far below the loud notes (95th percentile of attack levels) are noise
-MAX_GLIDE_SHARE = 0.25  # pianos glide in < 5% of notes (transcription noise); speech in about half
 FEW_NOTES = 30  # below this many notes the statistics are weak and answers hedge
 SHORT_S = 8.0  # recordings shorter than this give few beats; answers hedge
 QUIET_DBFS = -40.0  # a take whose loud moments (95th percentile RMS) stay below this is very quiet; answers hedge
@@ -150,30 +151,38 @@ class Analysis:
         return out
 
 
-def mono_22k(path: str | Path) -> tuple[np.ndarray, object]:
-    """Decode with llaqo.audio.load_audio -> ((samples,) float32 mono at 22050 Hz, the Recording)."""
+def decode(path: str | Path) -> tuple[np.ndarray, np.ndarray, object]:
+    """Decode with llaqo.audio.load_audio -> ((samples,) float32 mono at ANALYSIS_RATE, the same at the
+    transcriber's transcribe.SAMPLE_RATE, the Recording)."""
     recording = load_audio(path, max_duration_s=MAX_DURATION_S)
-    wave = recording.wave.mean(dim=0)
-    if recording.sample_rate != transcribe.SAMPLE_RATE:
-        wave = torchaudio.functional.resample(wave, recording.sample_rate, transcribe.SAMPLE_RATE)
-    return wave.to(torch.float32).numpy(), recording
+    mono = recording.wave.mean(dim=0).to(torch.float32)
+    rates = (ANALYSIS_RATE, transcribe.SAMPLE_RATE)
+    waves = [
+        mono if r == recording.sample_rate else torchaudio.functional.resample(mono, recording.sample_rate, r)
+        for r in rates
+    ]
+    return waves[0].numpy(), waves[1].numpy(), recording
 
 
-def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Analysis:
-    """Measure a recording. Raises AudioError (NotMusicError) or score.ScoreError naming the problem."""
+def analyze(
+    audio_path: str | Path,
+    score_path: str | Path | None = None,
+    progress: transcribe.Progress | None = None,
+    transcriber: Callable[..., transcribe.Transcription] = transcribe.transcribe,
+) -> Analysis:
+    """Measure a recording. Raises AudioError (NotMusicError) or score.ScoreError naming the problem.
+
+    progress(done, total) is called after each transcription segment (the long step); transcriber is
+    transcribe.transcribe or a caching wrapper of it (bench/lite_accuracy.py).
+    """
     notated = score.load_score(score_path) if score_path is not None else None
-    wave, recording = mono_22k(audio_path)
-    sr = transcribe.SAMPLE_RATE
+    wave, wave_hi, recording = decode(audio_path)
+    sr = ANALYSIS_RATE
     name = Path(audio_path).name
-    result = transcribe.transcribe(wave)
+    result = transcriber(wave_hi, progress=progress)
     notes = result.notes
     if len(notes) < MIN_NOTES:
         raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
-    if result.glide_share > MAX_GLIDE_SHARE:
-        raise NotMusicError(
-            f"{name}: not a piano recording: the pitch glides in {100 * result.glide_share:.0f}% of the sounds, "
-            "as in speech or singing"
-        )
     curve = dynamics.loudness_curve(wave, sr)
     envelopes = spectral.pitch_envelopes(wave, sr)
     levels = dynamics.note_levels(envelopes, notes)
@@ -185,7 +194,7 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
 
     if notated is not None:
-        aligned = score.align(notes, notated, result.frames, result.frame_rate, result.onsets)
+        aligned = score.align(notes, notated)
         if len(aligned.anchor_q) < tempo.MIN_BEATS:
             raise NotMusicError(f"{name}: the playing does not match the score {notated.name}")
         beats = tempo.score_beats(aligned.anchor_q, aligned.anchor_t, notated.beat_q)
@@ -213,7 +222,6 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         dyn = dynamics.analyse_dynamics(curve, levels[played], notes[played, 0], bounds[:, 1], "bar")
         written = _written_durations(len(notes), notated, aligned)
         harmony = _score_harmony(notated, bars_q[:, 1], bounds[:, 1])
-        pedal_share = pedal.PEDAL_SHARE_SCORE
         report = _score_report(notes, notated, aligned, bounds, tempo_result, dyn)
     else:
         beats = tempo.track_beats(wave, sr, notes[:, 0])
@@ -227,7 +235,6 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds, "beats")
         written = articulation.spans_to_next_onset(notes)
         harmony = pedal.harmony_from_notes(notes, bounds)
-        pedal_share = pedal.PEDAL_SHARE_AUDIO
         report = None
     return Analysis(
         name=name,
@@ -239,9 +246,7 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         timing_jitter_ms=jitter,
         dynamics=dyn,
         articulation=articulation.analyse_articulation(articulation.release_ratios(envelopes, notes, written)),
-        pedal=pedal.analyse_pedal(
-            notes, pedal.damped_times(envelopes, notes), notes[:, 0] + written, harmony, pedal_share
-        ),
+        pedal=pedal.analyse_pedal(result.pedal, notes, harmony),
         score=report,
         cautions=_cautions(notes, recording.duration_s, dyn),
     )

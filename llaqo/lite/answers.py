@@ -183,28 +183,24 @@ def articulation_sentences(a: Analysis) -> list[str]:
 
 def pedal_sentences(a: Analysis) -> list[str]:
     p = a.pedal
-    held = f"{100 * p.sustained_share:.0f}% of notes kept sounding well past their written end"
+    held = f"the sustain pedal was down {100 * p.sustained_share:.0f}% of the time ({len(p.events)} presses)"
     out = {
-        "none": [
-            f"I hear little or no sustain pedal: only {held}."
-            if round(100 * p.sustained_share)
-            else "I hear no sustain pedal: no note kept sounding well past its written end."
-        ],
+        "none": ["I hear no sustain pedal."],
         "clean": [
-            f"You used the pedal cleanly: {held}, and {len(p.blurred_s)} of {len(p.changes_s)} harmony "
-            "changes carried the previous harmony over."
+            f"You used the pedal cleanly: {held}, and it was released at {len(p.clean_s)} of "
+            f"{len(p.changes_s)} harmony changes."
         ],
         "blurred": [
-            f"The pedal blurred the harmony: at {len(p.blurred_s)} of {len(p.changes_s)} harmony changes "
-            "notes of the previous harmony kept sounding."
+            f"The pedal blurred the harmony: {held}, and it was held through {len(p.blurred_s)} of "
+            f"{len(p.changes_s)} harmony changes."
         ],
     }[p.label]
-    if p.label == "blurred" and len(p.blurred_s):
+    if len(p.blurred_s):
         places = ", ".join(where(a, t, t) for t in p.blurred_s[:MAX_PLACES])
-        out.append(f"Change the pedal with the harmony, for example at {places}.")
-    out.append(
-        "The pedal is estimated from how long strings keep sounding, not seen directly, so treat this as a guide."
-    )
+        out.append(f"Change the pedal with the harmony where it blurred: {places}.")
+    if p.label != "none" and len(p.clean_s):
+        places = ", ".join(where(a, t, t) for t in p.clean_s[:MAX_PLACES])
+        out.append(f"The changes were clean at {places}.")
     return out
 
 

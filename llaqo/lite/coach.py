@@ -16,7 +16,7 @@ from llaqo.protocol import AudioFacts, Clip, Evidence, Settings, Turn, content_h
 log = logging.getLogger(__name__)
 
 CACHE_SIZE = 16  # prepared recordings kept in memory
-WARMUP_NOTES = 70  # ~35 s at 120 BPM: at least one full ONNX batch, so its buffers are allocated here too
+WARMUP_NOTES = 24  # 12 s at 120 BPM: one transcription segment
 DEFAULT_SETTINGS = Settings()  # the protocol's default; Lite answers from templates and ignores it
 
 
@@ -54,13 +54,21 @@ class LiteCoach:
         if warm_up:
             _warm_up()
 
-    def prepare(self, audio_path: str | Path, *, score_path: str | Path | None = None, start_s: float = 0.0) -> Clip:
-        """Analyse a recording (the whole of it; start_s does not apply to Lite). Raises AudioError or ScoreError."""
+    def prepare(
+        self,
+        audio_path: str | Path,
+        *,
+        score_path: str | Path | None = None,
+        start_s: float = 0.0,
+        progress: transcribe.Progress | None = None,
+    ) -> Clip:
+        """Analyse a recording (the whole of it; start_s does not apply to Lite). Raises AudioError or ScoreError.
+        progress(done, total) is called after each transcription segment."""
         key = content_hash(audio_path, score_path)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        result = analysis.analyze(audio_path, score_path)
+        result = analysis.analyze(audio_path, score_path, progress=progress)
         facts = AudioFacts(
             name=Path(audio_path).name,
             duration_s=result.duration_s,
