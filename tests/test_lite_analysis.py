@@ -104,7 +104,7 @@ def test_cli_json_and_summary(scale, capsys):
 
 
 def test_stray_anchors_flag_a_mismatch_but_not_a_ritardando():
-    from llaqo.lite.score import _stray_anchors
+    from llaqo.lite.align import _stray_anchors
 
     q = np.arange(0.0, 16.0, 1.0)
     seconds_per_beat = 0.6 * 1.1 ** np.clip(q - 10, 0, None)  # steady, then slowing 10% per beat

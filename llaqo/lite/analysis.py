@@ -16,7 +16,7 @@ import torch
 import torchaudio
 
 from llaqo.audio import AudioError, load_audio
-from llaqo.lite import articulation, dynamics, pedal, score, spectral, tempo, transcribe
+from llaqo.lite import align, articulation, dynamics, pedal, score, spectral, tempo, transcribe
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def analyze(
         raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
 
     if notated is not None:
-        aligned = score.align(notes, notated)
+        aligned = align.align(notes, notated)
         if len(aligned.anchor_q) < tempo.MIN_BEATS:
             raise NotMusicError(f"{name}: the playing does not match the score {notated.name}")
         beats = tempo.score_beats(aligned.anchor_q, aligned.anchor_t, notated.beat_q)
@@ -215,9 +215,7 @@ def analyze(
         )
         # Only notes that belong to the score: a release thump or a ringing overtone cut into a
         # faint "note" must not make a bar sound quiet.
-        played = np.concatenate(
-            [aligned.pairs[:, 1], [w.perf_index for w in aligned.wrong if w.perf_index is not None]]
-        )
+        played = np.concatenate([aligned.pairs[:, 1], [w.perf_index for w in aligned.wrong]])
         played = np.sort(played.astype(int))
         dyn = dynamics.analyse_dynamics(curve, levels[played], notes[played, 0], bounds[:, 1], "bar")
         written = _written_durations(len(notes), notated, aligned)
@@ -269,7 +267,7 @@ def _score_harmony(notated: score.Score, starts_q: np.ndarray, bounds_s: np.ndar
     return pedal.Harmony(bounds=bounds_s, classes=classes)
 
 
-def _written_durations(n_notes: int, notated: score.Score, aligned: score.Alignment) -> np.ndarray:
+def _written_durations(n_notes: int, notated: score.Score, aligned: align.Alignment) -> np.ndarray:
     """(n_notes,) notated duration in performed seconds of each note played as written (nan for the rest)."""
     s, p = aligned.pairs[:, 0], aligned.pairs[:, 1]
     written = np.full(n_notes, np.nan)
@@ -280,13 +278,13 @@ def _written_durations(n_notes: int, notated: score.Score, aligned: score.Alignm
 def _score_report(
     notes: np.ndarray,
     notated: score.Score,
-    aligned: score.Alignment,
+    aligned: align.Alignment,
     bounds: np.ndarray,
     tempo_result: tempo.Tempo,
     dyn: dynamics.Dynamics,
 ) -> ScoreReport:
     def bar(t: float) -> int:
-        return int(score.bar_at(notated, aligned, np.array([t]))[0])
+        return int(align.bar_at(notated, aligned, np.array([t]))[0])
 
     wrong = [
         NoteEvent("wrong", w.time_s, w.played_pitch, int(notated.pitch[w.score_index]), int(notated.bar[w.score_index]))
