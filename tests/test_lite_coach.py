@@ -194,7 +194,9 @@ def test_no_pedal_is_said_without_a_zero_share(clip):
 
     analysis = clip.payload.analysis
     none = replace(analysis, pedal=replace(analysis.pedal, label="none", sustained_share=0.0))
-    assert pedal_sentences(none) == ["I hear no sustain pedal."]
+    assert pedal_sentences(none)[0] == "I hear no sustain pedal: no note kept sounding well past its written end."
+    some = replace(analysis, pedal=replace(analysis.pedal, label="none", sustained_share=0.05))
+    assert pedal_sentences(some)[0].startswith("I hear little or no sustain pedal: only 5% of notes")
 
 
 def test_piano_roll_draws_the_pedal_presses(clip):

@@ -220,6 +220,7 @@ def analyze(
         dyn = dynamics.analyse_dynamics(curve, levels[played], notes[played, 0], bounds[:, 1], "bar")
         written = _written_durations(len(notes), notated, aligned)
         harmony = _score_harmony(notated, bars_q[:, 1], bounds[:, 1])
+        pedal_share = pedal.PEDAL_SHARE_SCORE
         report = _score_report(notes, notated, aligned, bounds, tempo_result, dyn)
     else:
         beats = tempo.track_beats(wave, sr, notes[:, 0])
@@ -233,6 +234,7 @@ def analyze(
         dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds, "beats")
         written = articulation.spans_to_next_onset(notes)
         harmony = pedal.harmony_from_notes(notes, bounds)
+        pedal_share = pedal.PEDAL_SHARE_AUDIO
         report = None
     return Analysis(
         name=name,
@@ -244,7 +246,9 @@ def analyze(
         timing_jitter_ms=jitter,
         dynamics=dyn,
         articulation=articulation.analyse_articulation(articulation.release_ratios(envelopes, notes, written)),
-        pedal=pedal.analyse_pedal(result.pedal, notes, harmony),
+        pedal=pedal.analyse_pedal(
+            notes, pedal.damped_times(envelopes, notes), notes[:, 0] + written, harmony, pedal_share, result.pedal
+        ),
         score=report,
         cautions=_cautions(notes, recording.duration_s, dyn),
     )

@@ -183,24 +183,35 @@ def articulation_sentences(a: Analysis) -> list[str]:
 
 def pedal_sentences(a: Analysis) -> list[str]:
     p = a.pedal
-    held = f"the sustain pedal was down {100 * p.sustained_share:.0f}% of the time ({len(p.events)} presses)"
+    held = f"{100 * p.sustained_share:.0f}% of notes kept sounding well past their written end"
     out = {
-        "none": ["I hear no sustain pedal."],
+        "none": [
+            f"I hear little or no sustain pedal: only {held}."
+            if round(100 * p.sustained_share)
+            else "I hear no sustain pedal: no note kept sounding well past its written end."
+        ],
         "clean": [
-            f"You used the pedal cleanly: {held}, and it was released at {len(p.clean_s)} of "
-            f"{len(p.changes_s)} harmony changes."
+            f"You used the pedal cleanly: {held}, and {len(p.blurred_s)} of {len(p.changes_s)} harmony "
+            "changes carried the previous harmony over."
         ],
         "blurred": [
-            f"The pedal blurred the harmony: {held}, and it was held through {len(p.blurred_s)} of "
-            f"{len(p.changes_s)} harmony changes."
+            f"The pedal blurred the harmony: at {len(p.blurred_s)} of {len(p.changes_s)} harmony changes "
+            "notes of the previous harmony kept sounding."
         ],
     }[p.label]
-    if len(p.blurred_s):
+    if p.label == "blurred" and len(p.blurred_s):
         places = ", ".join(where(a, t, t) for t in p.blurred_s[:MAX_PLACES])
-        out.append(f"Change the pedal with the harmony where it blurred: {places}.")
-    if p.label != "none" and len(p.clean_s):
-        places = ", ".join(where(a, t, t) for t in p.clean_s[:MAX_PLACES])
-        out.append(f"The changes were clean at {places}.")
+        out.append(f"Change the pedal with the harmony, for example at {places}.")
+    if len(p.held_s):
+        places = ", ".join(where(a, t, t) for t in p.held_s[:MAX_PLACES])
+        out.append(f"I heard the pedal held through the harmony change at {places}.")
+    if p.label != "none" and len(p.released_s):
+        places = ", ".join(where(a, t, t) for t in p.released_s[:MAX_PLACES])
+        out.append(f"You changed the pedal cleanly at {places}.")
+    out.append(
+        "The pedal is judged from how long strings keep sounding and from the pedal presses the transcriber "
+        "heard, so treat this as a guide."
+    )
     return out
 
 

@@ -1,13 +1,20 @@
-"""Sustain pedal as heard: the transcriber's pedal events judged against the harmony changes.
+"""Sustain pedal: the transcriber's pedal events, and what keeps sounding after it should have stopped.
 
-Transkun transcribes the sustain pedal as intervals [down_s, up_s] (llaqo.lite.transcribe). Following
-perfbench's definitions:
-- none: no pedal press (of at least MIN_PRESS_S: shorter "presses" are the model's flicker on dry playing);
-- blurred: at least MIN_BLURRED presses stay down more than BLUR_S past a harmony change (and they are a
-  sizeable share of the changes), so the old harmony rings into the new one;
-- clean: the pedal is used and released at the harmony changes (a change is "clean" when no press spans it).
-Harmony changes come from the score's bars, or without a score from groups of beats whose pitch-class sets
-differ (harmony_from_notes).
+Transkun transcribes the sustain pedal as presses [down_s, up_s] (llaqo.lite.transcribe); each harmony change
+is judged against them: a press held more than BLUR_S through a change blurs it (perfbench's definition), a
+press released at a change is a clean change. The label, though, comes from the sound: on rendered pianos
+Transkun finds only part of the presses (bench/RESULTS.md: a SoundFont's pedal holds notes but makes none of
+the sympathetic resonance of a real piano's lifted dampers), and the label must not say "none" for a take
+whose notes all ring on. The pedal's trace in the sound is strings left undamped. For each note we find when its
+string was damped (articulation.release_time, on the fundamental alone with a longer window, so
+that other notes' overtones and the room's reverberation do not fake or hide a fall) and compare
+it with when the note was written to end (the score's note end, or without a score the next
+onset in the register):
+- sustained share: notes still sounding > SUSTAIN_S past their written end: the pedal is in use
+  (only notes whose ending is audible count: see masked_ends);
+- blur: at a harmony change (between bars whose pitch-class sets differ), at least
+  MIN_CARRIED notes that ended before it, of pitch classes foreign to the new harmony, sound
+  > BLUR_S into it: the pedal was held across the change (perfbench's "blurred").
 """
 
 from __future__ import annotations
@@ -16,12 +23,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_PRESS_S = 0.3  # pedal events shorter than this are not a press (the model flickers on dry playing)
-BLUR_S = 0.25  # a press still down this long after a change blurs it (perfbench definition)
-MIN_BLURRED = 2  # the definition asks for at least two presses held across a change
+from llaqo.lite.articulation import release_time
+from llaqo.lite.spectral import Envelopes
+
+SUSTAIN_S = 0.3  # sounding this long past the written end counts as sustained by the pedal
+# Share of sustained notes (of those whose ending can be heard) above which the pedal is in use. Without a
+# score a note's written end is the next onset in its register, which cuts the other voices' long notes
+# short, so unpedalled playing already shows ~10-20% "sustained" notes there; with a score, under 8%.
+PEDAL_SHARE_SCORE = 0.08
+PEDAL_SHARE_AUDIO = 0.21
+MASKING_INTERVALS = (0, 12, 19, 24, 28)  # a note is masked by one sounding this many semitones below it
+BLUR_S = 0.25  # a foreign note still sounding this long after a change blurs it (perfbench definition)
+MIN_CARRIED = 2  # foreign notes carried over for a change to count as blurred (one can be a tie or a slip)
+MIN_BLURRED = 2  # the definition asks for at least two pedal-downs held across a change
 BLUR_SHARE = 0.3  # ... and we ask that they are a sizeable share of the changes
 CHANGE_JACCARD = 0.5  # consecutive windows whose pitch-class sets overlap less than this change harmony
-CHORD_GAP_S = 0.035  # a pitch class starting this early still belongs to the next window (a spread chord)
+DAMP_DB = 8.0  # damper fall on the fundamental: >= 8 dB within 150 ms (53 dB/s; natural decay is ~5-20 dB/s,
+DAMP_WINDOW_S = 0.15  # a damped string in a live room with a 1 s reverberation still falls ~60 dB/s)
+HORIZON_S = 4.0  # a string is followed at most this long after its onset
+CHORD_GAP_S = 0.035
+MIN_PRESS_S = 0.3  # transcribed pedal events shorter than this are not a press (the model flickers on dry playing)
 
 
 @dataclass(frozen=True)
@@ -38,26 +59,28 @@ class Harmony:
 @dataclass(frozen=True)
 class Pedal:
     events: np.ndarray
-    """(P, 2) sustain presses [down_s, up_s] (those of at least MIN_PRESS_S), sorted."""
+    """(P, 2) transcribed sustain presses [down_s, up_s] of at least MIN_PRESS_S, sorted."""
+    held_s: np.ndarray
+    """(Hh,) harmony changes a transcribed press was held through by more than BLUR_S."""
+    released_s: np.ndarray
+    """(Hr,) harmony changes at which a transcribed press was released (down before, up by BLUR_S after)."""
     sustained_share: float
-    """Share of the playing time (first onset to last offset) with the sustain pedal down."""
     changes_s: np.ndarray
     """(H,) harmony-change times in s."""
     blurred_s: np.ndarray
-    """(Hb,) the harmony changes a press was held through (by more than BLUR_S)."""
-    clean_s: np.ndarray
-    """(Hc,) the harmony changes with the pedal down before them and no press held through them."""
+    """(Hb,) the harmony changes across which notes of the previous harmony kept sounding."""
     label: str
 
     def to_json(self) -> dict:
         return {
             "label": self.label,
             "events": [[round(float(a), 3), round(float(b), 3)] for a, b in self.events],
+            "held_changes_s": [round(float(t), 3) for t in self.held_s],
+            "released_changes_s": [round(float(t), 3) for t in self.released_s],
             "sustained_share": round(self.sustained_share, 3),
             "n_harmony_changes": int(len(self.changes_s)),
             "harmony_changes_s": [round(float(t), 3) for t in self.changes_s],
             "blurred_changes_s": [round(float(t), 3) for t in self.blurred_s],
-            "clean_changes_s": [round(float(t), 3) for t in self.clean_s],
         }
 
 
@@ -70,36 +93,76 @@ def harmony_from_notes(notes: np.ndarray, bounds: np.ndarray) -> Harmony:
     return Harmony(bounds=bounds, classes=classes)
 
 
-def harmony_changes(harmony: Harmony) -> np.ndarray:
-    """(H,) times of the window boundaries where the pitch-class set changes (Jaccard < CHANGE_JACCARD)."""
-    out = []
-    for k in range(1, len(harmony.classes)):
-        before, after = harmony.classes[k - 1], harmony.classes[k]
-        if before and after and len(before & after) / len(before | after) < CHANGE_JACCARD:
-            out.append(float(harmony.bounds[k]))
-    return np.array(out)
+def damped_times(env: Envelopes, notes: np.ndarray) -> np.ndarray:
+    """(N, 4) notes -> (N,) time in s at which each string was damped (or stopped being followed)."""
+    return np.array(
+        [
+            notes[i, 0] + release_time(env, notes, i, HORIZON_S, DAMP_DB, DAMP_WINDOW_S, fundamental=True)
+            for i in range(len(notes))
+        ]
+    )
 
 
-def analyse_pedal(events: np.ndarray, notes: np.ndarray, harmony: Harmony) -> Pedal:
-    """(P, 2) transcribed sustain events [down_s, up_s], (N, 4) notes and the harmony -> Pedal."""
+def masked_ends(notes: np.ndarray, damped: np.ndarray, written_end: np.ndarray) -> np.ndarray:
+    """(N,) bool: notes whose ringing past the written end cannot be heard, because another note sounding
+    then has the same pitch or an overtone on it (an octave, twelfth, two octaves or seventeenth below).
+    Their fundamental's band holds the other note's energy, so their own damper fall is hidden."""
+    pitch = notes[:, 2].astype(int)
+    masked = np.zeros(len(notes), dtype=bool)
+    for i in np.flatnonzero(np.isfinite(written_end)):
+        others = (notes[:, 0] <= written_end[i] + SUSTAIN_S) & (damped >= written_end[i])
+        others[i] = False
+        masked[i] = bool(np.isin(pitch[i] - pitch[others], MASKING_INTERVALS).any())
+    return masked
+
+
+def presses_at_changes(events: np.ndarray, changes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(P, 2) transcribed events [down_s, up_s], (H,) harmony changes -> (the presses of at least MIN_PRESS_S,
+    the changes a press was held through by more than BLUR_S, the changes at which a press was released)."""
     events = np.asarray(events, dtype=float).reshape(-1, 2)
     events = events[events[:, 1] - events[:, 0] >= MIN_PRESS_S]
-    changes = harmony_changes(harmony)
-    span = (float(notes[:, 0].min()), float(notes[:, 1].max())) if len(notes) else (0.0, 0.0)
-    down = np.clip(events, *span)
-    share = float((down[:, 1] - down[:, 0]).sum() / (span[1] - span[0])) if span[1] > span[0] else 0.0
-    # A press held through a change: down before it (a chord's spread aside) and still down BLUR_S after.
-    through = (events[:, None, 0] < changes[None, :] - CHORD_GAP_S) & (events[:, None, 1] > changes[None, :] + BLUR_S)
-    blurred = changes[through.any(axis=0)]
-    # Clean: the pedal was down in the window before the change, and released before BLUR_S into it.
-    window = np.diff(harmony.bounds).max() if len(harmony.bounds) > 1 else 0.0
-    before = (events[:, None, 1] > changes[None, :] - window) & (events[:, None, 0] < changes[None, :])
-    clean = changes[before.any(axis=0) & ~through.any(axis=0)]
-    n_presses_through = int(through.any(axis=1).sum())
-    if n_presses_through >= MIN_BLURRED and len(blurred) >= BLUR_SHARE * len(changes):
+    changes = np.asarray(changes, dtype=float)
+    down_before = events[:, None, 0] < changes[None, :] - CHORD_GAP_S
+    through = down_before & (events[:, None, 1] > changes[None, :] + BLUR_S)
+    # released at the change: up within a pedal change's reach of it (from a beat before to BLUR_S after)
+    released = down_before & (np.abs(events[:, None, 1] - changes[None, :] - BLUR_S / 2) <= BLUR_S)
+    return events, changes[through.any(axis=0)], changes[released.any(axis=0) & ~through.any(axis=0)]
+
+
+def analyse_pedal(
+    notes: np.ndarray,
+    damped: np.ndarray,
+    written_end: np.ndarray,
+    harmony: Harmony,
+    pedal_share: float,
+    events: np.ndarray,
+) -> Pedal:
+    """(N, 4) notes, (N,) damping times, (N,) written end times (nan = unknown) in s, the harmony, the
+    sustained share above which the pedal counts as used (PEDAL_SHARE_SCORE or PEDAL_SHARE_AUDIO) and the
+    (P, 2) transcribed sustain events -> Pedal."""
+    known = np.isfinite(written_end)
+    audible = known & ~masked_ends(notes, damped, written_end)
+    sustained = float((damped[audible] > written_end[audible] + SUSTAIN_S).mean()) if audible.any() else 0.0
+    changes, blurred = [], []
+    for k in range(1, len(harmony.classes)):
+        before, after = harmony.classes[k - 1], harmony.classes[k]
+        if not before or not after or len(before & after) / len(before | after) >= CHANGE_JACCARD:
+            continue
+        h = float(harmony.bounds[k])
+        changes.append(h)
+        carried = (
+            known
+            & (written_end <= h + CHORD_GAP_S)
+            & (damped > h + BLUR_S)
+            & ~np.isin(notes[:, 2].astype(int) % 12, list(after))
+        )
+        if carried.sum() >= MIN_CARRIED:
+            blurred.append(h)
+    if len(blurred) >= MIN_BLURRED and len(blurred) >= BLUR_SHARE * len(changes):
         label = "blurred"
-    elif len(events):
+    elif sustained >= pedal_share:
         label = "clean"
     else:
         label = "none"
-    return Pedal(events, share, changes, blurred, clean, label)
+    presses, held, released = presses_at_changes(events, np.array(changes))
+    return Pedal(presses, held, released, sustained, np.array(changes), np.array(blurred), label)

@@ -22,8 +22,8 @@ def summary_lines(a: Analysis) -> list[str]:
         + ("their notated positions on the tempo curve" if a.score is not None else "an even grid"),
         f"dynamics: {d.label}, range {d.range_db:.1f} dB across {d.segment_name}s",
         f"articulation: {a.articulation.label}, {100 * a.articulation.short_share:.0f}% of notes detached",
-        f"pedal: {a.pedal.label}, down {100 * a.pedal.sustained_share:.0f}% of the time "
-        f"({len(a.pedal.events)} presses), "
+        f"pedal: {a.pedal.label}, {100 * a.pedal.sustained_share:.0f}% of notes sounding past their written end, "
+        f"{len(a.pedal.events)} presses heard, "
         f"{len(a.pedal.blurred_s)} of {len(a.pedal.changes_s)} harmony changes blurred",
     ]
     if a.score is not None:
