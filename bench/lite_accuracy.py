@@ -105,6 +105,8 @@ def main() -> None:
     transcriber = cached_transcriber(args.cache)
     rows, label_hits, audio_label_hits = [], {k: [] for k in LABELS}, {k: [] for k in LABELS}
     n_true = n_found = n_hit = 0
+    clean_takes = clean_quiet = 0  # takes without any true deviation / of those, how many reported none
+    presses_true = presses_found = 0  # true pedal presses / of those, how many a transcribed press overlaps
     all_true = all_found = all_hit = 0
     print(f"{'performance':<36} {'tempo err %':>11} {'no-score %':>10} {'F1':>5}  labels (truth/with score/audio only)")
     for folder in sorted(p for p in args.perfbench.iterdir() if p.is_dir()):
@@ -128,6 +130,12 @@ def main() -> None:
         found_events = error_events(
             with_score["score"]["wrong"], with_score["score"]["missed"], with_score["score"]["extra"]
         )
+        if not true_events:
+            clean_takes += 1
+            clean_quiet += not found_events
+        for down, up in truth["pedal"]["intervals"]:
+            presses_true += 1
+            presses_found += any(a < up and b > down for a, b in with_score["pedal"]["events"])
         all_true += len(true_events)
         all_found += len(found_events)
         all_hit += event_hits(true_events, found_events)
@@ -156,6 +164,8 @@ def main() -> None:
         f"| wrong-note precision / recall ({n_hit} of {n_found} found, {n_true} true) | {precision:.2f} / "
         f"{recall:.2f} | recall >= 0.8 |"
     )
+    print(f"| takes without deviations that report none | {clean_quiet} of {clean_takes} | >= 90% |")
+    print(f"| true pedal presses overlapped by a transcribed press | {presses_found} of {presses_true} | |")
     print(
         f"| all deviations (wrong + missed + extra) precision / recall ({all_hit} of {all_found} found, "
         f"{all_true} true) | {all_hit / max(all_found, 1):.2f} / {all_hit / max(all_true, 1):.2f} | |"

@@ -1,7 +1,7 @@
 """Transkun as shipped against the Lite transcriber's settings: onset F1 and time per take, in one run.
 
 Usage: python bench/transcriber.py [--perfbench ../shared/perfbench/dev] [--cache /tmp/llaqo-transkun-cache]
-       [--variants hop12-int8 hop12-fp32 ...]
+       [--variants hop12 hop14] [--takes d01 d09]
 "reference" is Transkun's own TransKun.transcribe() at its defaults (16 s segments, 8 s hop, fp32): the
 unmodified model. Each variant is llaqo.lite.transcribe with a TranscriberConfig. Each result is cached
 (by take, variant and audio size) in --cache, with the seconds it took, so a rerun only times what is new;
@@ -25,13 +25,7 @@ from llaqo.audio import load_audio
 from llaqo.lite import transcribe
 from llaqo.lite.transcribe import TranscriberConfig
 
-VARIANTS = {
-    "hop8-fp32": TranscriberConfig(hop_s=8.0, int8=False),
-    "hop12-fp32": TranscriberConfig(hop_s=12.0, int8=False),
-    "hop8-int8": TranscriberConfig(hop_s=8.0, int8=True),
-    "hop12-int8": TranscriberConfig(hop_s=12.0, int8=True),
-    "hop14-int8": TranscriberConfig(hop_s=14.0, int8=True),
-}
+VARIANTS = {f"hop{hop:g}": TranscriberConfig(hop_s=hop) for hop in (8.0, 12.0, 14.0)}
 
 
 def onset_f1(truth: np.ndarray, notes: np.ndarray) -> float:
@@ -56,7 +50,7 @@ def onset_f1(truth: np.ndarray, notes: np.ndarray) -> float:
 
 def reference(wave: np.ndarray) -> np.ndarray:
     """Transkun's own transcribe() at its defaults -> (N, 4) notes (pedal events dropped)."""
-    model = transcribe.load_model(TranscriberConfig(int8=False))
+    model = transcribe.load_model(TranscriberConfig())
     with torch.inference_mode():
         events = model.transcribe(torch.from_numpy(wave)[:, None])
     rows = sorted((e.start, e.end, e.pitch, e.velocity) for e in events if e.pitch > 0)
@@ -83,16 +77,18 @@ def main() -> None:
     default = Path(__file__).resolve().parents[1].parent / "shared" / "perfbench" / "dev"
     parser.add_argument("--perfbench", type=Path, default=default)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/llaqo-transkun-cache"))
-    parser.add_argument("--variants", nargs="+", default=["hop12-int8"], choices=sorted(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=["hop12"], choices=sorted(VARIANTS))
+    parser.add_argument("--takes", nargs="*", default=[], help="only takes whose name starts with one of these")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     names = ["reference", *args.variants]
     for name in names:  # load (and quantise) every model before timing anything
-        transcribe.load_model(VARIANTS.get(name, TranscriberConfig(int8=False)))
+        transcribe.load_model(VARIANTS.get(name, TranscriberConfig()))
     print(f"{'take':<36} {'s':>6} " + " ".join(f"{n:>22}" for n in names))
     totals = {n: [0.0, 0.0] for n in names}
     worst = {n: 0.0 for n in args.variants}
-    for folder in sorted(p for p in args.perfbench.iterdir() if p.is_dir()):
+    folders = sorted(p for p in args.perfbench.iterdir() if p.is_dir())
+    for folder in [f for f in folders if not args.takes or f.name.startswith(tuple(args.takes))]:
         truth = np.array(json.loads((folder / "truth.json").read_text())["notes"])
         recording = load_audio(folder / "audio.flac")
         wave = recording.wave.mean(dim=0)

@@ -201,7 +201,7 @@ def test_extra_notes_are_counted_inside_the_piece_only(tmp_path):
 def test_a_take_of_the_first_bars_is_not_told_it_missed_the_rest(tmp_path):
     """Practising a section: the recording plays the first 12 of 30 notated notes. Only that section is judged."""
     written = np.concatenate(
-        [synth.scale_notes(BPM, n=15), synth.scale_notes(BPM, n=15, start_s=0.5 + 15 * 0.6, first_pitch=48)]
+        [synth.scale_notes(BPM, n=15), synth.scale_notes(BPM, n=15, start_s=0.5 + 15 * 0.6, first_pitch=55)]
     )
     result = analyze(write_clip(tmp_path, written[:12]), write_score(tmp_path, written, BPM)).to_json()
     report = result["score"]
@@ -214,7 +214,7 @@ def test_a_take_of_the_first_bars_is_not_told_it_missed_the_rest(tmp_path):
 
 def test_a_take_starting_mid_piece_is_judged_from_where_it_starts(tmp_path):
     written = np.concatenate(
-        [synth.scale_notes(BPM, n=15), synth.scale_notes(BPM, n=15, start_s=0.5 + 15 * 0.6, first_pitch=48)]
+        [synth.scale_notes(BPM, n=15), synth.scale_notes(BPM, n=15, start_s=0.5 + 15 * 0.6, first_pitch=55)]
     )
     played = written[18:].copy()
     played[:, :2] -= played[0, 0] - 0.5  # the recording starts just before the first note played

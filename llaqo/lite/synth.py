@@ -40,9 +40,11 @@ def render(notes: np.ndarray, sample_rate: int, duration_s: float | None = None)
 
 
 def scale_notes(
-    bpm: float, n: int = 16, velocity: int = 80, start_s: float = 0.5, legato: float = 0.95, first_pitch: int = 60
+    bpm: float, n: int = 16, velocity: int = 80, start_s: float = 0.5, legato: float = 0.95, first_pitch: int = 48
 ) -> np.ndarray:
-    """An ascending major scale in quarter notes at `bpm`: (n, 4) [onset_s, offset_s, pitch, velocity]."""
+    """An ascending major scale in quarter notes at `bpm`: (n, 4) [onset_s, offset_s, pitch, velocity].
+    From C3 by default: Transkun hears this synthesiser's tone from about F2 to D6 (measured), so two octaves
+    from C3 stay inside that range."""
     steps = (0, 2, 4, 5, 7, 9, 11)
     beat = 60.0 / bpm
     pitches = [first_pitch + 12 * (i // 7) + steps[i % 7] for i in range(n)]
