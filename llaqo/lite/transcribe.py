@@ -6,10 +6,11 @@ wheel (transkun/pretrained/2.0.pt, MIT) and load with torch.load(weights_only=Tr
 ourselves on a waveform we already decoded (llaqo.audio.load_audio), so there is one decoder in the project.
 
 The model hears fixed 16 s segments. Transkun's own transcribe() steps them by 8 s, so every frame is
-computed twice, and pads the recording with 8 s of digital silence at both ends: a segment that is mostly
-padding (the end of a short clip) is normalised to unit variance and then transcribed as a cluster of
-phantom notes, or loses its real ones. We lay segments evenly from the recording's start to its end, at most
-`TranscriberConfig.hop_s` apart, so only a recording shorter than one segment is padded, and stitch them as
+computed twice, and pads the recording with 8 s of digital silence at both ends, so its last segment can be
+mostly padding, which each segment's gain normalisation then scales up (with the dynamic int8 model we
+tried, such a segment came out as a cluster of phantom notes). We lay segments evenly from the recording's
+start to its end, at most `TranscriberConfig.hop_s` apart, so only a recording shorter than one segment is
+padded, and stitch them as
 Transkun does (each segment's decoding starts where the previous one's last complete interval ended; an
 event cut by a segment boundary is merged). bench/RESULTS.md measures this against Transkun's transcribe().
 """
