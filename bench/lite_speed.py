@@ -1,6 +1,6 @@
 """Speed of the Lite coach: start-up (warm-up), analysis of a 3-minute recording, follow-up answers.
 
-Usage: python bench/lite_speed.py [--minutes 3] [--score]
+Usage: python bench/lite_speed.py [--minutes 3] [--score] [--repeats 3]
 The recording is synthesised (llaqo.lite.synth): a two-hand texture of eighth notes at 120 BPM.
 With --score, each take is analysed against its notes written as a MIDI score (the alignment runs too).
 """
@@ -22,7 +22,6 @@ from llaqo.lite import synth
 from llaqo.lite.coach import LiteCoach
 
 SR = 44100  # a typical upload rate, so resampling is part of the measurement
-REPEATS = 3
 
 
 def texture(minutes: float) -> np.ndarray:
@@ -43,6 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--score", action="store_true", help="analyse each take against its MIDI score")
+    parser.add_argument("--repeats", type=int, default=3, help="takes analysed (each different)")
     args = parser.parse_args()
     start = time.perf_counter()
     coach = LiteCoach()
@@ -53,7 +53,7 @@ def main() -> None:
         if score is not None:
             synth.write_score(notes, score, bpm=120.0)
         paths = []
-        for i in range(REPEATS):
+        for i in range(args.repeats):
             path = Path(tmp) / f"take{i}.wav"
             # a different final note per copy, so the content cache cannot answer
             soundfile.write(path, synth.render(notes[: len(notes) - i], SR, args.minutes * 60), SR)
@@ -66,7 +66,7 @@ def main() -> None:
         print(
             f"analysis of a {args.minutes:g}-minute recording ({len(notes)} notes"
             f"{', with its score' if score else ''}): median {np.median(times):.2f} s, "
-            f"best {min(times):.2f} s over {REPEATS} (each: {', '.join(f'{t:.2f}' for t in times)})"
+            f"best {min(times):.2f} s over {args.repeats} (each: {', '.join(f'{t:.2f}' for t in times)})"
         )
         start = time.perf_counter()
         coach.prepare(paths[0], score_path=score)

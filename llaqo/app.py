@@ -22,7 +22,9 @@ from llaqo.audio import AudioError
 from llaqo.checkpoint import CheckpointError
 from llaqo.decoding import PromptTooLong
 from llaqo.lite import clips
+from llaqo.lite.coach import LiteCoach
 from llaqo.lite.score import ScoreError
+from llaqo.lite.transcribe import Progress
 from llaqo.protocol import Coach, Evidence, Passage, Settings, Turn, content_hash
 from llaqo.score_view import SCORE_CLICK_JS, score_panel
 from llaqo.sessions import CACHE_S, IDLE_S, MAX_UPLOAD_MB, MB, PRIVACY, Session, Sessions, oversized
@@ -129,6 +131,11 @@ def timeline(evidence: Evidence | None, scope: str = "One window", stride_s: flo
     )
 
 
+def _progress(coach: Coach, progress: Progress | None) -> dict:
+    """prepare()'s progress keyword for the Lite coach (the only one with long, segmented work)."""
+    return {"progress": progress} if progress is not None and isinstance(coach, LiteCoach) else {}
+
+
 class ChatApp:
     """The handlers behind the UI. Each takes and returns plain values and a Session."""
 
@@ -139,13 +146,17 @@ class ChatApp:
         self.max_upload_mb = max_upload_mb
         self.sessions = Sessions()
 
-    def load(self, session: Session, audio: Path, score: Path | None, start_s: float) -> None:
-        """Prepare a new recording (and its evidence); raises the coaches' errors."""
-        clip = self.coach.prepare(audio, score_path=score, start_s=start_s)
+    def load(
+        self, session: Session, audio: Path, score: Path | None, start_s: float, progress: Progress | None = None
+    ) -> None:
+        """Prepare a new recording (and its evidence); raises the coaches' errors. progress(done, total) is
+        passed to the Lite coach, whose transcription reports each segment."""
+        clip = self.coach.prepare(audio, score_path=score, start_s=start_s, **_progress(self.coach, progress))
         if self.evidence_coach is self.coach:
             evidence = self.coach.evidence(clip)
         elif self.evidence_coach is not None:
-            lite = self.evidence_coach.evidence(self.evidence_coach.prepare(audio, score_path=score))
+            prepared = self.evidence_coach.prepare(audio, score_path=score, **_progress(self.evidence_coach, progress))
+            lite = self.evidence_coach.evidence(prepared)
             evidence = Evidence(clip.facts, lite.measurements, lite.plots, lite.score_pages)
         else:
             evidence = self.coach.evidence(clip)
@@ -197,7 +208,13 @@ class ChatApp:
                 # A score alone applies to the current recording.
                 kept_audio = session.keep(audio[-1]) if audio else session.audio
                 kept_score = session.keep(scores[-1]) if scores else None
-                self.load(session, kept_audio, kept_score, start_s)
+                self.load(
+                    session,
+                    kept_audio,
+                    kept_score,
+                    start_s,
+                    lambda done, total: progress(done / total, desc=f"Transcribing: segment {done} of {total}"),
+                )
             except USER_ERRORS as err:
                 yield from self._say(history, session, f"**Problem:** {err}")
                 return

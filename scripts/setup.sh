@@ -12,9 +12,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
 "${pip[@]}" install -r requirements.txt
-# basic-pitch ships its ONNX transcription model in the wheel; its declared dependencies pull in
-# TensorFlow, which it does not need with onnxruntime, hence --no-deps.
-"${pip[@]}" install --no-deps basic-pitch==0.4.0
+# Transkun (piano transcription, MIT) ships its weights in the wheel. Its declared dependencies pull in its
+# training and CLI tools (tensorboard, seaborn, torch-optimizer, pydub, sox, ncls, moduleconf, soxr), which
+# inference through its Python API does not import, hence --no-deps; what it does import (torch, numpy,
+# scipy, pretty_midi, mir_eval) is in requirements.txt.
+"${pip[@]}" install --no-deps transkun==2.0.1
 "${pip[@]}" install --no-deps -e .
 
 if [ "${1:-}" = "--test" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/fluidsynth ]; }; then

@@ -6,7 +6,6 @@ nothing numeric is left in the sentence once the cited texts are taken out."""
 from __future__ import annotations
 
 import dataclasses
-
 import os
 import re
 from pathlib import Path

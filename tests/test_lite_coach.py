@@ -165,3 +165,23 @@ def test_no_pedal_is_said_without_a_zero_share(clip):
     some = replace(analysis, pedal=replace(analysis.pedal, label="none", sustained_share=0.05))
     said = answer_sentences(some, question)
     assert any(s.startswith("I hear little or no sustain pedal: only 5% of notes") for s in said)
+
+
+def test_piano_roll_draws_the_pedal_presses(clip):
+    from dataclasses import replace
+
+    import numpy as np
+
+    from llaqo.lite import plots
+
+    analysis = clip.payload.analysis
+    pedal = replace(analysis.pedal, events=np.array([[1.0, 2.5], [3.0, 4.0]]), blurred_s=np.array([2.0]))
+    fig = plots.piano_roll_figure(replace(analysis, pedal=pedal))
+    ax = fig.axes[0]
+    lowest_note = analysis.notes[:, 2].min()
+    drawn = {
+        (round(p.get_x(), 3), round(p.get_x() + p.get_width(), 3)) for p in ax.patches if p.get_y() < lowest_note - 1
+    }
+    assert drawn == {(1.0, 2.5), (3.0, 4.0)}
+    assert "sustain pedal" in ax.get_legend_handles_labels()[1]
+    assert "pedal held through a change" in ax.get_legend_handles_labels()[1]

@@ -45,8 +45,8 @@ def test_onset_f1(results):
             onset_tolerance=0.05,
             offset_ratio=None,
         )
-        scores.append(f1)
-    assert np.mean(scores) >= 0.90
+        scores.append((f1, truth["id"]))
+    assert min(scores)[0] >= 0.97, min(scores)  # Transkun: 0.988-1.000 on dev (bench/RESULTS.md)
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ Analysis.to_json() is the `python -m llaqo analyze --json` contract, documented 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import torchaudio
 
 from llaqo.audio import AudioError, load_audio
 from llaqo.lite import (
+    align,
     articulation,
     balance,
     chords,
@@ -34,8 +36,8 @@ log = logging.getLogger(__name__)
 
 MAX_DURATION_S = 20 * 60.0  # Lite analyses up to 20 minutes; longer takes are split by the user
 MIN_NOTES = 4  # fewer detected notes than this is not a piano performance we can judge
+ANALYSIS_RATE = 22050  # Hz: the envelopes, loudness and beat tracking; the transcriber hears 44.1 kHz
 AUDIBLE_RANGE_DB = 50.0  # notes this far below the loud notes (95th percentile of attack levels) are noise
-MAX_GLIDE_SHARE = 0.25  # pianos glide in < 5% of notes (transcription noise); speech in about half
 FEW_NOTES = 30  # below this many notes the statistics are weak and answers hedge
 SHORT_S = 8.0  # recordings shorter than this give few beats; answers hedge
 QUIET_DBFS = -40.0  # a take whose loud moments (95th percentile RMS) stay below this is very quiet; answers hedge
@@ -187,30 +189,38 @@ class Analysis:
         return out
 
 
-def mono_22k(path: str | Path) -> tuple[np.ndarray, object]:
-    """Decode with llaqo.audio.load_audio -> ((samples,) float32 mono at 22050 Hz, the Recording)."""
+def decode(path: str | Path) -> tuple[np.ndarray, np.ndarray, object]:
+    """Decode with llaqo.audio.load_audio -> ((samples,) float32 mono at ANALYSIS_RATE, the same at the
+    transcriber's transcribe.SAMPLE_RATE, the Recording)."""
     recording = load_audio(path, max_duration_s=MAX_DURATION_S)
-    wave = recording.wave.mean(dim=0)
-    if recording.sample_rate != transcribe.SAMPLE_RATE:
-        wave = torchaudio.functional.resample(wave, recording.sample_rate, transcribe.SAMPLE_RATE)
-    return wave.to(torch.float32).numpy(), recording
+    mono = recording.wave.mean(dim=0).to(torch.float32)
+    rates = (ANALYSIS_RATE, transcribe.SAMPLE_RATE)
+    waves = [
+        mono if r == recording.sample_rate else torchaudio.functional.resample(mono, recording.sample_rate, r)
+        for r in rates
+    ]
+    return waves[0].numpy(), waves[1].numpy(), recording
 
 
-def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Analysis:
-    """Measure a recording. Raises AudioError (NotMusicError) or score.ScoreError naming the problem."""
+def analyze(
+    audio_path: str | Path,
+    score_path: str | Path | None = None,
+    progress: transcribe.Progress | None = None,
+    transcriber: Callable[..., transcribe.Transcription] = transcribe.transcribe,
+) -> Analysis:
+    """Measure a recording. Raises AudioError (NotMusicError) or score.ScoreError naming the problem.
+
+    progress(done, total) is called after each transcription segment (the long step); transcriber is
+    transcribe.transcribe or a caching wrapper of it (bench/lite_accuracy.py).
+    """
     notated = score.load_score(score_path) if score_path is not None else None
-    wave, recording = mono_22k(audio_path)
-    sr = transcribe.SAMPLE_RATE
+    wave, wave_hi, recording = decode(audio_path)
+    sr = ANALYSIS_RATE
     name = Path(audio_path).name
-    result = transcribe.transcribe(wave)
+    result = transcriber(wave_hi, progress=progress)
     notes = result.notes
     if len(notes) < MIN_NOTES:
         raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
-    if result.glide_share > MAX_GLIDE_SHARE:
-        raise NotMusicError(
-            f"{name}: not a piano recording: the pitch glides in {100 * result.glide_share:.0f}% of the sounds, "
-            "as in speech or singing"
-        )
     curve = dynamics.loudness_curve(wave, sr)
     envelopes = spectral.pitch_envelopes(wave, sr)
     levels = dynamics.note_levels(envelopes, notes)
@@ -223,7 +233,7 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
 
     grid: metre.Metre | None = None  # the beat, metre and bars heard, without a score
     if notated is not None:
-        aligned = score.align(notes, notated, result.frames, result.frame_rate, result.onsets)
+        aligned = align.align(notes, notated)
         if len(aligned.anchor_q) < tempo.MIN_BEATS:
             raise NotMusicError(f"{name}: the playing does not match the score {notated.name}")
         beats = tempo.score_beats(aligned.anchor_q, aligned.anchor_t, notated.beat_q)
@@ -244,9 +254,7 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         )
         # Only notes that belong to the score: a release thump or a ringing overtone cut into a
         # faint "note" must not make a bar sound quiet.
-        played = np.concatenate(
-            [aligned.pairs[:, 1], [w.perf_index for w in aligned.wrong if w.perf_index is not None]]
-        )
+        played = np.concatenate([aligned.pairs[:, 1], [w.perf_index for w in aligned.wrong]])
         played = np.sort(played.astype(int))
         dyn = dynamics.analyse_dynamics(curve, levels[played], notes[played, 0], bounds[:, 1], "bar")
         written = _written_durations(len(notes), notated, aligned)
@@ -294,7 +302,7 @@ def analyze(audio_path: str | Path, score_path: str | Path | None = None) -> Ana
         dynamics=dyn,
         articulation=articulation.analyse_articulation(articulation.release_ratios(envelopes, notes, written)),
         pedal=pedal.analyse_pedal(
-            notes, pedal.damped_times(envelopes, notes), notes[:, 0] + written, harmony, pedal_share
+            notes, pedal.damped_times(envelopes, notes), notes[:, 0] + written, harmony, pedal_share, result.pedal
         ),
         balance=balance.analyse_balance(levels, notes[:, 0], heard, segment_bounds),
         chords=chords.analyse_chords(notes, heard),
@@ -384,7 +392,7 @@ def _score_harmony(notated: score.Score, starts_q: np.ndarray, bounds_s: np.ndar
     return pedal.Harmony(bounds=bounds_s, classes=classes)
 
 
-def _written_durations(n_notes: int, notated: score.Score, aligned: score.Alignment) -> np.ndarray:
+def _written_durations(n_notes: int, notated: score.Score, aligned: align.Alignment) -> np.ndarray:
     """(n_notes,) notated duration in performed seconds of each note played as written (nan for the rest)."""
     s, p = aligned.pairs[:, 0], aligned.pairs[:, 1]
     written = np.full(n_notes, np.nan)
@@ -395,13 +403,13 @@ def _written_durations(n_notes: int, notated: score.Score, aligned: score.Alignm
 def _score_report(
     notes: np.ndarray,
     notated: score.Score,
-    aligned: score.Alignment,
+    aligned: align.Alignment,
     bounds: np.ndarray,
     tempo_result: tempo.Tempo,
     dyn: dynamics.Dynamics,
 ) -> ScoreReport:
     def bar(t: float) -> int:
-        return int(score.bar_at(notated, aligned, np.array([t]))[0])
+        return int(align.bar_at(notated, aligned, np.array([t]))[0])
 
     def hand(s: int) -> str | None:
         return {0: "right", 1: "left"}.get(int(notated.hand[s]))

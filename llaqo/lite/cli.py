@@ -47,11 +47,14 @@ def run(args: argparse.Namespace) -> int:
     from llaqo.lite.analysis import analyze
     from llaqo.lite.summary import summary_lines
 
+    bar = ProgressBar()
     try:
-        result = analyze(args.audio, args.score)
+        result = analyze(args.audio, args.score, progress=bar)
     except (AudioError, ScoreError) as err:
+        bar.close()
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    bar.close()
     if args.render:
         try:
             written = render(result, args.score, args.render)
@@ -135,3 +138,21 @@ def run_ask(files: list[str], questions: list[str], score: str | None, as_json: 
             history.append(Turn(question, text))
             print(json.dumps({**named, "question": question, "text": text}) if as_json else text, flush=True)
     return 0
+
+
+class ProgressBar:
+    """A transcription progress callback drawing a bar on stderr (cleared when done, so stdout stays clean)."""
+
+    def __init__(self):
+        self._bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self._bar is None:
+            self._bar = tqdm(total=total, desc="transcribing", unit="segment", file=sys.stderr, leave=False)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

@@ -28,7 +28,7 @@ from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn, 
 log = logging.getLogger(__name__)
 
 CACHE_SIZE = 16  # prepared recordings kept in memory
-WARMUP_NOTES = 70  # ~35 s at 120 BPM: at least one full ONNX batch, so its buffers are allocated here too
+WARMUP_NOTES = 24  # 12 s at 120 BPM: one transcription segment
 DEFAULT_SETTINGS = Settings()  # the protocol's default; Lite answers from templates and ignores it
 
 
@@ -73,8 +73,16 @@ class LiteCoach:
         if warm_up:
             _warm_up()
 
-    def prepare(self, audio_path: str | Path, *, score_path: str | Path | None = None, start_s: float = 0.0) -> Clip:
-        """Analyse a recording (the whole of it; start_s does not apply to Lite). Raises AudioError or ScoreError."""
+    def prepare(
+        self,
+        audio_path: str | Path,
+        *,
+        score_path: str | Path | None = None,
+        start_s: float = 0.0,
+        progress: transcribe.Progress | None = None,
+    ) -> Clip:
+        """Analyse a recording (the whole of it; start_s does not apply to Lite). Raises AudioError or ScoreError.
+        progress(done, total) is called after each transcription segment."""
         key = content_hash(audio_path, score_path)
         if key in self._cache:
             self._cache.move_to_end(key)
@@ -83,7 +91,7 @@ class LiteCoach:
                 payload.audio_path = Path(audio_path)
                 payload.score_path = None if score_path is None else Path(score_path)
             return self._cache[key]
-        result = analysis.analyze(audio_path, score_path)
+        result = analysis.analyze(audio_path, score_path, progress=progress)
         facts = AudioFacts(
             name=Path(audio_path).name,
             duration_s=result.duration_s,

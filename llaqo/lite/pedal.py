@@ -1,6 +1,11 @@
-"""Sustain pedal, estimated from what keeps sounding after it should have stopped.
+"""Sustain pedal: the transcriber's pedal events, and what keeps sounding after it should have stopped.
 
-The pedal itself is silent; its trace is strings left undamped. For each note we find when its
+Transkun transcribes the sustain pedal as presses [down_s, up_s] (llaqo.lite.transcribe); each harmony change
+is judged against them: a press held more than BLUR_S through a change blurs it (perfbench's definition), a
+press released at a change is a clean change. The label, though, comes from the sound: on rendered pianos
+Transkun finds only part of the presses (bench/RESULTS.md: a SoundFont's pedal holds notes but makes none of
+the sympathetic resonance of a real piano's lifted dampers), and the label must not say "none" for a take
+whose notes all ring on. The pedal's trace in the sound is strings left undamped. For each note we find when its
 string was damped (articulation.release_time, on the fundamental alone with a longer window, so
 that other notes' overtones and the room's reverberation do not fake or hide a fall) and compare
 it with when the note was written to end (the score's note end, or without a score the next
@@ -37,6 +42,7 @@ DAMP_DB = 8.0  # damper fall on the fundamental: >= 8 dB within 150 ms (53 dB/s;
 DAMP_WINDOW_S = 0.15  # a damped string in a live room with a 1 s reverberation still falls ~60 dB/s)
 HORIZON_S = 4.0  # a string is followed at most this long after its onset
 CHORD_GAP_S = 0.035
+MIN_PRESS_S = 0.3  # transcribed pedal events shorter than this are not a press (the model flickers on dry playing)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,12 @@ class Harmony:
 
 @dataclass(frozen=True)
 class Pedal:
+    events: np.ndarray
+    """(P, 2) transcribed sustain presses [down_s, up_s] of at least MIN_PRESS_S, sorted."""
+    held_s: np.ndarray
+    """(Hh,) harmony changes a transcribed press was held through by more than BLUR_S."""
+    released_s: np.ndarray
+    """(Hr,) harmony changes at which a transcribed press was released (down before, up by BLUR_S after)."""
     sustained_share: float
     changes_s: np.ndarray
     """(H,) harmony-change times in s."""
@@ -62,6 +74,9 @@ class Pedal:
     def to_json(self) -> dict:
         return {
             "label": self.label,
+            "events": [[round(float(a), 3), round(float(b), 3)] for a, b in self.events],
+            "held_changes_s": [round(float(t), 3) for t in self.held_s],
+            "released_changes_s": [round(float(t), 3) for t in self.released_s],
             "sustained_share": round(self.sustained_share, 3),
             "n_harmony_changes": int(len(self.changes_s)),
             "harmony_changes_s": [round(float(t), 3) for t in self.changes_s],
@@ -101,11 +116,30 @@ def masked_ends(notes: np.ndarray, damped: np.ndarray, written_end: np.ndarray) 
     return masked
 
 
+def presses_at_changes(events: np.ndarray, changes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(P, 2) transcribed events [down_s, up_s], (H,) harmony changes -> (the presses of at least MIN_PRESS_S,
+    the changes a press was held through by more than BLUR_S, the changes at which a press was released)."""
+    events = np.asarray(events, dtype=float).reshape(-1, 2)
+    events = events[events[:, 1] - events[:, 0] >= MIN_PRESS_S]
+    changes = np.asarray(changes, dtype=float)
+    down_before = events[:, None, 0] < changes[None, :] - CHORD_GAP_S
+    through = down_before & (events[:, None, 1] > changes[None, :] + BLUR_S)
+    # released at the change: up within a pedal change's reach of it (from a beat before to BLUR_S after)
+    released = down_before & (np.abs(events[:, None, 1] - changes[None, :] - BLUR_S / 2) <= BLUR_S)
+    return events, changes[through.any(axis=0)], changes[released.any(axis=0) & ~through.any(axis=0)]
+
+
 def analyse_pedal(
-    notes: np.ndarray, damped: np.ndarray, written_end: np.ndarray, harmony: Harmony, pedal_share: float
+    notes: np.ndarray,
+    damped: np.ndarray,
+    written_end: np.ndarray,
+    harmony: Harmony,
+    pedal_share: float,
+    events: np.ndarray,
 ) -> Pedal:
-    """(N, 4) notes, (N,) damping times, (N,) written end times (nan = unknown) in s, the harmony, and the
-    sustained share above which the pedal counts as used (PEDAL_SHARE_SCORE or PEDAL_SHARE_AUDIO) -> Pedal."""
+    """(N, 4) notes, (N,) damping times, (N,) written end times (nan = unknown) in s, the harmony, the
+    sustained share above which the pedal counts as used (PEDAL_SHARE_SCORE or PEDAL_SHARE_AUDIO) and the
+    (P, 2) transcribed sustain events -> Pedal."""
     known = np.isfinite(written_end)
     audible = known & ~masked_ends(notes, damped, written_end)
     sustained = float((damped[audible] > written_end[audible] + SUSTAIN_S).mean()) if audible.any() else 0.0
@@ -130,4 +164,5 @@ def analyse_pedal(
         label = "clean"
     else:
         label = "none"
-    return Pedal(sustained, np.array(changes), np.array(blurred), label)
+    presses, held, released = presses_at_changes(events, np.array(changes))
+    return Pedal(presses, held, released, sustained, np.array(changes), np.array(blurred), label)

@@ -15,6 +15,7 @@ from llaqo.lite.analysis import Analysis  # noqa: E402
 FIG_SIZE = (8.0, 3.0)  # inches: wide and short, to sit in an app tab
 MIN_LEVEL_SPAN_DB = 20.0  # smallest span of the dynamics plot's level axis
 ERROR_COLOURS = {"wrong": "tab:red", "missed": "tab:orange", "extra": "tab:purple"}
+PEDAL_ROWS = 2.0  # height of the pedal lane under the lowest note, in semitones
 
 
 def tempo_figure(a: Analysis) -> Figure:
@@ -59,11 +60,24 @@ def dynamics_figure(a: Analysis) -> Figure:
 
 
 def piano_roll_figure(a: Analysis) -> Figure:
-    """Detected notes as bars (pitch against time); wrong, missed and extra notes coloured when a score is given."""
+    """Detected notes as bars (pitch against time), the sustain pedal as a lane below them (blurred harmony
+    changes marked); wrong, missed and extra notes coloured when a score is given."""
     fig = Figure(figsize=FIG_SIZE, layout="constrained")
     ax = fig.add_subplot()
     for onset, offset, pitch, velocity in a.notes:
         ax.add_patch(Rectangle((onset, pitch - 0.4), offset - onset, 0.8, color="tab:blue", alpha=0.3 + velocity / 254))
+    low, high = (a.notes[:, 2].min(), a.notes[:, 2].max()) if len(a.notes) else (21, 108)
+    lane = low - 2 - PEDAL_ROWS
+    for k, (down, up) in enumerate(a.pedal.events):
+        ax.add_patch(
+            Rectangle(
+                (down, lane), up - down, PEDAL_ROWS * 0.8, color="tab:gray", label="sustain pedal" if k == 0 else None
+            )
+        )
+    if len(a.pedal.blurred_s):
+        ax.vlines(
+            a.pedal.blurred_s, lane, high + 2, color="tab:red", linestyle=":", label="pedal held through a change"
+        )
     if a.score is not None:
         for kind, events in (("wrong", a.score.wrong), ("missed", a.score.missed), ("extra", a.score.extra)):
             if events:
@@ -75,17 +89,14 @@ def piano_roll_figure(a: Analysis) -> Figure:
                     label=f"{kind} ({len(events)})",
                     zorder=3,
                 )
-    for k, t in enumerate(a.pedal.blurred_s):  # where the answers say to change the pedal
-        ax.axvline(t, color="tab:cyan", linestyle=":", label="pedal blurred a change" if k == 0 else None)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best")
-    low, high = (a.notes[:, 2].min(), a.notes[:, 2].max()) if len(a.notes) else (21, 108)
     ax.set(
         xlim=(0, a.duration_s),
-        ylim=(low - 2, high + 2),
+        ylim=(lane - 0.5, high + 2),
         xlabel="time (s)",
         ylabel="MIDI pitch",
-        title=f"Notes: {len(a.notes)} detected",
+        title=f"Notes: {len(a.notes)} detected; pedal: {a.pedal.label}",
     )
     return fig
 

@@ -160,6 +160,15 @@ def pedal(c: Citer, span: Span) -> list[Sentence]:
     if blurred:
         places = ", ".join(where(c, f"pedal.blurred_changes_s[{i}]") for i in blurred[:MAX_PLACES])
         out.append(c.say(f"The pedal blurred at {places}: change it as the harmony changes there."))
+    # What the transcriber heard of the pedal itself: presses held through a change, and clean changes.
+    held_through = _in(span, p.get("held_changes_s", []), lambda t: t)
+    if held_through:
+        places = ", ".join(where(c, f"pedal.held_changes_s[{i}]") for i in held_through[:MAX_PLACES])
+        out.append(c.say(f"I heard the pedal held down through the harmony change at {places}."))
+    released = _in(span, p.get("released_changes_s", []), lambda t: t)
+    if p["label"] != "none" and released:
+        places = ", ".join(where(c, f"pedal.released_changes_s[{i}]") for i in released[:MAX_PLACES])
+        out.append(c.say(f"You changed the pedal cleanly at {places}."))
     return out
 
 

@@ -23,6 +23,7 @@ def summary_lines(a: Analysis) -> list[str]:
         f"dynamics: {d.label}, range {d.range_db:.1f} dB across {d.segment_name}s",
         f"articulation: {a.articulation.label}, {100 * a.articulation.short_share:.0f}% of notes detached",
         f"pedal: {a.pedal.label}, {100 * a.pedal.sustained_share:.0f}% of notes sounding past their written end, "
+        f"{len(a.pedal.events)} presses heard, "
         f"{len(a.pedal.blurred_s)} of {len(a.pedal.changes_s)} harmony changes blurred",
     ]
     b, ch = a.balance, a.chords

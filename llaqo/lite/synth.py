@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 
 PARTIALS = (1.0, 0.3, 0.1, 0.05)  # relative amplitudes of harmonics 1-4: a soft, piano-like spectrum
-DECAY_PER_S = 3.0  # exponential amplitude decay while the key is held
+DECAY_PER_S = 3.0  # exponential amplitude decay of middle C while the key is held; an octave up decays
+DECAY_OCTAVE_RATIO = 2**0.5  # this much faster (a piano's treble dies sooner)
+ATTACK_BOOST = 2.0  # a struck string starts this much louder than its sustained level ...
+ATTACK_S = 0.03  # ... and settles within this: Transkun, trained on real pianos, hears no onset without it
 RELEASE_S = 0.05  # fade after the key is released
 TICKS_PER_QUARTER = 480
 
@@ -26,7 +29,10 @@ def render(notes: np.ndarray, sample_rate: int, duration_s: float | None = None)
         local = t[i0:i1] - onset
         f0 = 440.0 * 2 ** ((pitch - 69) / 12)
         tone = sum(a * np.sin(2 * np.pi * f0 * (k + 1) * local) for k, a in enumerate(PARTIALS))
-        env = np.exp(-DECAY_PER_S * local) * np.clip((offset + RELEASE_S - onset - local) / RELEASE_S, 0, 1)
+        tone *= 1 + ATTACK_BOOST * np.exp(-local / ATTACK_S)
+        env = np.exp(-DECAY_PER_S * DECAY_OCTAVE_RATIO ** ((pitch - 60) / 12) * local) * np.clip(
+            (offset + RELEASE_S - onset - local) / RELEASE_S, 0, 1
+        )
         env *= np.clip(local / 0.005, 0, 1)  # 5 ms attack avoids a click
         wave[i0:i1] += (velocity / 127) ** 2 * env * tone
     peak = np.abs(wave).max()
@@ -34,9 +40,11 @@ def render(notes: np.ndarray, sample_rate: int, duration_s: float | None = None)
 
 
 def scale_notes(
-    bpm: float, n: int = 16, velocity: int = 80, start_s: float = 0.5, legato: float = 0.95, first_pitch: int = 60
+    bpm: float, n: int = 16, velocity: int = 80, start_s: float = 0.5, legato: float = 0.95, first_pitch: int = 48
 ) -> np.ndarray:
-    """An ascending major scale in quarter notes at `bpm`: (n, 4) [onset_s, offset_s, pitch, velocity]."""
+    """An ascending major scale in quarter notes at `bpm`: (n, 4) [onset_s, offset_s, pitch, velocity].
+    From C3 by default: Transkun hears this synthesiser's tone from about F2 to D6 (measured), so two octaves
+    from C3 stay inside that range."""
     steps = (0, 2, 4, 5, 7, 9, 11)
     beat = 60.0 / bpm
     pitches = [first_pitch + 12 * (i // 7) + steps[i % 7] for i in range(n)]

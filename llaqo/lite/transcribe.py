@@ -1,133 +1,157 @@
-"""Note transcription with basic-pitch's shipped ONNX model (no TensorFlow, CPU only).
+"""Piano transcription with Transkun 2.0 (Yan & Duan, ISMIR 2024): notes and pedal events.
 
-We call the model ourselves on a waveform we already decoded (llaqo.audio.load_audio), so
-there is one decoder in the project; the windowing and note decoding are basic-pitch's own.
+Transkun is a transformer over a mel spectrogram that scores every (onset, offset) interval of every key and
+of the sustain and sostenuto pedals, decoded by a semi-Markov CRF. Its weights ship inside the `transkun`
+wheel (transkun/pretrained/2.0.pt, MIT) and load with torch.load(weights_only=True). We call its model
+ourselves on a waveform we already decoded (llaqo.audio.load_audio), so there is one decoder in the project.
+
+The model hears fixed 16 s segments. Transkun's own transcribe() steps them by 8 s, so every frame is
+computed twice, and pads the recording with 8 s of digital silence at both ends, so its last segment can be
+mostly padding, which each segment's gain normalisation then scales up (with the dynamic int8 model we
+tried, such a segment came out as a cluster of phantom notes). We lay segments evenly from the recording's
+start to its end, at most `TranscriberConfig.hop_s` apart, so only a recording shorter than one segment is
+padded, and stitch them as
+Transkun does (each segment's decoding starts where the previous one's last complete interval ended; an
+event cut by a segment boundary is merged). bench/RESULTS.md measures this against Transkun's transcribe().
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 
 import numpy as np
+import torch
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 22050  # Hz, basic-pitch's input rate (basic_pitch.constants.AUDIO_SAMPLE_RATE)
-FFT_HOP = 256  # samples between model frames: 22050 / 256 = 86.13 frames/s
-N_OVERLAP_FRAMES = 30  # basic-pitch's default overlap between 2 s windows, in model frames
-ONSET_THRESHOLD = 0.7  # onset activation needed to start a note; above the 0.5 default, which ghosts octaves in reverb
-FRAME_THRESHOLD = 0.4  # frame activation needed to sustain a note; above the 0.3 default, so decays do not re-trigger
-MIN_NOTE_FRAMES = 6  # 6 frames = 70 ms: keeps short staccato notes that the default 11 (128 ms) drops
-GLIDE_BINS = 2  # contour bins are 1/3 semitone: a note whose pitch moves 2 bins glides by 2/3 of a semitone
-GLIDE_SAMPLE = 200  # notes inspected for gliding pitch
-EDGE_TRIM = 0.1  # share of each note's contour ignored at either end when looking for glides
-BATCH_WINDOWS = 16  # 2 s windows per ONNX call: larger batches amortise the call overhead
+SAMPLE_RATE = 44100  # Hz, Transkun's input rate (2.0.conf "fs")
+MODEL_HOP = 1024  # samples between model frames (2.0.conf hopSize): 43 frames/s
+SUSTAIN, SOSTENUTO = -64, -67  # Transkun's pitch codes for the pedals (their MIDI controller numbers, negated)
+
+Progress = Callable[[int, int], None]
+"""progress(done, total): called after each segment."""
+
+
+@dataclass(frozen=True)
+class TranscriberConfig:
+    """How the recording is cut into the model's segments and how the model runs."""
+
+    segment_s: float = 16.0
+    """Segment length: the length Transkun was trained on (2.0.conf segmentSizeInSecond)."""
+    hop_s: float = 12.0
+    """Step between segments; Transkun's default 8 s computes every frame twice."""
+    device: str = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+DEFAULT = TranscriberConfig()
 
 
 @dataclass(frozen=True)
 class Transcription:
-    """Notes and the model's frame activations.
+    """What the model heard.
 
-    notes: (N, 4) float64 rows [onset_s, offset_s, midi_pitch, velocity 1-127], sorted by onset
-    frames: (T, 88) float32 note activations, T = model frames at FFT_HOP / SAMPLE_RATE s
-    onsets: (T, 88) float32 onset activations
+    notes: (N, 4) float64 rows [onset_s, offset_s, midi_pitch 21-108, velocity 1-127], sorted by onset
+    pedal: (P, 2) float64 rows [down_s, up_s] of the sustain pedal, sorted
+    sostenuto: (Q, 2) float64 rows [down_s, up_s] of the sostenuto pedal, sorted
     """
 
     notes: np.ndarray
-    frames: np.ndarray
-    onsets: np.ndarray
-    glide_share: float = 0.0
-    """Share of notes whose pitch glides (see _glide_share): near 0 for a piano, high for speech or song."""
-
-    @property
-    def frame_rate(self) -> float:
-        return SAMPLE_RATE / FFT_HOP
+    pedal: np.ndarray
+    sostenuto: np.ndarray
 
 
-@lru_cache(maxsize=1)
-def _import_basic_pitch() -> None:
-    """Import basic-pitch once, quietly: it logs a warning for every optional backend (TF, CoreML,
-    TFLite) it does not find, and resampy warns about pkg_resources; we only use ONNX."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import basic_pitch.inference  # noqa: F401
-            import basic_pitch.note_creation  # noqa: F401
-    finally:
-        logging.disable(previous)
+@lru_cache(maxsize=4)
+def load_model(config: TranscriberConfig = DEFAULT) -> torch.nn.Module:
+    """Transkun 2.0 from its wheel, in eval mode on config.device. Loaded once per process and config."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its modules warn about deprecated torch APIs on import
+        from transkun.ModelTransformer import TransKun
+
+    root = resources.files("transkun") / "pretrained"
+    model_conf = TransKun.Config()
+    model_conf.__dict__.update(json.loads((root / "2.0.conf").read_text())["Model"]["config"])
+    model = TransKun(conf=model_conf)
+    with resources.as_file(root / "2.0.pt") as path:
+        log.info("loading Transkun 2.0 from %s", path)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(checkpoint["state_dict"], strict=False)  # strict=False as in Transkun's own CLI
+    model.eval()
+    model.backbone.useGradientCheckpoint = False  # a training device; at inference it only adds calls
+    return model.to(config.device)
 
 
-@lru_cache(maxsize=1)
-def load_model():
-    """basic-pitch's ONNX model from its wheel. Loaded once per process."""
-    _import_basic_pitch()
-    from basic_pitch import FilenameSuffix, build_icassp_2022_model_path
-    from basic_pitch.inference import Model
-
-    path = build_icassp_2022_model_path(FilenameSuffix.onnx)
-    log.info("loading basic-pitch ONNX model from %s", path)
-    return Model(path)
+def segment_starts(n_samples: int, config: TranscriberConfig = DEFAULT) -> np.ndarray:
+    """(K,) int first sample of each model segment over a recording of n_samples at SAMPLE_RATE: evenly
+    spread from 0 to the last full segment, at most config.hop_s apart, on the model's frame grid."""
+    last = math.ceil(max(n_samples - round(config.segment_s * SAMPLE_RATE), 0) / MODEL_HOP)  # in frames
+    step = math.floor(config.hop_s * SAMPLE_RATE / MODEL_HOP)
+    k = math.ceil(last / step) + 1
+    return np.unique(np.round(np.linspace(0, last, k)).astype(int)) * MODEL_HOP
 
 
-def model_activations(wave: np.ndarray) -> dict[str, np.ndarray]:
-    """(samples,) float32 mono at SAMPLE_RATE -> {"note", "onset": (T, 88), "contour": (T, 264)}."""
-    model = load_model()
-    from basic_pitch.constants import AUDIO_N_SAMPLES
-    from basic_pitch.inference import unwrap_output, window_audio_file
+@torch.inference_mode()
+def transcribe(
+    wave: np.ndarray, config: TranscriberConfig = DEFAULT, progress: Progress | None = None
+) -> Transcription:
+    """(samples,) float32 mono at SAMPLE_RATE -> Transcription.
 
-    overlap = N_OVERLAP_FRAMES * FFT_HOP
-    padded = np.concatenate([np.zeros(overlap // 2, np.float32), wave.astype(np.float32)])
-    windows = np.stack([w for w, _ in window_audio_file(padded, AUDIO_N_SAMPLES - overlap)])
-    outputs: dict[str, list[np.ndarray]] = {"note": [], "onset": [], "contour": []}
-    for i in range(0, len(windows), BATCH_WINDOWS):
-        for key, value in model.predict(windows[i : i + BATCH_WINDOWS]).items():
-            outputs[key].append(value)
-    return {k: unwrap_output(np.concatenate(v), len(wave), N_OVERLAP_FRAMES) for k, v in outputs.items()}
+    Follows Transkun's TransKun.transcribe (ModelTransformer.py) with our segment plan (see the module
+    docstring) and progress reporting per segment.
+    """
+    from transkun.Data import resolveOverlapping
+    from transkun.Util import makeFrame
 
-
-def transcribe(wave: np.ndarray) -> Transcription:
-    """(samples,) float32 mono at SAMPLE_RATE -> Transcription."""
-    out = model_activations(wave)
-    from basic_pitch import note_creation
-
-    events = note_creation.output_to_notes_polyphonic(
-        out["note"],
-        out["onset"],
-        onset_thresh=ONSET_THRESHOLD,
-        frame_thresh=FRAME_THRESHOLD,
-        min_note_len=MIN_NOTE_FRAMES,
-        infer_onsets=False,  # inferred onsets re-trigger sustained notes in a reverberant room
-        max_freq=None,
-        min_freq=None,
-        melodia_trick=True,
-    )
-    times = note_creation.model_frames_to_time(out["contour"].shape[0])
-    rows = [(float(times[a]), float(times[b]), int(p), int(np.clip(round(v * 127), 1, 127))) for a, b, p, v in events]
-    notes = np.array(sorted(rows), dtype=np.float64).reshape(-1, 4)
+    model = load_model(config)
+    x = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))[None].to(config.device)
+    size = round(config.segment_s * SAMPLE_RATE)
+    starts = segment_starts(x.shape[-1], config)
+    start_pos = [0] * len(model.targetMIDIPitch)
+    by_pitch: dict[int, list] = {}
+    for k, i in enumerate(starts):
+        piece = x[:, i : i + size]
+        piece = torch.nn.functional.pad(piece, (0, size - piece.shape[-1]))
+        frames = makeFrame(piece, model.hopSize, model.windowSize)
+        events, last = model.transcribeFrames(
+            frames.unsqueeze(0),
+            forcedStartPos=start_pos,
+            velocityCriteron="hamming",
+            onsetBound=None,
+            lastFrameIdx=round(size / model.hopSize),
+        )
+        if k + 1 < len(starts):  # the next segment decodes from where this one's last closed interval ended
+            shift = (starts[k + 1] - i) // model.hopSize
+            start_pos = [max(p - shift, 0) for p in last]
+        begin = i / SAMPLE_RATE
+        for e in events[0]:
+            e.start = max(e.start + begin, 0.0)
+            e.end = max(e.end + begin, e.start)
+            track = by_pitch.setdefault(e.pitch, [])
+            if track and e.start < track[-1].end:  # an event cut by the previous segment's end
+                if e.hasOnset:
+                    track[-1] = e
+                else:
+                    track[-1].hasOffset = e.hasOffset
+                    track[-1].end = max(e.end, track[-1].end)
+            elif e.hasOnset:
+                track.append(e)
+        if progress is not None:
+            progress(k + 1, len(starts))
+    for track in by_pitch.values():
+        if track:
+            track[-1].hasOffset = True  # the recording's end closes what is still sounding
+    events = resolveOverlapping([e for track in by_pitch.values() for e in track if e.hasOffset])
+    rows = sorted((e.start, e.end, e.pitch, e.velocity) for e in events)
+    notes = np.array([r for r in rows if r[2] > 0], dtype=np.float64).reshape(-1, 4)
+    notes[:, 3] = np.clip(notes[:, 3], 1, 127)
     return Transcription(
-        notes=notes, frames=out["note"], onsets=out["onset"], glide_share=_glide_share(out["contour"], events)
+        notes=notes,
+        pedal=np.array([r[:2] for r in rows if r[2] == SUSTAIN], dtype=np.float64).reshape(-1, 2),
+        sostenuto=np.array([r[:2] for r in rows if r[2] == SOSTENUTO], dtype=np.float64).reshape(-1, 2),
     )
-
-
-def _glide_share(contours: np.ndarray, events: list) -> float:
-    """Share of notes whose pitch contour moves by 2/3 of a semitone or more away from its edges. A piano's pitch
-    is fixed once struck; speech and singing glide. Measured on at most GLIDE_SAMPLE notes over the recording."""
-    from basic_pitch import note_creation
-
-    if not events:
-        return 0.0
-    sample = list(events)[:: max(1, len(events) // GLIDE_SAMPLE)]
-    bends = [b for *_, b in note_creation.get_pitch_bends(contours, sample) if b]
-    return float(np.mean([np.ptp(_middle(b)) >= GLIDE_BINS for b in bends])) if bends else 0.0
-
-
-def _middle(bend: list) -> list:
-    """The middle 80% of a note's pitch contour. At a note's edges the neighbouring notes' onsets and ringing
-    bleed into the contour (fast legato, pedal), which reads as a glide on a perfectly steady piano tone."""
-    n = len(bend)
-    return bend[int(EDGE_TRIM * n) : max(int(EDGE_TRIM * n) + 1, int((1 - EDGE_TRIM) * n))]
