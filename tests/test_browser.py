@@ -156,9 +156,9 @@ def test_wrong_notes_are_heard_and_seen(app_url, tmp_path):
     written = synth.scale_notes(bpm, n=16, start_s=0.6, legato=1.0)
     synth.write_musicxml(written[:, 2].astype(int).tolist(), tmp_path / "score.musicxml", bpm)
     played = synth.scale_notes(bpm, n=16, start_s=0.6)
-    played[5, 2] += 1  # bar 2: Bb4 for A4
-    played[10, 2] -= 1  # bar 3: E5 for F5
-    played = np.delete(played, 13, axis=0)  # bar 4: B5 missed
+    played[5, 2] += 1  # bar 2: Bb3 for A3
+    played[10, 2] -= 1  # bar 3: E4 for F4
+    played = np.delete(played, 13, axis=0)  # bar 4: B4 missed
     soundfile.write(tmp_path / "take.wav", synth.render(played, 22050), 22050)
 
     with sync_playwright() as p:
@@ -173,7 +173,7 @@ def test_wrong_notes_are_heard_and_seen(app_url, tmp_path):
         )
         expect(page.get_by_label("File thumbnail")).to_have_count(2, timeout=30_000)
         ask(page, "Did I play any wrong notes?")
-        expect(page.locator("[data-testid=bot]").first).to_contain_text("where A4 (69) is written", timeout=120_000)
+        expect(page.locator("[data-testid=bot]").first).to_contain_text("where A3 (57) is written", timeout=120_000)
 
         # One clip per cited bar, each bar 2.4 s at 100 BPM plus the context either side (within the take).
         players = page.locator("[data-testid^='waveform-Listen: bar']")
@@ -195,7 +195,7 @@ def test_wrong_notes_are_heard_and_seen(app_url, tmp_path):
         wrong = page.locator(".llaqo-score g.llaqo-wrong")
         expect(wrong).to_have_count(2, timeout=30_000)
         assert {wrong.nth(i).get_attribute("fill") for i in range(2)} == {notation.COLOURS["wrong"]}
-        assert page.locator(".llaqo-score text.llaqo-played").all_text_contents() == ["Bb4", "E5"]
+        assert page.locator(".llaqo-score text.llaqo-played").all_text_contents() == ["Bb3", "E4"]
         expect(page.locator(".llaqo-score g.llaqo-missed")).to_have_count(1)
 
         # A click on bar 3 plays bar 3 in the evidence panel.

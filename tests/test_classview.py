@@ -46,7 +46,8 @@ def test_parallel_table_in_order_with_bad_rows(folder):
 
 def test_cli_table_and_csv(folder, tmp_path, capsys):
     out = tmp_path / "class.csv"
-    assert cli.main(["analyze", str(folder), "--table", "--workers", "1", "--csv", str(out)]) == 0
+    score = str(folder / "score.mid")
+    assert cli.main(["analyze", str(folder), "--table", "--score", score, "--workers", "1", "--csv", str(out)]) == 0
     printed = capsys.readouterr().out
     assert all(f"student-{k}.wav" in printed for k in range(3))
     rows = list(csv.DictReader(out.open()))

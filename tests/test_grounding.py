@@ -123,11 +123,10 @@ def test_same_questions_on_another_take_give_its_own_numbers(takes):
     for question in ("How steady was my tempo?", "Does the melody come through?", "What should I practise?"):
         slow, fast = check_grounded(takes["slow"], question), check_grounded(takes["fast"], question)
         assert slow != fast, question
-    tempo_slow = check_grounded(takes["slow"], "How steady was my tempo?")[0]
-    tempo_fast = check_grounded(takes["fast"], "How steady was my tempo?")[0]
-    assert tempo_slow == pytest.approx(takes["slow"].to_json()["tempo"]["bpm"], abs=0.5)
-    assert tempo_fast == pytest.approx(takes["fast"].to_json()["tempo"]["bpm"], abs=0.5)
-    assert tempo_fast > tempo_slow * 1.2
+    bpm = {name: takes[name].to_json()["tempo"]["bpm"] for name in ("slow", "fast")}
+    assert bpm["slow"] != bpm["fast"], "the two takes were measured at different tempi"
+    for name in ("slow", "fast"):
+        assert round(bpm[name]) in check_grounded(takes[name], "How steady was my tempo?"), name
 
 
 def test_scoped_answers_say_what_they_judged(takes):

@@ -14,8 +14,8 @@ from llaqo.lite.analysis import analyze
 
 SR = 22050
 BPM = 100.0
-WRONG = {5: +1, 10: -1}  # note index -> semitones off: Bb4 for A4 in bar 2, E5 for F5 in bar 3
-MISSED = 13  # B5 in bar 4 is not played
+WRONG = {5: +1, 10: -1}  # note index -> semitones off: Bb3 for A3 in bar 2, E4 for F4 in bar 3
+MISSED = 13  # B4 in bar 4 is not played
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_musicxml_wrong_and_missed_notes_are_marked_on_the_right_notes(take, ana
         assert re.search(rf'<g id="n{k}" class="note llaqo-wrong" fill="{notation.COLOURS["wrong"]}"', svg)
     assert re.search(rf'<g id="n{MISSED}" class="note llaqo-missed" fill="{notation.COLOURS["missed"]}"', svg)
     played = [notation.pitch_name(int(written[k, 2]) + s) for k, s in WRONG.items()]
-    assert re.findall(r'class="llaqo-played"[^>]*>([^<]+)<', svg) == played == ["Bb4", "E5"]
+    assert re.findall(r'class="llaqo-played"[^>]*>([^<]+)<', svg) == played == ["Bb3", "E4"]
     assert svg.count('class="mNum') == 4  # every bar numbered
 
 

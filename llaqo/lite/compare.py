@@ -192,9 +192,9 @@ def compare_files(reference_path: str | Path, take_path: str | Path, reference: 
     """Two analysed recordings -> Comparison: by bars when both were aligned to a score, else by audio DTW."""
     time_map = align_bars(reference, take)
     if time_map is None:
-        ref_wave, _ = analysis.mono_22k(reference_path)
-        take_wave, _ = analysis.mono_22k(take_path)
-        time_map = align_audio(ref_wave, take_wave, analysis.transcribe.SAMPLE_RATE)
+        ref_wave = analysis.decode(reference_path)[0]
+        take_wave = analysis.decode(take_path)[0]
+        time_map = align_audio(ref_wave, take_wave, analysis.ANALYSIS_RATE)
     return compare(reference, take, time_map)
 
 

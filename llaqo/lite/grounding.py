@@ -36,6 +36,7 @@ HOW: dict[str, Callable[[list], float | str]] = {
     "abs": lambda v: abs(v[0]),
     "pct": lambda v: 100 * v[0],
     "mean": lambda v: float(np.mean(v)),
+    "absmean": lambda v: abs(float(np.mean(v))),  # a mean said as "x dB below" rather than "-x dB"
     "median": lambda v: float(np.median(v)),
     "min": lambda v: min(v),
     "max": lambda v: max(v),

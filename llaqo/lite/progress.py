@@ -15,9 +15,8 @@ matplotlib.use("Agg")  # no display: figures are rendered by the app, never show
 from matplotlib.figure import Figure  # noqa: E402
 
 from llaqo.history import History, Take, fingerprint  # noqa: E402
-from llaqo.lite.analysis import Analysis, mono_22k  # noqa: E402
+from llaqo.lite.analysis import ANALYSIS_RATE, Analysis, decode  # noqa: E402
 from llaqo.lite.headline import FIELDS, headline  # noqa: E402
-from llaqo.lite.transcribe import SAMPLE_RATE  # noqa: E402
 from llaqo.protocol import content_hash  # noqa: E402
 
 ASKS_PROGRESS = r"improv|progress|since|last (?:week|month|time)|over time|trend|better than before|history|earlier"
@@ -107,11 +106,11 @@ def save_take(
 ) -> Take:
     """Save an analysed take's headline numbers and fingerprint (never the audio) -> the saved Take.
     Raises history.UnsurePiece when the piece needs naming."""
-    wave, _ = mono_22k(audio_path)
+    wave = decode(audio_path)[0]
     return store.save(
         headline(a),
         content_hash(audio_path),
-        fingerprint(wave, SAMPLE_RATE),
+        fingerprint(wave, ANALYSIS_RATE),
         score_hash=content_hash(score_path) if score_path else None,
         score_name=Path(score_path).stem if score_path else None,
         piece_name=piece_name,

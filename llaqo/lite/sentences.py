@@ -259,7 +259,7 @@ def balance(c: Citer, span: Span, part: str | None) -> list[Sentence]:
         value = sum(c.get(p) for p in hands) / len(hands)
         louder, softer = ("right hand", "left hand") if value >= 0 else ("left hand", "right hand")
         out.append(c.say(
-            f"Your {louder} sounded {c.of('mean', hands, '.1f').lstrip('-')} dB louder than your {softer}{scope} "
+            f"Your {louder} sounded {c.of('absmean', hands, '.1f')} dB louder than your {softer}{scope} "
             "(the hands taken from the score's staves)."
         ))  # fmt: skip
         if louder == "left hand" and abs(value) >= HEAVY_DB:
@@ -269,11 +269,10 @@ def balance(c: Citer, span: Span, part: str | None) -> list[Sentence]:
     if voices:
         judged = voices_whole or voices
         value = sum(c.get(p) for p in judged) / len(judged)
-        mean = c.of("mean", judged, ".1f")
         if value >= 0:
-            text = f"The melody (top voice) stood {mean} dB above the accompaniment{scope}"
+            text = f"The melody (top voice) stood {c.of('mean', judged, '.1f')} dB above the accompaniment{scope}"
         else:
-            text = f"The melody (top voice) was {mean.lstrip('-')} dB below the accompaniment{scope}"
+            text = f"The melody (top voice) was {c.of('absmean', judged, '.1f')} dB below the accompaniment{scope}"
         verdict = "so it comes through" if value >= MELODY_OVER_DB else "so it does not stand out: bring it out"
         out.append(c.say(f"{text}, {verdict}."))
         if len(voices) >= 3:

@@ -74,6 +74,7 @@ def _top_voice(notes: np.ndarray, real: np.ndarray) -> np.ndarray:
     for i in np.flatnonzero(real):
         onset = notes[i, 0]
         sounding = real & (notes[:, 0] <= onset + HEARD_TOGETHER_S / 2) & (notes[:, 1] > onset)
+        sounding[i] = True  # the note itself, even one with no length (offset at its onset)
         top[i] = notes[i, 2] >= notes[sounding, 2].max()
     return top
 
