@@ -7,6 +7,7 @@ README's screenshots.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,20 +44,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@dataclass
-class Server:
-    url: str
-    tmp: Path
-    """The server's temporary folder: its session folders and Gradio's cache."""
-    log: Path
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextlib.contextmanager
+def serve(env: dict, log: Path) -> Iterator[str]:
+    """`LLaQo-chat.py --backend lite` on a free port with env, its output in log -> its URL, once it answers;
+    stopped on exit."""
     port = free_port()
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    tmp = tmp_path_factory.mktemp("server-tmp")
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(tmp)}
     with open(log, "w") as out:
         server = subprocess.Popen(
             [sys.executable, str(REPO / "LLaQo-chat.py"), "--backend", "lite", "--port", str(port)],
@@ -74,9 +67,28 @@ def server(tmp_path_factory):
     else:
         server.kill()
         pytest.fail(f"LLaQo-chat.py did not start within 180 s:\n{log.read_text()}")
-    yield Server(url, tmp, log)
-    server.terminate()
-    server.wait(timeout=30)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@dataclass
+class Server:
+    url: str
+    tmp: Path
+    """The server's temporary folder: its session folders and Gradio's cache."""
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    tmp = tmp_path_factory.mktemp("server-tmp")
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(tmp)}
+    with serve(env, log) as url:
+        yield Server(url, tmp, log)
 
 
 @pytest.fixture(scope="module")

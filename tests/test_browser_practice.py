@@ -13,14 +13,13 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
-from test_browser import CHROMIUM, FLAGS, REPO, free_port
+from test_browser import CHROMIUM, FLAGS, REPO, serve
 
 from llaqo.lite import synth, transcribe
 
@@ -68,29 +67,9 @@ def app_url(tmp_path_factory, files):
         when = (now - timedelta(days=7 * (2 - k))).isoformat(timespec="seconds")
         save = ["history", "save", str(files[f"week-{k}"]), "--piece", "Etude", "--date", when]
         subprocess.run([sys.executable, "-m", "llaqo", *save], env=env, check=True, capture_output=True, timeout=300)
-    port = free_port()
     log = tmp_path_factory.mktemp("app") / "app.log"
-    with open(log, "w") as out:
-        server = subprocess.Popen(
-            [sys.executable, str(REPO / "LLaQo-chat.py"), "--backend", "lite", "--port", str(port)],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None:
-                pytest.fail(f"LLaQo-chat.py exited:\n{log.read_text()}")
-            time.sleep(1)
-    else:
-        server.kill()
-        pytest.fail(f"LLaQo-chat.py did not start within 180 s:\n{log.read_text()}")
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
+    with serve(env, log) as url:
+        yield url
 
 
 @pytest.fixture
@@ -114,12 +93,15 @@ def send(page, question: str, *paths: Path, expect_text: str) -> str:
         page.locator("input[type=file]").first.set_input_files([str(p) for p in paths])
         expect(page.get_by_label("File thumbnail")).to_have_count(len(paths), timeout=30_000)
     box = page.locator("textarea").first
+    # The answer is the next message saying expect_text: a note (saved to the history) may come before it, and
+    # the clips of the passages it cites come after it.
+    matching = page.locator("[data-testid=bot]").filter(has_text=expect_text)
+    seen = matching.count()
     box.fill(question)
     box.press("Enter")
-    last = page.locator("[data-testid=bot]").last
-    expect(last).to_contain_text(expect_text, timeout=180_000)
+    expect(matching).to_have_count(seen + 1, timeout=180_000)
     time.sleep(1)  # let the last streamed sentence land
-    return last.inner_text()
+    return matching.nth(seen).inner_text()
 
 
 SHOT_WIDTH = 900  # pixels: README screenshots are scaled down to this width to stay small
