@@ -1,7 +1,7 @@
 """Speed of the Lite coach: start-up (warm-up), analysis of a 3-minute recording, follow-up answers.
 
 Usage: python bench/lite_speed.py [--minutes 3] [--score] [--repeats 3]
-The recording is synthesised (llaqo.lite.synth): a two-hand texture of eighth notes at 120 BPM.
+The recording is synthesised (llaqo.lite.synth.texture_notes): a two-hand texture of eighth notes at 120 BPM.
 With --score, each take is analysed against its notes written as a MIDI score (the alignment runs too).
 """
 
@@ -24,18 +24,6 @@ from llaqo.lite.coach import LiteCoach
 SR = 44100  # a typical upload rate, so resampling is part of the measurement
 
 
-def texture(minutes: float) -> np.ndarray:
-    """(N, 4) notes: right-hand eighths over left-hand quarters at 120 BPM, for `minutes`."""
-    rng = np.random.default_rng(0)
-    notes, t, step = [], 0.5, 0.25
-    while t < minutes * 60 - 1:
-        notes.append((t, t + 0.9 * step, 60 + int(rng.integers(0, 24)), int(rng.integers(50, 110))))
-        if round(t / step) % 2 == 0:
-            notes.append((t, t + 1.8 * step, 36 + int(rng.integers(0, 12)), int(rng.integers(50, 100))))
-        t += step
-    return np.array(notes, dtype=float)
-
-
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     warnings.simplefilter("ignore")
@@ -48,7 +36,7 @@ def main() -> None:
     coach = LiteCoach()
     print(f"start-up (model load + warm-up): {time.perf_counter() - start:.2f} s")
     with tempfile.TemporaryDirectory() as tmp:
-        notes = texture(args.minutes)
+        notes = synth.texture_notes(args.minutes)
         score = Path(tmp) / "score.mid" if args.score else None
         if score is not None:
             synth.write_score(notes, score, bpm=120.0)

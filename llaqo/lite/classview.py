@@ -22,6 +22,7 @@ PARALLEL_MIN_S = 120.0  # takes totalling less audio than this are analysed in o
 PRELOAD = (
     "llaqo.lite.analysis",
     "llaqo.lite.headline",
+    "transkun.ModelTransformer",
     "partitura",
     "librosa.feature",
     "librosa.beat",
@@ -54,13 +55,16 @@ def audio_files(folder: str | Path) -> list[Path]:
     return files
 
 
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def default_workers(paths: Sequence[Path]) -> int:
     """One process per available core, at most one per take; one in all when the takes are short, since each
     process first pays seconds to load the model (bench/RESULTS.md, "Class view")."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if _total_duration_s(paths) < PARALLEL_MIN_S:
         return 1
-    return max(1, min(len(paths), cores))
+    return max(1, min(len(paths), available_cores()))
 
 
 def _total_duration_s(paths: Sequence[Path]) -> float:
@@ -88,11 +92,19 @@ def analyse_takes(
     and then take their share from the same queue: a helper first spends seconds importing and loading the
     model, and on a busy machine (or with short takes) it may add little, but it never makes the batch wait.
     """
+    import torch
+
     paths = [Path(p) for p in paths]
     workers = workers or default_workers(paths)
     batch = _Batch(len(paths), on_done)
-    pool = _helper_pool(workers - 1) if workers > 1 else None
+    # The transcriber scales almost perfectly over threads (2 threads: 1.9x one), so processes gain only on the
+    # single-threaded rest of the analysis, and only if the cores are shared out rather than oversubscribed:
+    # two processes of two threads each on two cores ran 0.63x one process (bench/RESULTS.md, "Class view").
+    threads = max(1, available_cores() // workers)
+    own_threads = torch.get_num_threads()
+    pool = _helper_pool(workers - 1, threads) if workers > 1 else None
     try:
+        torch.set_num_threads(threads)
         if pool is not None:
             for _ in range(workers - 1):
                 batch.submit(pool, paths, score_path)
@@ -100,18 +112,25 @@ def analyse_takes(
             batch.record(i, analyse_one(paths[i], score_path))
         batch.wait()
     finally:
+        torch.set_num_threads(own_threads)
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return [batch.rows[i] for i in range(len(paths))]
 
 
-def _helper_pool(n: int) -> ProcessPoolExecutor:
+def _helper_pool(n: int, threads: int) -> ProcessPoolExecutor:
     # forkserver: a clean server process imports the analysis stack once (partitura, librosa, torch) and
     # forks each helper from it; forking this process instead is unsafe once it has run torch or ONNX (their
     # thread pools do not survive a fork).
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOAD))
-    return ProcessPoolExecutor(n, mp_context=context)
+    return ProcessPoolExecutor(n, mp_context=context, initializer=_set_threads, initargs=(threads,))
+
+
+def _set_threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(n)
 
 
 class _Batch:

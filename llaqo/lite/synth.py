@@ -115,6 +115,19 @@ def write_musicxml(pitches: list[int], path: str | Path, bpm: float, beats_per_b
     )
 
 
+def texture_notes(minutes: float, seed: int = 0) -> np.ndarray:
+    """(N, 4) notes: right-hand eighths over left-hand quarters at 120 BPM, for `minutes` (the speed benchmarks'
+    recording: dense, two hands, every register in the middle of the keyboard)."""
+    rng = np.random.default_rng(seed)
+    notes, t, step = [], 0.5, 0.25
+    while t < minutes * 60 - 1:
+        notes.append((t, t + 0.9 * step, 60 + int(rng.integers(0, 24)), int(rng.integers(50, 110))))
+        if round(t / step) % 2 == 0:
+            notes.append((t, t + 1.8 * step, 36 + int(rng.integers(0, 12)), int(rng.integers(50, 100))))
+        t += step
+    return np.array(notes, dtype=float)
+
+
 def melody_notes(seed: int, n_beats: int = 31, bpm: float = 120.0, start_s: float = 0.5) -> np.ndarray:
     """A random C-major tune in quarters and eighths over a bass note every two beats, starting one beat in
     (so that at `bpm` in 4/4 its bars start at 0, 4, 8... quarters): (N, 4) [onset_s, offset_s, pitch, velocity]."""
