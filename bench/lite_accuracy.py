@@ -93,12 +93,13 @@ def error_events(wrong: list[dict], missed: list[dict], extra: list[dict]) -> li
 
 
 def cached_transcriber(folder: Path):
-    """transcribe.transcribe, with its results kept in `folder` by the waveform's hash: each take is analysed
-    twice, and reruns of this benchmark do not transcribe again (the machine's cores are shared)."""
+    """transcribe.transcribe, with its results kept in `folder` by the hash of the waveform and segment plan:
+    each take is analysed twice, and reruns of this benchmark do not transcribe again (the cores are shared)."""
     folder.mkdir(parents=True, exist_ok=True)
 
     def run(wave: np.ndarray, progress=None) -> transcribe.Transcription:
-        path = folder / f"{hashlib.sha1(wave.tobytes()).hexdigest()}-{transcribe.DEFAULT.hop_s:g}.npz"
+        plan = transcribe.segment_starts(len(wave)).tobytes()  # a change of segment plan is a new transcription
+        path = folder / f"{hashlib.sha1(wave.tobytes() + plan).hexdigest()}-{transcribe.DEFAULT.hop_s:g}.npz"
         if not path.is_file():
             result = transcribe.transcribe(wave, progress=progress)
             np.savez(path, notes=result.notes, pedal=result.pedal, sostenuto=result.sostenuto)

@@ -90,9 +90,12 @@ def load_model(config: TranscriberConfig = DEFAULT) -> torch.nn.Module:
 
 def segment_starts(n_samples: int, config: TranscriberConfig = DEFAULT) -> np.ndarray:
     """(K,) int first sample of each model segment over a recording of n_samples at SAMPLE_RATE: evenly
-    spread from 0 to the last full segment, at most config.hop_s apart, on the model's frame grid."""
+    spread from 0 to the last full segment, at most config.hop_s apart (to the nearest frame), on the model's
+    frame grid."""
     last = math.ceil(max(n_samples - round(config.segment_s * SAMPLE_RATE), 0) / MODEL_HOP)  # in frames
-    step = math.floor(config.hop_s * SAMPLE_RATE / MODEL_HOP)
+    # Rounded, not floored: hop_s is rarely a whole number of frames, and a floored step made a recording of
+    # exactly segment_s + k * hop_s (a 30 s take at 16 s + 14 s) pay for one more segment than k + 1.
+    step = round(config.hop_s * SAMPLE_RATE / MODEL_HOP)
     k = math.ceil(last / step) + 1
     return np.unique(np.round(np.linspace(0, last, k)).astype(int)) * MODEL_HOP
 
