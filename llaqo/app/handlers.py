@@ -1,14 +1,12 @@
-"""The chat app: build_demo(coach) -> gr.Blocks. Gradio only translates between the UI and a Coach.
+"""The chat's handlers (ChatApp): plain values and a Session in, chat updates out. Gradio only translates
+between the UI (llaqo.app.layout) and a Coach.
 
-Per-session state only: each browser tab has its own Session (current recording, turns, report), and
-the recordings it uploaded are deleted when the tab closes (PRIVACY says exactly when). Nothing about a
-recording (its name, its content, an error message that may name it) is logged.
+Nothing about a recording (its name, its content, an error message that may name it) is logged.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 import traceback
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,7 +15,11 @@ from pathlib import Path
 import gradio as gr
 from gradio.data_classes import FileData
 
-from llaqo import app_practice, examples, report
+from llaqo import report
+from llaqo.app import practice
+from llaqo.app.score_view import score_panel
+from llaqo.app.sessions import MAX_UPLOAD_MB, Session, Sessions, oversized
+from llaqo.app.views import SCOPES, clock, overview, ui_settings
 from llaqo.audio import AudioError
 from llaqo.checkpoint import CheckpointError
 from llaqo.decoding import PromptTooLong
@@ -26,109 +28,20 @@ from llaqo.lite.coach import LiteCoach
 from llaqo.lite.score import ScoreError
 from llaqo.lite.transcribe import Progress
 from llaqo.protocol import Coach, Evidence, Passage, Settings, Turn, content_hash
-from llaqo.score_view import SCORE_CLICK_JS, score_panel
-from llaqo.sessions import CACHE_S, IDLE_S, MAX_UPLOAD_MB, MB, PRIVACY, Session, Sessions, oversized
 
 log = logging.getLogger(__name__)
 
 AUDIO_TYPES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".webm", ".m4a")
 SCORE_TYPES = (".mid", ".midi", ".musicxml", ".xml", ".mxl")
 OVERALL_QUESTION = "How would you rate the performance, and what should the student practise?"
-MODES = {
-    "Streaming, greedy": "greedy",
-    "Streaming, sampling": "sample",
-    "Faithful (the original's 5-beam search)": "faithful",
-}
-SCOPES = {"One window": "window", "Whole recording": "whole"}
 USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong)
 PROGRESS = gr.Progress()  # Gradio injects a live tracker for a parameter whose default is a Progress
-
-
-class ChatDemo(gr.Blocks):
-    """The app's Blocks: launch() refuses uploads over the limit before they are stored, whoever launches it
-    (the handlers refuse them too, for a demo mounted without launch())."""
-
-    max_upload_mb: float = MAX_UPLOAD_MB
-
-    def launch(self, *args, **kwargs):
-        kwargs.setdefault("max_file_size", int(self.max_upload_mb * MB))
-        return super().launch(*args, **kwargs)
 
 
 def log_failure(what: str, err: BaseException) -> None:
     """Log an unexpected error by its type and where it happened, without its message: the message of a
     decoder's error often names the user's file."""
     log.error("%s: %s\n%s", what, type(err).__name__, "".join(traceback.format_tb(err.__traceback__)).rstrip())
-
-
-def _clock(seconds: float) -> str:
-    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
-
-
-def overview(evidence: Evidence | None, coach: Coach) -> str:
-    """The Overview tab: audio facts, the window heard, and the headline measurements."""
-    if evidence is None:
-        return "Upload or record a performance to see its measurements here."
-    f = evidence.facts
-    heard = f"{_clock(f.heard_s[0])}–{_clock(f.heard_s[1])}"
-    lines = [
-        f"**{report.escape(f.name)}**: {f.duration_s:.1f} s, {f.sample_rate} Hz, {f.channels} channel(s)",
-        f"**{coach.name} heard:** {heard}",
-    ]
-    m = evidence.measurements
-    if m:
-        lines += [
-            f"**Tempo:** {m['tempo']['bpm']:.0f} BPM, {m['tempo']['label']} (variation {m['tempo']['cv_pct']:.1f}%)",
-            f"**Dynamics:** {m['dynamics']['label']}, range {m['dynamics']['range_db']:.1f} dB",
-            f"**Articulation:** {m['articulation']['label']} · **Pedal:** {m['pedal']['label']}",
-            f"**Notes detected:** {len(m['notes'])}",
-        ]
-        if "score" in m:
-            s = m["score"]
-            lines.append(
-                f"**Against the score:** {len(s['wrong'])} wrong, {len(s['missed'])} missed, {len(s['extra'])} extra"
-            )
-    return "  \n".join(lines)
-
-
-def ui_settings(
-    mode: str,
-    temperature: float,
-    max_new_tokens: int,
-    use_history: bool,
-    scope: str = "One window",
-    stride_s: float | None = 0.0,
-) -> Settings:
-    """The Settings accordion's values -> decoding Settings (0 tokens: the original's budget; 0 s stride:
-    windows side by side)."""
-    return Settings(
-        mode=MODES.get(mode, "greedy"),
-        temperature=temperature,
-        max_new_tokens=int(max_new_tokens) or None,
-        use_history=use_history,
-        scope=SCOPES.get(scope, "window"),
-        stride_s=float(stride_s or 0) or None,
-    )
-
-
-def timeline(evidence: Evidence | None, scope: str = "One window", stride_s: float | None = 0.0) -> str:
-    """A bar for the recording with the part the model hears highlighted (HTML)."""
-    if evidence is None:
-        return ""
-    f = evidence.facts
-    whole = SCOPES.get(scope) == "whole"
-    start, end = (0.0, f.duration_s) if whole else f.heard_s
-    left, width = 100 * start / f.duration_s, 100 * max(end - start, 0.0) / f.duration_s
-    if whole:
-        stride = f"{stride_s:g} s" if stride_s else "the window's length"
-        label = f"Heard: all {_clock(f.duration_s)}, window by window, one starting every {stride}"
-    else:
-        label = f"Heard: {_clock(start)}–{_clock(end)} of {_clock(f.duration_s)} (set by the start offset)"
-    return (
-        '<div style="background:#ddd;height:10px;border-radius:4px;position:relative">'
-        f'<div style="position:absolute;left:{left:.2f}%;width:{width:.2f}%;height:10px;background:#e67e22;'
-        f'border-radius:4px"></div></div><small>{label}</small>'
-    )
 
 
 def _progress(coach: Coach, progress: Progress | None) -> dict:
@@ -142,7 +55,7 @@ class ChatApp:
     def __init__(self, coach: Coach, evidence_coach: Coach | None, max_upload_mb: float = MAX_UPLOAD_MB):
         self.coach = coach
         self.evidence_coach = evidence_coach
-        self.practice = app_practice.Practice(self)
+        self.practice = practice.Practice(self)
         self.max_upload_mb = max_upload_mb
         self.sessions = Sessions()
 
@@ -268,7 +181,7 @@ class ChatApp:
     def _answer(self, history, session: Session, question: str, settings: Settings, evidence_changed: bool):
         facts = session.clip.facts
         heard = facts.heard_s if settings.scope == "window" else (0.0, facts.duration_s)
-        header = f"*{report.escape(session.name)} · heard {_clock(heard[0])}–{_clock(heard[1])}*\n\n"
+        header = f"*{report.escape(session.name)} · heard {clock(heard[0])}–{clock(heard[1])}*\n\n"
         history.append({"role": "assistant", "content": header})
         yield self._outputs(history, session, evidence_changed)
         answer = ""
@@ -346,7 +259,7 @@ class ChatApp:
         except Exception:
             log.exception("cutting the chosen bar failed")
             return gr.skip(), session
-        label = f"Bar {view['bar']} ({_clock(view['start_s'])}–{_clock(view['end_s'])})"
+        label = f"Bar {view['bar']} ({clock(view['start_s'])}–{clock(view['end_s'])})"
         return gr.Audio(str(path), label=label, visible=True), session
 
     def clear(self, session: Session) -> tuple:
@@ -418,132 +331,3 @@ class ChatApp:
             return {"answer": f"**Problem:** {err}", "passages": []}
         cited = self.coach.passages(clip, answer)
         return {"answer": answer, "passages": [report.passage_json(p) for p in cited]}
-
-
-def banner(coach: Coach) -> str:
-    return f"### LLaQo piano coach · {coach.name} coach\n{coach.about}"
-
-
-def build_demo(
-    coach: Coach,
-    *,
-    evidence_coach: Coach | None = None,
-    examples_dir: str | Path | None = None,
-    max_upload_mb: float = MAX_UPLOAD_MB,
-) -> ChatDemo:
-    """The chat UI around a coach. evidence_coach (the Lite coach) supplies the measurements and plots."""
-    app = ChatApp(coach, evidence_coach, max_upload_mb)
-    limit_min = min(c.max_duration_s for c in (coach, evidence_coach) if c is not None) / 60
-    example_paths = examples.write_examples(examples_dir or Path(tempfile.gettempdir()) / "llaqo-examples")
-    with ChatDemo(title="LLaQo piano coach", delete_cache=(CACHE_S, CACHE_S)) as demo:
-        demo.max_upload_mb = max_upload_mb
-        gr.Markdown(banner(coach))
-        session = gr.State(None, time_to_live=IDLE_S, delete_callback=app.sessions.end)
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Coach", height=520, buttons=["copy"])
-                message = gr.MultimodalTextbox(
-                    placeholder="Attach or record a performance (and optionally a MIDI/MusicXML score), "
-                    "then ask, e.g. “How was my pedalling?”",
-                    sources=["upload", "microphone"],
-                    file_types=[*AUDIO_TYPES, *SCORE_TYPES],
-                    file_count="multiple",
-                    show_label=False,
-                )
-                with gr.Row():
-                    stop = gr.Button("Stop", size="sm")
-                    regenerate = gr.Button("Regenerate", size="sm")
-                    clear = gr.Button("Clear", size="sm")
-                    export = gr.Button("Export report", size="sm")
-                report_files = gr.File(label="Session report (Markdown, JSON)", file_count="multiple", visible=False)
-                gr.Examples(
-                    examples=[
-                        {"text": question, "files": [str(path)]}
-                        for question, path in zip(examples.QUESTIONS, example_paths, strict=False)
-                    ],
-                    inputs=message,
-                    label="Example recordings (synthesized) with questions",
-                )
-                gr.Examples(
-                    examples=[[{"text": q}] for q in examples.QUESTIONS], inputs=message, label="Example questions"
-                )
-                gr.Markdown(
-                    f"Uploads up to {max_upload_mb:g} MB; recordings up to {limit_min:.0f} min are analysed. {PRIVACY}"
-                )
-                with gr.Accordion("Settings", open=False):
-                    mode = gr.Radio(list(MODES), value=next(iter(MODES)), label="Decoding (LLaQo model)")
-                    temperature = gr.Slider(0.1, 1.5, value=0.7, step=0.05, label="Temperature (sampling)")
-                    max_new_tokens = gr.Slider(
-                        0, 512, value=0, step=16, label="Maximum answer tokens (0: the original's budget)"
-                    )
-                    with gr.Row():
-                        start_s = gr.Number(
-                            value=0.0, minimum=0.0, label="Start offset (s) for the part the model hears"
-                        )
-                        scope = gr.Radio(list(SCOPES), value="One window", label="What the LLaQo model hears")
-                        stride_s = gr.Number(
-                            value=0.0, minimum=0.0, label="Whole recording: seconds between windows (0: side by side)"
-                        )
-                    heard = gr.HTML()
-                    use_history = gr.Checkbox(False, label="Include earlier turns (only for models trained so)")
-                practice_controls = app_practice.build_controls(app.practice, session)
-            # The evidence, all visible at once: a plot updated inside a hidden tab is not drawn by Gradio 6.
-            with gr.Column(scale=2):
-                facts = gr.Markdown(overview(None, coach))
-                score_view = gr.HTML(score_panel([]), label="Score, marked", padding=False, js_on_load=SCORE_CLICK_JS)
-                bar_player = gr.Audio(label="Bar", interactive=False, autoplay=True, visible=False)
-                tempo_plot = gr.Plot(label="Tempo curve")
-                dynamics_plot = gr.Plot(label="Loudness")
-                notes_plot = gr.Plot(label="Piano roll (notes)")
-                compare_plot = gr.Plot(label="Against the reference", elem_id="compare-plot")
-
-        settings = [mode, temperature, max_new_tokens, start_s, use_history, scope, stride_s]
-        outputs = [chatbot, session, facts, tempo_plot, dynamics_plot, notes_plot, score_view]
-
-        def submit(
-            message,
-            history,
-            session,
-            mode,
-            temperature,
-            max_new_tokens,
-            start_s,
-            use_history,
-            scope,
-            stride_s,
-            request: gr.Request,
-            progress=PROGRESS,
-        ):
-            """The answer's updates, with the message box emptied at once so the next question can be typed."""
-            session = app.sessions.open(session, request)
-            settings = (mode, temperature, max_new_tokens, start_s, use_history, scope, stride_s)
-            for i, update in enumerate(app.respond(message, history, session, *settings, progress)):
-                yield (*update, gr.MultimodalTextbox(value=None) if i == 0 else gr.skip())
-
-        submitted = message.submit(
-            submit,
-            [message, chatbot, session, *settings],
-            [*outputs, message],
-            api_name="chat",
-            concurrency_id="coach",
-        )
-        regenerated = regenerate.click(
-            app.regenerate, [chatbot, session, *settings], outputs, api_visibility="private", concurrency_id="coach"
-        )
-        stop.click(None, None, None, cancels=[submitted, regenerated], api_visibility="private")
-        show_heard = {"fn": lambda s, *scan: timeline(s and s.evidence, *scan), "api_visibility": "private"}
-        for event in (submitted, regenerated):
-            event.then(inputs=[session, scope, stride_s], outputs=heard, **show_heard)
-        for control in (scope, stride_s):
-            control.change(inputs=[session, scope, stride_s], outputs=heard, queue=False, **show_heard)
-        clear.click(app.clear, session, [*outputs, report_files, bar_player], api_visibility="private").then(
-            lambda: None, None, compare_plot, api_visibility="private"
-        )
-        submitted.then(app.practice.comparison_plot, session, compare_plot, api_visibility="private")
-        app_practice.wire(app.practice, practice_controls, session, chatbot, outputs, compare_plot)
-        export.click(app.export, session, report_files, api_visibility="private")
-        score_view.select(app.play_bar, session, [bar_player, session], api_visibility="private")
-        gr.api(app.ask, api_name="ask", concurrency_id="coach")
-        gr.api(app.ask_passages, api_name="ask_passages", concurrency_id="coach")
-        demo.unload(app.sessions.forget)
-    return demo

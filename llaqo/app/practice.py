@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
+from llaqo.app.sessions import Session
 from llaqo.history import History, HistoryError, UnsurePiece, default_path
 from llaqo.lite import classview, compare_answers, progress
 from llaqo.lite.compare_plots import comparison_figure
 from llaqo.protocol import content_hash
-from llaqo.sessions import Session
 
 if TYPE_CHECKING:
-    from llaqo.app import ChatApp
+    from llaqo.app.handlers import ChatApp
 
 log = logging.getLogger(__name__)
 
