@@ -8,13 +8,14 @@ import logging
 import sys
 from dataclasses import replace
 
-from llaqo import checkpoint, evaluate, history_cli, release
+from llaqo import checkpoint, history_cli, release
 from llaqo.audio import AudioError
 from llaqo.config import ConfigError, PathsConfig, load_yaml
-from llaqo.data import cli as data_cli
 from llaqo.decoding import PromptTooLong
 from llaqo.lite import cli as lite_cli
 from llaqo.protocol import Settings, Turn
+from llaqo.training import evaluate
+from llaqo.training.data import cli as data_cli
 
 EXIT_ERROR = 2
 

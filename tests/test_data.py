@@ -1,4 +1,5 @@
-"""Tests of llaqo.data on a synthetic metadata folder, plus a load of the real tables when ../shared has them."""
+"""Tests of llaqo.training.data on a synthetic metadata folder, and a load of the real tables when ../shared has
+them."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from llaqo import metrics
-from llaqo.data import (
+from llaqo.training import metrics
+from llaqo.training.data import (
     DATASETS,
     NEUROPIANO,
     ORIGINAL_DATASETS,
@@ -24,10 +25,10 @@ from llaqo.data import (
     check,
     load_dataset,
 )
-from llaqo.data import cli as data_cli
-from llaqo.data.splits import SPLITS, assign_splits
-from llaqo.data.tables import METADATA_ENV, load_datasets, resolve_metadata_dir
-from llaqo.data.tasks import (
+from llaqo.training.data import cli as data_cli
+from llaqo.training.data.splits import SPLITS, assign_splits
+from llaqo.training.data.tables import METADATA_ENV, load_datasets, resolve_metadata_dir
+from llaqo.training.data.tasks import (
     COMPOSER,
     DIFFICULTY,
     EXPERTISE,

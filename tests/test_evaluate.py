@@ -12,11 +12,12 @@ import torch
 from conftest import two_process_launch
 from test_train import tiny_config, write_tempo_qa  # tests/ is on sys.path under pytest's default import mode
 
-from llaqo import checkpoint, decoding, evaluate, metrics
-from llaqo.collate import Collator, read_csv
-from llaqo.evaluate import Prediction, length_batches, predict, report
+from llaqo import checkpoint, decoding
 from llaqo.protocol import Settings
-from llaqo.train import train
+from llaqo.training import evaluate, metrics
+from llaqo.training.collate import Collator, read_csv
+from llaqo.training.evaluate import Prediction, length_batches, predict, report
+from llaqo.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_METADATA = ROOT.parent / "shared" / "metadatas"
@@ -151,7 +152,7 @@ def test_cli_evaluates_a_trained_checkpoint(release, qa, trained, tmp_path):
 def test_two_processes_shard_and_gather_the_same_answers(release, qa, trained, tmp_path):
     assert evaluate.main(cli_args(release, qa, trained, tmp_path / "one")) == 0
     command = two_process_launch()
-    command += ["-m", "llaqo.evaluate", *cli_args(release, qa, trained, tmp_path / "two")]
+    command += ["-m", "llaqo.training.evaluate", *cli_args(release, qa, trained, tmp_path / "two")]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     one = json.loads((tmp_path / "one" / evaluate.RESULTS_JSON).read_text())

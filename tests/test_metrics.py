@@ -1,4 +1,4 @@
-"""Tests of llaqo.metrics on hand-made answers whose scores are worked out by hand in the comments."""
+"""Tests of llaqo.training.metrics on hand-made answers whose scores are worked out by hand in the comments."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from llaqo import metrics
-from llaqo.metrics import (
+from llaqo.training import metrics
+from llaqo.training.metrics import (
     MASTER,
     STUDENT,
     classification_scores,

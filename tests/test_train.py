@@ -19,18 +19,15 @@ import yaml
 from conftest import two_process_launch
 
 from llaqo import checkpoint
-from llaqo.collate import IGNORE_INDEX, Collator, read_csv, splice_labels
 from llaqo.config import PathsConfig, from_dict, load_yaml, to_dict
-from llaqo.data.tasks import OPEN, RATING
 from llaqo.synthetic import synth_piano
-from llaqo.train import (
+from llaqo.training.collate import IGNORE_INDEX, Collator, read_csv, splice_labels
+from llaqo.training.config import DataConfig, LoRAConfig, OptimConfig, TrainConfig
+from llaqo.training.data.tasks import OPEN, RATING
+from llaqo.training.train import (
     METRICS_FILE,
     TRAINABLE,
-    DataConfig,
-    LoRAConfig,
-    OptimConfig,
     StepBatches,
-    TrainConfig,
     WarmupCosine,
     evaluation_samples,
     mark_trainable,
@@ -300,7 +297,7 @@ def test_two_cpu_processes_train_save_and_resume(release, qa, full_run, tmp_path
     two = tiny_config(release, qa, tmp_path / "out", max_steps=2, save_every=2, eval_every=0)
     path = tmp_path / "two.yaml"
     path.write_text(yaml.safe_dump(to_dict(two)))
-    train = ["-m", "llaqo.train", "--config", str(path)]
+    train = ["-m", "llaqo.training.train", "--config", str(path)]
     done = subprocess.run(two_process_launch() + train, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (tmp_path / "out" / "state-0000002" / "random_states_1.pkl").is_file()  # two processes saved

@@ -1,10 +1,10 @@
 """`python -m llaqo evaluate`: answer a test set with the model and score it with the authors' protocol.
 
-Each row is scored by its task (``llaqo.data.tasks``): ratings by MAE and prompt-following rate, difficulty by MAE,
-techniques by macro P/R/F1 of the last word, student/master and composer by accuracy, and open questions by
-BLEU-1..4, METEOR, ROUGE-L and BERTScore-F1 (when bert-score and roberta-large are on this machine). Scores are
-given for all rows, per dataset, and per NeuroPiano category. Results go to ``results.json`` (scores and every
-answer) and ``results.md`` (a table).
+Each row is scored by its task (``llaqo.training.data.tasks``): ratings by MAE and prompt-following rate,
+difficulty by MAE, techniques by macro P/R/F1 of the last word, student/master and composer by accuracy, and
+open questions by BLEU-1..4, METEOR, ROUGE-L and BERTScore-F1 (when bert-score and roberta-large are on this
+machine). Scores are given for all rows, per dataset, and per NeuroPiano category. Results go to
+``results.json`` (scores and every answer) and ``results.md`` (a table).
 
 Under ``accelerate launch`` each process answers every P-th row and the main process gathers and scores them.
 """
@@ -27,17 +27,18 @@ from accelerate import PartialState
 from accelerate.utils import gather_object
 from tqdm import tqdm
 
-from llaqo import checkpoint, metrics
+from llaqo import checkpoint
 from llaqo.audio import AudioError
-from llaqo.collate import Collator, read_csv
 from llaqo.config import PathsConfig
-from llaqo.data import DATASETS, SPLITS, Sample, load_dataset, resolve_metadata_dir
-from llaqo.data.tables import METADATA_ENV
-from llaqo.data.tasks import COMPOSER, DIFFICULTY, EXPERTISE, OPEN, RATING, TECHNIQUE
 from llaqo.decoding import PromptTooLong, generate
 from llaqo.model.llaqo import LLaQo
 from llaqo.model.tokenizers import QuestionTokenizer
 from llaqo.protocol import Settings
+from llaqo.training import metrics
+from llaqo.training.collate import Collator, read_csv
+from llaqo.training.data import DATASETS, SPLITS, Sample, load_dataset, resolve_metadata_dir
+from llaqo.training.data.tables import METADATA_ENV
+from llaqo.training.data.tasks import COMPOSER, DIFFICULTY, EXPERTISE, OPEN, RATING, TECHNIQUE
 
 log = logging.getLogger(__name__)
 
@@ -373,8 +374,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m llaqo.evaluate ...`, the same as `python -m llaqo evaluate ...` (for accelerate launch -m)."""
-    parser = argparse.ArgumentParser(prog="python -m llaqo.evaluate")
+    """`python -m llaqo.training.evaluate ...`: `python -m llaqo evaluate ...` for `accelerate launch -m`."""
+    parser = argparse.ArgumentParser(prog="python -m llaqo.training.evaluate")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["evaluate", *(sys.argv[1:] if argv is None else argv)])
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")

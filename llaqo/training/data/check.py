@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from llaqo.data.catalog import ALL_DATASETS
-from llaqo.data.specs import DatasetSpec
-from llaqo.data.tables import read_rows, samples_from_rows
+from llaqo.training.data.catalog import ALL_DATASETS
+from llaqo.training.data.specs import DatasetSpec
+from llaqo.training.data.tables import read_rows, samples_from_rows
 
 
 @dataclass(frozen=True)

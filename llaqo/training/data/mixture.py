@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from torch.utils.data import IterableDataset, get_worker_info
 
-from llaqo.data.sample import Sample
-from llaqo.data.splits import DEFAULT_SEED
+from llaqo.training.data.sample import Sample
+from llaqo.training.data.splits import DEFAULT_SEED
 
 
 class Mixture(IterableDataset[Sample]):

@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 
 from llaqo.audio import load_audio, log_mel_window
-from llaqo.data.sample import Sample
-from llaqo.data.tasks import infer_task
 from llaqo.model.tokenizers import QuestionTokenizer
+from llaqo.training.data.sample import Sample
+from llaqo.training.data.tasks import infer_task
 
 IGNORE_INDEX = -100  # cross_entropy's ignore_index: positions that carry no loss
 CSV_COLUMNS = ("audio", "question", "answer")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from llaqo.data.neuropiano import NEUROPIANO
-from llaqo.data.specs import ORIGINAL_DATASETS, DatasetSpec
+from llaqo.training.data.neuropiano import NEUROPIANO
+from llaqo.training.data.specs import ORIGINAL_DATASETS, DatasetSpec
 
 ALL_DATASETS: tuple[DatasetSpec, ...] = (*ORIGINAL_DATASETS, NEUROPIANO)
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in ALL_DATASETS}

@@ -8,10 +8,10 @@ import os
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
-from llaqo.data.sample import Sample
-from llaqo.data.specs import DatasetSpec
-from llaqo.data.splits import DEFAULT_SEED, SPLITS, assign_splits, normalize_split
-from llaqo.data.tasks import infer_task
+from llaqo.training.data.sample import Sample
+from llaqo.training.data.specs import DatasetSpec
+from llaqo.training.data.splits import DEFAULT_SEED, SPLITS, assign_splits, normalize_split
+from llaqo.training.data.tasks import infer_task
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from llaqo.metrics import RATING_PATTERN
+from llaqo.training.metrics import RATING_PATTERN
 
 TECHNIQUE = "technique"  # one of seven technique words: macro P/R/F1 of the last word
 EXPERTISE = "expertise"  # student or master: accuracy

@@ -24,9 +24,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from llaqo.data.sample import Sample
-from llaqo.data.specs import DatasetSpec, Row
-from llaqo.data.tasks import RATING
+from llaqo.training.data.sample import Sample
+from llaqo.training.data.specs import DatasetSpec, Row
+from llaqo.training.data.tasks import RATING
 
 log = logging.getLogger(__name__)
 

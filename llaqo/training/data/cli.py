@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from llaqo.data.check import CheckReport, check
-from llaqo.data.tables import METADATA_ENV, resolve_metadata_dir
+from llaqo.training.data.check import CheckReport, check
+from llaqo.training.data.tables import METADATA_ENV, resolve_metadata_dir
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1  # some table or recording is missing

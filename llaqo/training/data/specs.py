@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from llaqo.data.sample import Sample
+from llaqo.training.data.sample import Sample
 
 Row = Mapping[str, str]
 
