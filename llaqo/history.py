@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from llaqo.lite.headline import Headline
+from llaqo.lite.headline import FIELDS, Headline
 
 ENV_VAR = "LLAQO_HISTORY"
 BUSY_TIMEOUT_S = 30.0  # a writer waits this long for another session's write to finish
@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS takes (
     UNIQUE (piece_id, content_hash)
 );
 """
-COLUMNS = ("tempo_bpm", "accuracy_pct", "evenness_ms", "range_db", "pedal_pct", "top_problem")
+COLUMNS = (*FIELDS, "top_problem")  # the takes table's headline columns, in Headline's order after its name
+TAKE_KEYS = ("id", "piece", "recorded_at", "content_hash")  # an export's first columns; the headline's follow
 
 
 class HistoryError(ValueError):
@@ -73,24 +74,23 @@ class Piece:
 
 @dataclass(frozen=True)
 class Take:
-    """A saved take: when, which piece, and its headline numbers."""
+    """A saved take: when, which piece, and its headline numbers (the same Headline the class view shows)."""
 
     id: int
     piece: str
     recorded_at: datetime
-    name: str
     content_hash: str
-    tempo_bpm: float
-    accuracy_pct: float | None
-    evenness_ms: float
-    range_db: float
-    pedal_pct: float
-    top_problem: str
+    headline: Headline
 
     def to_json(self) -> dict:
-        out = asdict(self)
-        out["recorded_at"] = self.recorded_at.isoformat(timespec="seconds")
-        return out
+        """A flat record: the take's id, piece, date and content hash, then the headline's fields."""
+        return {
+            "id": self.id,
+            "piece": self.piece,
+            "recorded_at": self.recorded_at.isoformat(timespec="seconds"),
+            "content_hash": self.content_hash,
+            **asdict(self.headline),
+        }
 
 
 def default_path() -> Path:
@@ -243,7 +243,7 @@ class History:
     def takes(self, piece: str | None = None) -> list[Take]:
         """Saved takes, oldest first; of one piece (by name, case-insensitive) when given."""
         query = (
-            "SELECT t.id, p.name, t.recorded_at, t.name, t.content_hash, "
+            "SELECT t.id, p.name, t.recorded_at, t.content_hash, t.name, "
             + ", ".join(f"t.{c}" for c in COLUMNS)
             + " FROM takes t JOIN pieces p ON p.id = t.piece_id"
         )
@@ -253,7 +253,7 @@ class History:
             args = (piece,)
         with closing(self._connect()) as con:
             rows = con.execute(query + " ORDER BY t.recorded_at, t.id", args).fetchall()
-        return [Take(r[0], r[1], datetime.fromisoformat(r[2]), *r[3:]) for r in rows]
+        return [Take(r[0], r[1], datetime.fromisoformat(r[2]), r[3], Headline(*r[4:])) for r in rows]
 
     def delete(self, piece: str | None = None, take_id: int | None = None) -> int:
         """Delete one take (take_id), one piece with its takes (piece), or everything (neither) -> rows deleted."""
@@ -281,7 +281,7 @@ class History:
         if fmt != "csv":
             raise HistoryError(f"unknown export format {fmt!r}: use csv or json")
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(Take.__dataclass_fields__))
+        writer = csv.DictWriter(out, fieldnames=[*TAKE_KEYS, *Headline.__dataclass_fields__])
         writer.writeheader()
         writer.writerows(rows)
         return out.getvalue()

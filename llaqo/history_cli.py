@@ -94,10 +94,11 @@ def _list(store: History, args: argparse.Namespace) -> int:
     if not takes:
         raise HistoryError(f"no takes of {args.piece!r}; `history list` shows the pieces")
     for t in takes:
-        acc = "-" if t.accuracy_pct is None else f"{t.accuracy_pct:.0f}%"
+        h = t.headline
+        acc = "-" if h.accuracy_pct is None else f"{h.accuracy_pct:.0f}%"
         print(
-            f"{t.id}\t{t.recorded_at:%Y-%m-%d %H:%M}\t{t.name}\t{t.tempo_bpm:.0f} BPM\t{acc}\t"
-            f"{t.evenness_ms:.0f} ms\t{t.range_db:.1f} dB\t{t.pedal_pct:.0f}% pedal\t{t.top_problem}"
+            f"{t.id}\t{t.recorded_at:%Y-%m-%d %H:%M}\t{h.name}\t{h.tempo_bpm:.0f} BPM\t{acc}\t"
+            f"{h.evenness_ms:.0f} ms\t{h.range_db:.1f} dB\t{h.pedal_pct:.0f}% pedal\t{h.top_problem}"
         )
     return 0
 

@@ -73,7 +73,7 @@ def test_three_improving_takes_report_the_trend_and_can_be_deleted(tmp_path, cap
     assert pieces == {"take-0.wav": 3, "other.wav": 1}
 
     takes = store.takes("take-0.wav")
-    evenness = [t.evenness_ms for t in takes]
+    evenness = [t.headline.evenness_ms for t in takes]
     assert evenness[0] > evenness[1] > evenness[2], evenness  # the measurement sees the takes improve
     text = "".join(coach.answer(clip, "How have I improved since last week?", takes=takes))
     found = re.search(r"Evenness \(timing spread\) improved from (\d+) to (\d+) ms RMS", text)

@@ -136,12 +136,12 @@ class Practice:
             [
                 t.id,
                 f"{t.recorded_at:%Y-%m-%d %H:%M}",
-                t.name,
-                round(t.tempo_bpm, 1),
-                None if t.accuracy_pct is None else round(t.accuracy_pct, 1),
-                round(t.evenness_ms, 1),
-                round(t.range_db, 1),
-                round(t.pedal_pct, 1),
+                t.headline.name,
+                round(t.headline.tempo_bpm, 1),
+                None if t.headline.accuracy_pct is None else round(t.headline.accuracy_pct, 1),
+                round(t.headline.evenness_ms, 1),
+                round(t.headline.range_db, 1),
+                round(t.headline.pedal_pct, 1),
             ]
             for t in takes
         ]

@@ -51,13 +51,13 @@ def progress_sentences(takes: Sequence[Take], question: str) -> list[str]:
     span = [t for t in takes if first.recorded_at <= t.recorded_at]
     out = [f"From {first.recorded_at:%d %b} to {last.recorded_at:%d %b} ({len(span)} takes of {last.piece}):"]
     for name, (what, unit, better) in FIELDS.items():
-        values = [getattr(t, name) for t in span]
+        values = [getattr(t.headline, name) for t in span]
         if any(v is None for v in values):
             continue
         a, b = values[0], values[-1]
         out.append(f"{what.capitalize()} {_verdict(a, b, better)} from {a:.0f} to {b:.0f} {unit}{_series(values)}.")
-    if last.top_problem != "none":
-        out.append(f"The latest take's main problem: {last.top_problem}.")
+    if last.headline.top_problem != "none":
+        out.append(f"The latest take's main problem: {last.headline.top_problem}.")
     return out
 
 
@@ -83,7 +83,8 @@ def trend_figure(takes: Sequence[Take]) -> Figure:
     axes = fig.subplots(len(FIELDS), 1, sharex=True)
     dates = [t.recorded_at for t in takes]
     for ax, (name, (what, unit, better)) in zip(axes, FIELDS.items(), strict=True):
-        pairs = [(d, getattr(t, name)) for d, t in zip(dates, takes, strict=True) if getattr(t, name) is not None]
+        values = [getattr(t.headline, name) for t in takes]
+        pairs = [(d, v) for d, v in zip(dates, values, strict=True) if v is not None]
         if pairs:
             ax.plot(*zip(*pairs, strict=True), marker="o")
         hint = {"lower": " ↓ better", "higher": " ↑ better"}.get(better, "")
