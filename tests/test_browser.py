@@ -210,9 +210,13 @@ def test_wrong_notes_are_heard_and_seen(app_url, tmp_path):
         assert page.locator(".llaqo-score text.llaqo-played").all_text_contents() == ["Bb3", "E4"]
         expect(page.locator(".llaqo-score g.llaqo-missed")).to_have_count(1)
 
-        # A click on bar 3 plays bar 3 in the evidence panel.
+        # A click on bar 3 plays bar 3 in the evidence panel and offers the question about it, answered for bar 3.
         page.locator(".llaqo-score [data-llaqo-bar='3']").first.click()
         expect(page.get_by_text("Bar 3 (0:05", exact=False)).to_be_visible(timeout=30_000)
+        box = page.locator("textarea").first
+        expect(box).to_have_value("How was bar 3?", timeout=30_000)
+        box.press("Enter")
+        expect(page.locator("[data-testid=bot]").last).to_contain_text("bar 3", timeout=60_000)
 
         shot = os.environ.get("LLAQO_EVIDENCE_SCREENSHOT")  # docs/evidence.png: the answer, its clips, the score
         if shot:
@@ -227,7 +231,8 @@ def test_wrong_notes_are_heard_and_seen(app_url, tmp_path):
         links = page.evaluate("() => Array.from(document.querySelectorAll('.file-preview a')).map(a => a.href)")
         [markdown] = [link for link in links if link.endswith("llaqo-session.md")]
         text = page.request.get(markdown).text()
-        assert "data:image/svg+xml;base64," in text and text.count("Listen to bar") == 3
+        # bars 2, 3 and 4 cited by the first answer, bar 3 by the answer about it (its clip file is the same)
+        assert "data:image/svg+xml;base64," in text and text.count("Listen to bar") == 4
         browser.close()
 
 

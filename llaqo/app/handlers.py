@@ -245,22 +245,25 @@ class ChatApp:
             score_panel(pages),
         )
 
-    def play_bar(self, session: Session, event: gr.SelectData):
-        """A click on a bar of the marked score: cut that bar (with context) and play it in the evidence panel."""
+    def play_bar(self, session: Session, message: dict | None, event: gr.SelectData):
+        """A click on a bar of the marked score: cut that bar (with context) and play it in the evidence panel, and
+        offer "How was bar N?" in the message box when it is empty (what the user types is never replaced)."""
         if session is None or session.clip is None or session.evidence is None:
-            return gr.skip(), session
+            return gr.skip(), session, gr.skip()
         bars = session.evidence.measurements.get("score", {}).get("bars", [])
         view = next((b for b in bars if b["bar"] == event.value), None)
         if view is None:
-            return gr.skip(), session
+            return gr.skip(), session, gr.skip()
+        typed = (message or {}).get("text", "").strip() or (message or {}).get("files")
+        question = gr.skip() if typed else gr.MultimodalTextbox(value={"text": f"How was bar {view['bar']}?"})
         passage = Passage(view["start_s"], view["end_s"], f"bar {view['bar']}", (view["bar"], view["bar"]))
         try:
             [path] = clips.write_clips(session.audio, [passage], session.folder / "clips", stem=session.recording_stem)
         except Exception:
             log.exception("cutting the chosen bar failed")
-            return gr.skip(), session
+            return gr.skip(), session, question
         label = f"Bar {view['bar']} ({clock(view['start_s'])}–{clock(view['end_s'])})"
-        return gr.Audio(str(path), label=label, visible=True), session
+        return gr.Audio(str(path), label=label, visible=True), session, question
 
     def clear(self, session: Session) -> tuple:
         if session is not None:
