@@ -37,6 +37,22 @@ def test_metre_and_downbeats(beats_per_bar, compound, bpm, name, pickup):
         assert np.mean(hits) >= 0.9
 
 
+@pytest.mark.parametrize("pickup", [0, 1, 2])
+@pytest.mark.parametrize("middle_bass", [0, 7])
+def test_four_beat_bar_with_a_bass_note_on_its_third_beat(middle_bass, pickup):
+    """A march's or a hymn's left hand: the bass on beats 1 and 3, the harmony changing once a bar. The bar is
+    the span of a harmony, not of a bass note (4/4, not 2/4), and its first beat carries the lowest bass note
+    (when the third's is the fifth above it) or the harmony change (when it is the same note)."""
+    for seed in range(2):
+        notes, _, downbeats, _ = synth.metre_piece(
+            4, False, 88.0, pickup_beats=pickup, seed=seed, middle_bass=middle_bass
+        )
+        found = metre.infer_metre(notes)
+        assert found.name == "4/4"
+        assert found.downbeats[0] == pytest.approx(downbeats[0], abs=0.05)
+        assert found.confident
+
+
 @pytest.mark.parametrize(("end_ratio", "label"), [(0.7, "ritardando"), (1.3, "accelerando"), (1.0, "steady")])
 def test_tempo_change_in_the_second_half_is_followed(end_ratio, label):
     notes, beats, _, _ = synth.metre_piece(4, False, 96.0, n_bars=10, end_ratio=end_ratio, seed=3)

@@ -50,6 +50,12 @@ DOWNBEAT_ACCENTS = {"bass": 1.0, "long": 0.5, "loud": 0.5, "change": 1.0, "on": 
 CONFIDENCE_SCALE = 0.5  # a downbeat score margin of this gives a confidence of 0.63
 CONFIDENT = 0.5  # a bar grid at least this confident is used for bar numbers
 MIN_CHORDS = 8  # fewer chords than this cannot show a metre
+# Beat 3 of a bar of four is weaker than beat 1 by its harmony: chords change on beat 1 more often than on beat 3.
+# (How low the bass goes varies with the chord from one downbeat to the next, so it cannot tell the two apart.)
+# The bar is four beats when the changes on beat 1 exceed those on beat 3 by this t statistic (~99% one-sided
+# with a dozen bars): a melody's passing notes make the changes of a bar of two differ by chance up to t ~ 2.
+HALF_BAR_T = 2.5
+BASS_REACH = 1  # a bass note marks a downbeat when no note within this many beats either side is lower
 
 
 @dataclass(frozen=True)
@@ -258,7 +264,8 @@ def _beat_score(feat: dict[str, np.ndarray], grid: np.ndarray, step: int, phase:
 def beat_features(notes: np.ndarray, beats: np.ndarray) -> dict[str, np.ndarray]:
     """(N, 4) notes and (B,) beat times -> per beat, the accents that mark a downbeat, each (B,):
     on (a note starts at the beat), loud (its loudest velocity / 127), long (its longest note, 0-1 from a
-    quarter of the beat to two beats), bass (the lowest note of the beat and the one before starts here) and
+    quarter of the beat to two beats), bass (no note starting within BASS_REACH beats either side is lower than
+    the lowest one starting here) and
     change (1 - cosine similarity of the pitch classes sounding in this beat and the previous one)."""
     length = np.diff(beats, append=beats[-1] + (beats[-1] - beats[-2]))
     edges = np.append(beats, beats[-1] + length[-1])
@@ -275,7 +282,10 @@ def beat_features(notes: np.ndarray, beats: np.ndarray) -> dict[str, np.ndarray]
     np.maximum.at(out["loud"], idx[at_beat], notes[at_beat, 3] / 127.0)
     held = np.log2(np.maximum(offsets - onsets, 1e-3) / length[idx])
     np.maximum.at(out["long"], idx[at_beat], np.clip((held[at_beat] + 2.0) / 3.0, 0.0, 1.0))
-    around = np.minimum(lowest_in, np.concatenate([[np.inf], lowest_in[:-1]]))
+    # The bar's bass note is the lowest one near it: a fifth or an octave above it on beat 3 or 4 is not a
+    # second downbeat, however low it is next to the chords around it.
+    padded = np.concatenate([np.full(BASS_REACH, np.inf), lowest_in, np.full(BASS_REACH, np.inf)])
+    around = np.lib.stride_tricks.sliding_window_view(padded, 2 * BASS_REACH + 1).min(axis=1)
     out["bass"] = (np.isfinite(lowest_at) & (lowest_at <= around)).astype(float)
     profile = np.zeros((len(beats), 12))
     for i, (a, b) in enumerate(zip(edges[:-1] - tol, edges[1:] - np.append(tol[1:], tol[-1]), strict=True)):
@@ -284,24 +294,59 @@ def beat_features(notes: np.ndarray, beats: np.ndarray) -> dict[str, np.ndarray]
     norm = np.linalg.norm(profile, axis=1)
     cos = (profile[1:] * profile[:-1]).sum(axis=1) / np.maximum(norm[1:] * norm[:-1], 1e-9)
     out["change"][1:] = np.where((norm[1:] > 0) & (norm[:-1] > 0), 1.0 - cos, 0.0)
+    # The same over two beats against the two before: a half bar's harmony against the previous half's, which
+    # the passing notes of a melody move less than a single beat's.
+    pair = profile + np.vstack([profile[1:], np.zeros((1, 12))])
+    before = np.vstack([np.zeros((2, 12)), pair[:-2]])
+    norm_pair, norm_before = np.linalg.norm(pair, axis=1), np.linalg.norm(before, axis=1)
+    cos_pair = (pair * before).sum(axis=1) / np.maximum(norm_pair * norm_before, 1e-9)
+    out["change2"] = np.where((norm_pair > 0) & (norm_before > 0), 1.0 - cos_pair, 0.0)
     return out
 
 
+def _contrast(
+    feat: dict[str, np.ndarray], strong: np.ndarray, weak: np.ndarray, accents: dict[str, float] = DOWNBEAT_ACCENTS
+) -> float:
+    """How much more the `strong` beats (B,) bool carry the accents than the `weak` ones, each accent in units
+    of its spread over the beats, weighted as in `accents`."""
+    total = 0.0
+    for key, weight in accents.items():
+        values = feat[key]
+        total += weight * float(values[strong].mean() - values[weak].mean()) / max(float(values.std()), 0.1)
+    return total
+
+
+def _half_bar_evidence(first: np.ndarray, third: np.ndarray) -> float:
+    """Welch's t of the harmony changes (one per bar) on the bars' first beats over those on their third beats:
+    how clearly, beyond the bar-to-bar variation of a melody's passing notes, the harmony moves on beat 1."""
+    if len(first) < 2 or len(third) < 2:
+        return 0.0
+    spread = np.sqrt(first.var(ddof=1) / len(first) + third.var(ddof=1) / len(third))
+    return float(first.mean() - third.mean()) / max(float(spread), 0.02)
+
+
 def _downbeat_score(feat: dict[str, np.ndarray], n: int, phase: int) -> float:
-    """Accents on the downbeats minus on the other beats (each accent in units of its spread over the beats),
-    plus METRE_PRIOR and EDGE_DOWNBEAT_BONUS for each of the first and the last sounding beat on a downbeat."""
+    """Accents on the downbeats minus on the other beats, plus METRE_PRIOR and EDGE_DOWNBEAT_BONUS for each of
+    the first and the last sounding beat on a downbeat.
+
+    A bar of four is a bar of two twice over, with a first beat heard stronger than its third: it scores as
+    the bar of two on the same downbeats plus the contrast of its first beats over its third beats. So when
+    beats 1 and 3 are alike (a bass note on each, the harmony changing on both), the bar is two beats long,
+    and it takes a harmony that changes on beat 1 clearly more often than on beat 3 to make it four
+    (HALF_BAR_T)."""
     size = len(feat["on"])
-    down = np.zeros(size, dtype=bool)
-    down[phase::n] = True
-    if down.sum() < 2 or (~down).sum() < 2:
+    position = (np.arange(size) - phase) % n
+    if (position == 0).sum() < 2 or (position != 0).sum() < 2:
         return -np.inf
     total = METRE_PRIOR[n]
-    for key, weight in DOWNBEAT_ACCENTS.items():
-        values = feat[key]
-        total += weight * float(values[down].mean() - values[~down].mean()) / max(float(values.std()), 0.1)
+    if n == 4:
+        total += _contrast(feat, position % 2 == 0, position % 2 == 1)
+        total += _half_bar_evidence(feat["change2"][position == 0], feat["change2"][position == 2]) - HALF_BAR_T
+    else:
+        total += _contrast(feat, position == 0, position != 0)
     played = np.flatnonzero(feat["on"] > 0)
     if len(played):
-        total += EDGE_DOWNBEAT_BONUS * (float(down[played[0]]) + float(down[played[-1]]))
+        total += EDGE_DOWNBEAT_BONUS * (float(position[played[0]] == 0) + float(position[played[-1]] == 0))
     return total
 
 
@@ -347,8 +392,9 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
     options.sort(reverse=True)
     best, step, phase, n, first = options[0]
     compound = _triple_subdivision(feat, np.arange(phase, len(grid), step), step)
-    # Confidence: the margin over the best bar grid with other downbeats on the same beats.
-    rivals = [s for s, st, ph, m, f in options[1:] if (st, ph) == (step, phase) and (m, f % m) != (n, first)]
+    # Confidence: the margin over the best bar grid on the same beats whose first downbeat is elsewhere (a bar
+    # of two beats on the same downbeats as the chosen bar of four, or the reverse, cites the same bar starts).
+    rivals = [s for s, st, ph, m, f in options[1:] if (st, ph) == (step, phase) and f != first]
     runner_up = max(rivals, default=-np.inf)
     margin = (best - runner_up) / DOWNBEAT_WEIGHT
     confidence = float(1.0 - np.exp(-max(margin, 0.0) / CONFIDENCE_SCALE)) if np.isfinite(runner_up) else 1.0
