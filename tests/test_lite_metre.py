@@ -71,6 +71,19 @@ def test_bar_numbers_follow_the_first_downbeat():
     assert found.to_json()["name"] == "3/4"
 
 
+def test_bars_that_move_halfway_are_not_trusted():
+    """Six bars of 4/4, then a bar with a beat added, then six more: each half hears its bars in one place, and
+    no single bar grid fits both, so the answers must cite times rather than bar numbers."""
+    for seed in range(2):
+        first, _, downbeats, _ = synth.metre_piece(4, False, 96.0, n_bars=6, seed=seed)
+        first = first[first[:, 0] < downbeats[-1] - 0.01]  # without its closing chord
+        start = downbeats[-1] + 60.0 / 96.0  # one beat later than the next bar would start
+        second, _, _, _ = synth.metre_piece(4, False, 96.0, n_bars=6, seed=seed + 10, start_s=start)
+        notes = np.concatenate([first, second])
+        found = metre.infer_metre(notes[np.argsort(notes[:, 0], kind="stable")])
+        assert not found.confident
+
+
 def test_too_few_chords_give_no_metre():
     assert metre.infer_metre(synth.scale_notes(100.0, n=5)) is None
 

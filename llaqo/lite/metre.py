@@ -21,6 +21,7 @@ which gets better as the transcription does.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,10 @@ METRE_PRIOR = {2: -0.1, 3: 0.0, 4: 0.1}  # common time is the likeliest metre, 2
 DOWNBEAT_ACCENTS = {"bass": 1.0, "long": 0.5, "loud": 0.5, "change": 1.0, "on": 0.5}  # weights of the accents
 CONFIDENCE_SCALE = 0.5  # a downbeat score margin of this gives a confidence of 0.63
 CONFIDENT = 0.5  # a bar grid at least this confident is used for bar numbers
+# A grid whose downbeats one half of the take hears elsewhere (a scale, a syncopated passage, a bar dropped or
+# added) is not to be trusted from the other half alone: each such half multiplies the confidence by this, which
+# takes even a certain grid below CONFIDENT.
+HALF_DISAGREES = 0.4
 MIN_CHORDS = 8  # fewer chords than this cannot show a metre
 # Beat 3 of a bar of four is weaker than beat 1 by its harmony: chords change on beat 1 more often than on beat 3.
 # (How low the bass goes varies with the chord from one downbeat to the next, so it cannot tell the two apart.)
@@ -399,6 +404,7 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
     margin = (best - runner_up) / DOWNBEAT_WEIGHT
     confidence = float(1.0 - np.exp(-max(margin, 0.0) / CONFIDENCE_SCALE)) if np.isfinite(runner_up) else 1.0
     beats = _played_beats(grid[phase::step], ev)
+    confidence *= HALF_DISAGREES ** _halves_disagreeing(beat_features(notes, beats), n, first)
     alt_unit, alt_factor = _alternative(compound, 60.0 / float(np.median(np.diff(beats))), n)
     return Metre(
         beats=beats,
@@ -410,6 +416,20 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
         alt_factor=alt_factor,
         confidence=confidence,
     )
+
+
+def _halves_disagreeing(feat: dict[str, np.ndarray], n: int, first: int) -> int:
+    """How many of the take's two halves (by beats) hear their own best downbeats on other beats than the whole
+    take's bar grid (n beats a bar, first downbeat at beat `first`): 0, 1 or 2. Bars of two and of four share
+    every other downbeat, so those are compared modulo 2; a bar of three shares none with them (no verdict)."""
+    size = len(feat["on"])
+    disagree = 0
+    for lo, hi in ((0, size // 2), (size // 2, size)):
+        half = {key: values[lo:hi] for key, values in feat.items()}
+        score, m, f = max((_downbeat_score(half, m, f), m, f) for m in BEATS_PER_BAR for f in range(m))
+        if np.isfinite(score) and (lo + f - first) % math.gcd(m, n) != 0:
+            disagree += 1
+    return disagree
 
 
 def _played_beats(grid_beats: np.ndarray, ev: Events) -> np.ndarray:
