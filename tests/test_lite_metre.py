@@ -63,6 +63,23 @@ def test_tempo_change_in_the_second_half_is_followed(end_ratio, label):
     assert measured.end_bpm == pytest.approx(true_end, rel=0.05)
 
 
+@pytest.mark.parametrize("bpm", [90.0, 132.0, 150.0])
+def test_melody_in_quarters_over_chords_every_other_beat_is_counted_in_quarters(bpm):
+    """Nothing falls between the melody's notes: they are the beat, and the chords every other beat make the
+    bars (halving the count would make the melody's quarters off-beats of a slow half-note beat)."""
+    beat = 60.0 / bpm
+    rows = []
+    for i in range(32):
+        t = 0.5 + i * beat
+        rows.append([t, t + 0.9 * beat, 72 + (i * 2) % 7, 70])
+        if i % 2 == 0:
+            rows += [[t, t + 1.8 * beat, 48 + i % 5, 60], [t, t + 1.8 * beat, 55 + i % 5, 60]]
+    notes = np.array(rows)
+    found = metre.infer_metre(notes[np.argsort(notes[:, 0], kind="stable")])
+    assert 60.0 / np.median(np.diff(found.beats)) == pytest.approx(bpm, rel=0.03)
+    assert found.downbeats[0] == pytest.approx(0.5, abs=0.05)
+
+
 def test_bar_numbers_follow_the_first_downbeat():
     notes, _, downbeats, _ = synth.metre_piece(3, False, 120.0, pickup_beats=1, seed=1)
     found = metre.infer_metre(notes)

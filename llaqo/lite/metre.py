@@ -258,8 +258,9 @@ def _beat_score(feat: dict[str, np.ndarray], grid: np.ndarray, step: int, phase:
     coverage = float(feat["on"][on_beat].mean())
     off = ~on_beat & (feat["on"] > 0)
     strength = float(feat["salience"][on_beat & (feat["on"] > 0)].mean()) if (on_beat & (feat["on"] > 0)).any() else 0
-    # Without chords between the beats there is nothing to compare: no contrast either way.
-    off_strength = float(feat["salience"][off].mean()) if off.any() else strength
+    # Nothing between the beats is the weakest off-beat there is: silence. A melody in quarter notes over chords
+    # on every other beat is counted in quarters, not in half notes with the melody's quarters as off-beats.
+    off_strength = float(feat["salience"][off].mean()) if off.any() else 0.0
     contrast = (strength - off_strength) / max(float(feat["salience"][feat["on"] > 0].mean()), 1e-9)
     bpm = 60.0 / float(np.median(np.diff(beats)))
     prior = -0.5 * (np.log2(bpm / BEAT_PRIOR_BPM) / BEAT_PRIOR_OCTAVES) ** 2
