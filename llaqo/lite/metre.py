@@ -43,7 +43,10 @@ BEAT_PRIOR_BPM = 100.0  # notated beats centre on moderato ...
 BEAT_PRIOR_OCTAVES = 0.7  # ... and rarely go beyond one octave either way (50 or 200 BPM)
 COVERAGE_WEIGHT = 4.0  # a notated beat nearly always carries a chord: each 10% of beats without one costs 0.4
 FULL_COVERAGE = 0.9  # ... but rests, held notes and tracking slips leave some beats empty: 90% counts as all
-BEAT_SHORTLIST = 0.5  # beat hypotheses within this of the best are judged together with their metre
+# Beat hypotheses within this of the best are judged together with their metre: chords on every other quarter
+# make half notes stand out from the quarters between them, but the quarters make clearer bars (a bass note and a
+# new harmony on every other beat), so both levels must be weighed with their bars.
+BEAT_SHORTLIST = 0.75
 DOWNBEAT_WEIGHT = 0.25  # weight of the downbeat accents against the beat's own evidence
 EDGE_DOWNBEAT_BONUS = 0.15  # pieces mostly start on a downbeat (or a short pickup) and end on one
 METRE_PRIOR = {2: -0.1, 3: 0.0, 4: 0.1}  # common time is the likeliest metre, 2/4 the least, when accents tie
@@ -258,9 +261,8 @@ def _beat_score(feat: dict[str, np.ndarray], grid: np.ndarray, step: int, phase:
     coverage = float(feat["on"][on_beat].mean())
     off = ~on_beat & (feat["on"] > 0)
     strength = float(feat["salience"][on_beat & (feat["on"] > 0)].mean()) if (on_beat & (feat["on"] > 0)).any() else 0
-    # Nothing between the beats is the weakest off-beat there is: silence. A melody in quarter notes over chords
-    # on every other beat is counted in quarters, not in half notes with the melody's quarters as off-beats.
-    off_strength = float(feat["salience"][off].mean()) if off.any() else 0.0
+    # Without chords between the beats there is nothing to compare: no contrast either way.
+    off_strength = float(feat["salience"][off].mean()) if off.any() else strength
     contrast = (strength - off_strength) / max(float(feat["salience"][feat["on"] > 0].mean()), 1e-9)
     bpm = 60.0 / float(np.median(np.diff(beats)))
     prior = -0.5 * (np.log2(bpm / BEAT_PRIOR_BPM) / BEAT_PRIOR_OCTAVES) ** 2
