@@ -301,7 +301,9 @@ def analyze(
         tempo=tempo_result,
         timing_jitter_ms=jitter,
         dynamics=dyn,
-        articulation=articulation.analyse_articulation(articulation.release_ratios(envelopes, notes, written)),
+        articulation=articulation.analyse_articulation(
+            articulation.release_ratios(envelopes, notes, written, result.pedal)
+        ),
         pedal=pedal.analyse_pedal(
             notes, pedal.damped_times(envelopes, notes), notes[:, 0] + written, harmony, pedal_share, result.pedal
         ),
