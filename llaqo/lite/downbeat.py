@@ -66,13 +66,11 @@ def beat_features(notes: np.ndarray, beats: np.ndarray, reach_s: float) -> dict[
     return out
 
 
-def _contrast(
-    feat: dict[str, np.ndarray], strong: np.ndarray, weak: np.ndarray, accents: dict[str, float] = DOWNBEAT_ACCENTS
-) -> float:
+def _contrast(feat: dict[str, np.ndarray], strong: np.ndarray, weak: np.ndarray) -> float:
     """How much more the `strong` beats (B,) bool carry the accents than the `weak` ones, each accent in units
-    of its spread over the beats, weighted as in `accents`."""
+    of its spread over the beats, weighted as in DOWNBEAT_ACCENTS."""
     total = 0.0
-    for key, weight in accents.items():
+    for key, weight in DOWNBEAT_ACCENTS.items():
         values = feat[key]
         total += weight * float(values[strong].mean() - values[weak].mean()) / max(float(values.std()), 0.1)
     return total
@@ -92,10 +90,9 @@ def downbeat_score(feat: dict[str, np.ndarray], n: int, phase: int) -> float:
     the first and the last sounding beat on a downbeat.
 
     A bar of four is a bar of two twice over, with a first beat heard stronger than its third: it scores as
-    the bar of two on the same downbeats plus the contrast of its first beats over its third beats. So when
-    beats 1 and 3 are alike (a bass note on each, the harmony changing on both), the bar is two beats long,
-    and it takes a harmony that changes on beat 1 clearly more often than on beat 3 to make it four
-    (HALF_BAR_T)."""
+    the bar of two on the same downbeats plus how clearly its harmony changes more on beat 1 than on beat 3,
+    less HALF_BAR_T. So when beats 1 and 3 are alike (a bass note on each, the harmony changing on both), the
+    bar is two beats long."""
     size = len(feat["on"])
     position = (np.arange(size) - phase) % n
     if (position == 0).sum() < 2 or (position != 0).sum() < 2:

@@ -303,7 +303,7 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
     best, step, phase, n, first = options[0]
     compound = _triple_subdivision(feat, np.arange(phase, len(grid), step), step)
     # Confidence: the margin over the best bar grid on the same beats whose first downbeat is elsewhere (a bar
-    # of two beats on the same downbeats as the chosen bar of four, or the reverse, cites the same bar starts).
+    # of two on the chosen bar of four's downbeats, or the reverse, starts bar 1 at the same time).
     rivals = [s for s, st, ph, m, f in options[1:] if (st, ph) == (step, phase) and f != first]
     runner_up = max(rivals, default=-np.inf)
     margin = (best - runner_up) / DOWNBEAT_WEIGHT
