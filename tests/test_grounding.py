@@ -125,6 +125,8 @@ def test_same_questions_on_another_take_give_its_own_numbers(takes):
         assert slow != fast, question
     bpm = {name: takes[name].to_json()["tempo"]["bpm"] for name in ("slow", "fast")}
     assert bpm["slow"] != bpm["fast"], "the two takes were measured at different tempi"
+    # Counted in the melody's quarters (chords on every other beat make the bars, not the beat).
+    assert bpm["fast"] == pytest.approx(132, rel=0.03)
     for name in ("slow", "fast"):
         assert round(bpm[name]) in check_grounded(takes[name], "How steady was my tempo?"), name
 

@@ -91,6 +91,26 @@ def test_staccato_vs_legato(tmp_path):
     assert long["articulation"]["label"] == "legato"
 
 
+def test_detached_keys_under_the_pedal(tmp_path):
+    """Under a held pedal the strings ring on after the keys rise, so no damper falls: the key releases are the
+    transcriber's note ends (it models keys and pedal apart). Keys held a quarter of each beat under one long
+    press sound legato but are played staccato; the same notes without the pedal are timed by their dampers."""
+    from llaqo.lite.transcribe import Transcription
+
+    detached = synth.scale_notes(BPM, n=15, legato=0.25)
+    ringing = detached.copy()
+    ringing[:, 1] = ringing[-1, 0] + 0.6  # what the strings do while the pedal is down
+    press = np.array([[0.3, ringing[-1, 1] + 0.1]])
+    pedalled = analyze(
+        write_clip(tmp_path, ringing),
+        transcriber=lambda wave, progress=None: Transcription(detached, press, np.zeros((0, 2))),
+    ).to_json()
+    assert pedalled["articulation"]["label"] == "staccato"
+    assert pedalled["articulation"]["median_ratio"] == pytest.approx(0.25, abs=0.05)
+    unpedalled = analyze(write_clip(tmp_path, ringing, "held.wav"), transcriber=hears(detached)).to_json()
+    assert unpedalled["articulation"]["label"] == "legato"  # no pedal: the dampers say the keys were held
+
+
 def test_score_alignment_finds_the_wrong_note_and_the_tempo(tmp_path):
     written = synth.scale_notes(BPM, n=15)
     played = written.copy()

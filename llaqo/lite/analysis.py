@@ -285,7 +285,8 @@ def analyze(
         written = articulation.spans_to_next_onset(notes)
         # Harmony changes at the downbeats themselves (harmony_from_notes allows for the chord's spread).
         shift = np.r_[0.0, np.full(len(bounds) - 2, metre.CHORD_GAP_S), 0.0] if kind == "bar" else 0.0
-        harmony = pedal.harmony_from_notes(notes, bounds + shift)
+        harmony_bounds = _half_bars(grid, bounds + shift) if kind == "bar" else bounds
+        harmony = pedal.harmony_from_notes(notes, harmony_bounds)
         pedal_share = pedal.PEDAL_SHARE_AUDIO
         report = None
         heard = voices.from_pitch(notes)
@@ -300,7 +301,9 @@ def analyze(
         tempo=tempo_result,
         timing_jitter_ms=jitter,
         dynamics=dyn,
-        articulation=articulation.analyse_articulation(articulation.release_ratios(envelopes, notes, written)),
+        articulation=articulation.analyse_articulation(
+            articulation.release_ratios(envelopes, notes, written, result.pedal)
+        ),
         pedal=pedal.analyse_pedal(
             notes, pedal.damped_times(envelopes, notes), notes[:, 0] + written, harmony, pedal_share, result.pedal
         ),
@@ -328,6 +331,17 @@ def _heard_bar_bounds(heard: metre.Metre, onsets: np.ndarray, duration_s: float)
     if len(inner) > 1 and 0 < inner[0] - onsets.min() < bar_s / 2:
         inner = inner[1:]
     return _close(inner, onsets, duration_s)
+
+
+def _half_bars(heard: metre.Metre, bounds: np.ndarray) -> np.ndarray:
+    """(S + 1,) bar boundaries in s -> the pedal's harmony windows: the bars, each halved at its third beat when it
+    has four (in common time the harmony, and so the pedal, often changes there)."""
+    if heard.beats_per_bar != 4:
+        return bounds
+    first = int(np.argmin(np.abs(heard.beats - heard.downbeats[0])))
+    middles = heard.beats[(first + 2) % 4 :: 4]
+    middles = middles[(middles > bounds[0] + metre.CHORD_GAP_S) & (middles < bounds[-1] - metre.CHORD_GAP_S)]
+    return np.sort(np.concatenate([bounds, middles]))
 
 
 def _close(inner: np.ndarray, onsets: np.ndarray, duration_s: float) -> np.ndarray:

@@ -2,13 +2,12 @@
 
 A key release is found where the damper stops the string: the note's harmonic-band energy
 (spectral.Envelopes) falls by DROP_DB within DROP_WINDOW_S, far faster than a held note decays.
-The transcriber's own note ends are not used: they follow the fading sound, which overstates
-short notes in a reverberant room and understates long notes that decay.
+Under a held sustain pedal no damper falls, so a key released there is timed by the transcriber's note
+end instead, which marks the key's release (Transkun models the keys and the pedal apart, as MIDI does).
 
 The written duration comes from the score (converted to seconds with the performed tempo) when
 one is given, and otherwise is the time to the next onset in the same register, the part of the
-written value that the performance itself reveals. Under a held pedal no damper falls, so such
-notes read as held: the label then describes the sound, not the fingers.
+written value that the performance itself reveals.
 """
 
 from __future__ import annotations
@@ -88,10 +87,26 @@ def release_time(
     return (peak + hits[0]) / fr - onset if len(hits) else end_s - onset
 
 
-def release_ratios(env: Envelopes, notes: np.ndarray, written_s: np.ndarray) -> np.ndarray:
-    """(N, 4) notes and (N,) written durations in s (nan = unknown) -> (M,) held / written ratios."""
+def release_ratios(
+    env: Envelopes, notes: np.ndarray, written_s: np.ndarray, pedal: np.ndarray | None = None
+) -> np.ndarray:
+    """(N, 4) notes and (N,) written durations in s (nan = unknown) -> (M,) held / written ratios.
+
+    pedal: (P, 2) transcribed sustain presses [down_s, up_s]. A key released while the pedal is down lets no
+    damper fall, so its release cannot be heard; such a note is timed by its transcribed end instead, which is
+    the key's release (the transcriber models the keys and the pedal apart, as MIDI does).
+    """
     rows = np.flatnonzero(np.isfinite(written_s) & (written_s > 0))
-    return np.array([release_time(env, notes, i, HORIZON * written_s[i]) / written_s[i] for i in rows])
+    pedal = np.zeros((0, 2)) if pedal is None else np.asarray(pedal, dtype=float).reshape(-1, 2)
+    key_up = notes[rows, 1]
+    under = ((pedal[None, :, 0] <= key_up[:, None]) & (key_up[:, None] <= pedal[None, :, 1])).any(axis=1)
+    return np.array(
+        [
+            (notes[i, 1] - notes[i, 0] if pedalled else release_time(env, notes, i, HORIZON * written_s[i]))
+            / written_s[i]
+            for i, pedalled in zip(rows, under, strict=True)
+        ]
+    )
 
 
 def articulation_label(ratios: np.ndarray) -> str:

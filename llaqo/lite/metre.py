@@ -10,9 +10,9 @@ Three pure steps over the transcribed notes (N, 4) [onset_s, offset_s, pitch, ve
    assumes one tempo). The pulse is some metrical level, not necessarily the notated beat.
 3. infer_metre(): every hypothesis "the beat is r pulses, a bar is n beats, the first downbeat is beat p" is
    scored by how the accents fall on it (beats carry more, and stronger, chords than the points between them;
-   downbeats carry the bass notes, long notes and harmony changes), plus a prior on the tempo of a notated
-   beat. The best one gives the beats, the metre and the downbeats; the margin over the runner-up gives the
-   bar grid's confidence.
+   downbeats carry the bass notes, long notes and harmony changes: llaqo.lite.downbeat), plus a prior on the
+   tempo of a notated beat. The best one gives the beats, the metre and the downbeats; the margin over the
+   runner-up gives the bar grid's confidence, lowered when the take's two halves hear their bars elsewhere.
 
 No maintained beat/downbeat model ships its weights offline for this stack (BeatNet needs madmom 0.16, which
 predates numpy 2; beat_this downloads its checkpoints at run time), hence a clear inference over the notes,
@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from llaqo.lite import downbeat
 
 CHORD_GAP_S = 0.05  # onsets closer than this are one chord (hand asynchrony is ~10-30 ms)
 FRAME_RATE = 100.0  # frames/s of the pulse tracker's salience curve
@@ -37,18 +39,21 @@ SUBDIVISIONS = 6  # fine grid points per pulse: halves and thirds of the pulse b
 # Candidate beats, in pulses. The tracker's pulse is usually the fastest regular level (every chord on it),
 # so the beat is that or a multiple; 3:2 levels would cut across the bar and are not offered.
 BEAT_FACTORS = (1 / 3, 1 / 2, 1.0, 2.0, 3.0, 4.0)
-BEATS_PER_BAR = (2, 3, 4)
 BEAT_PRIOR_BPM = 100.0  # notated beats centre on moderato ...
 BEAT_PRIOR_OCTAVES = 0.7  # ... and rarely go beyond one octave either way (50 or 200 BPM)
 COVERAGE_WEIGHT = 4.0  # a notated beat nearly always carries a chord: each 10% of beats without one costs 0.4
 FULL_COVERAGE = 0.9  # ... but rests, held notes and tracking slips leave some beats empty: 90% counts as all
-BEAT_SHORTLIST = 0.5  # beat hypotheses within this of the best are judged together with their metre
+# Beat hypotheses within this of the best are judged together with their metre: chords on every other quarter
+# make half notes stand out from the quarters between them, but the quarters make clearer bars (a bass note and a
+# new harmony on every other beat), so both levels must be weighed with their bars.
+BEAT_SHORTLIST = 0.75
 DOWNBEAT_WEIGHT = 0.25  # weight of the downbeat accents against the beat's own evidence
-EDGE_DOWNBEAT_BONUS = 0.15  # pieces mostly start on a downbeat (or a short pickup) and end on one
-METRE_PRIOR = {2: -0.1, 3: 0.0, 4: 0.1}  # common time is the likeliest metre, 2/4 the least, when accents tie
-DOWNBEAT_ACCENTS = {"bass": 1.0, "long": 0.5, "loud": 0.5, "change": 1.0, "on": 0.5}  # weights of the accents
 CONFIDENCE_SCALE = 0.5  # a downbeat score margin of this gives a confidence of 0.63
 CONFIDENT = 0.5  # a bar grid at least this confident is used for bar numbers
+# A grid whose downbeats one half of the take hears elsewhere (a scale, a syncopated passage, a bar dropped or
+# added) is not to be trusted from the other half alone: each such half multiplies the confidence by this, which
+# takes even a certain grid below CONFIDENT.
+HALF_DISAGREES = 0.4
 MIN_CHORDS = 8  # fewer chords than this cannot show a metre
 
 
@@ -255,56 +260,6 @@ def _beat_score(feat: dict[str, np.ndarray], grid: np.ndarray, step: int, phase:
     return COVERAGE_WEIGHT * min(coverage / FULL_COVERAGE, 1.0) + contrast + prior
 
 
-def beat_features(notes: np.ndarray, beats: np.ndarray) -> dict[str, np.ndarray]:
-    """(N, 4) notes and (B,) beat times -> per beat, the accents that mark a downbeat, each (B,):
-    on (a note starts at the beat), loud (its loudest velocity / 127), long (its longest note, 0-1 from a
-    quarter of the beat to two beats), bass (the lowest note of the beat and the one before starts here) and
-    change (1 - cosine similarity of the pitch classes sounding in this beat and the previous one)."""
-    length = np.diff(beats, append=beats[-1] + (beats[-1] - beats[-2]))
-    edges = np.append(beats, beats[-1] + length[-1])
-    tol = np.minimum(SNAP_S, 0.25 * length)
-    onsets, offsets, pitch = notes[:, 0], notes[:, 1], notes[:, 2]
-    idx = np.clip(np.searchsorted(edges - np.append(tol, tol[-1]), onsets, side="right") - 1, 0, len(beats) - 1)
-    at_beat = np.abs(onsets - beats[idx]) <= tol[idx]
-    out = {key: np.zeros(len(beats)) for key in ("on", "loud", "long", "bass", "change")}
-    lowest_at = np.full(len(beats), np.inf)
-    lowest_in = np.full(len(beats), np.inf)
-    np.minimum.at(lowest_in, idx, pitch)
-    np.minimum.at(lowest_at, idx[at_beat], pitch[at_beat])
-    out["on"][idx[at_beat]] = 1.0
-    np.maximum.at(out["loud"], idx[at_beat], notes[at_beat, 3] / 127.0)
-    held = np.log2(np.maximum(offsets - onsets, 1e-3) / length[idx])
-    np.maximum.at(out["long"], idx[at_beat], np.clip((held[at_beat] + 2.0) / 3.0, 0.0, 1.0))
-    around = np.minimum(lowest_in, np.concatenate([[np.inf], lowest_in[:-1]]))
-    out["bass"] = (np.isfinite(lowest_at) & (lowest_at <= around)).astype(float)
-    profile = np.zeros((len(beats), 12))
-    for i, (a, b) in enumerate(zip(edges[:-1] - tol, edges[1:] - np.append(tol[1:], tol[-1]), strict=True)):
-        overlap = np.clip(np.minimum(offsets, b) - np.maximum(onsets, a), 0.0, None)
-        np.add.at(profile[i], pitch.astype(int) % 12, overlap)
-    norm = np.linalg.norm(profile, axis=1)
-    cos = (profile[1:] * profile[:-1]).sum(axis=1) / np.maximum(norm[1:] * norm[:-1], 1e-9)
-    out["change"][1:] = np.where((norm[1:] > 0) & (norm[:-1] > 0), 1.0 - cos, 0.0)
-    return out
-
-
-def _downbeat_score(feat: dict[str, np.ndarray], n: int, phase: int) -> float:
-    """Accents on the downbeats minus on the other beats (each accent in units of its spread over the beats),
-    plus METRE_PRIOR and EDGE_DOWNBEAT_BONUS for each of the first and the last sounding beat on a downbeat."""
-    size = len(feat["on"])
-    down = np.zeros(size, dtype=bool)
-    down[phase::n] = True
-    if down.sum() < 2 or (~down).sum() < 2:
-        return -np.inf
-    total = METRE_PRIOR[n]
-    for key, weight in DOWNBEAT_ACCENTS.items():
-        values = feat[key]
-        total += weight * float(values[down].mean() - values[~down].mean()) / max(float(values.std()), 0.1)
-    played = np.flatnonzero(feat["on"] > 0)
-    if len(played):
-        total += EDGE_DOWNBEAT_BONUS * (float(down[played[0]]) + float(down[played[-1]]))
-    return total
-
-
 def _triple_subdivision(feat: dict[str, np.ndarray], beat_idx: np.ndarray, step: int) -> bool:
     """True when the chords between beats fall on thirds of the beat more than on halves and quarters."""
     thirds = [step // 3, 2 * step // 3] if step % 3 == 0 else []
@@ -339,20 +294,23 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
         if beat_score < top - BEAT_SHORTLIST:
             continue
         beats = _played_beats(grid[phase::step], ev)
-        bf = beat_features(notes, beats)
-        for n in BEATS_PER_BAR:
+        bf = downbeat.beat_features(notes, beats, SNAP_S)
+        for n in downbeat.BEATS_PER_BAR:
             for first in range(n):
-                score = beat_score + DOWNBEAT_WEIGHT * _downbeat_score(bf, n, first)
+                score = beat_score + DOWNBEAT_WEIGHT * downbeat.downbeat_score(bf, n, first)
                 options.append((score, step, phase, n, first))
     options.sort(reverse=True)
     best, step, phase, n, first = options[0]
     compound = _triple_subdivision(feat, np.arange(phase, len(grid), step), step)
-    # Confidence: the margin over the best bar grid with other downbeats on the same beats.
-    rivals = [s for s, st, ph, m, f in options[1:] if (st, ph) == (step, phase) and (m, f % m) != (n, first)]
+    # Confidence: the margin over the best bar grid on the same beats whose first downbeat is elsewhere (a bar
+    # of two on the chosen bar of four's downbeats, or the reverse, starts bar 1 at the same time).
+    rivals = [s for s, st, ph, m, f in options[1:] if (st, ph) == (step, phase) and f != first]
     runner_up = max(rivals, default=-np.inf)
     margin = (best - runner_up) / DOWNBEAT_WEIGHT
     confidence = float(1.0 - np.exp(-max(margin, 0.0) / CONFIDENCE_SCALE)) if np.isfinite(runner_up) else 1.0
     beats = _played_beats(grid[phase::step], ev)
+    heard = downbeat.beat_features(notes, beats, SNAP_S)
+    confidence *= HALF_DISAGREES ** downbeat.halves_disagreeing(heard, n, first)
     alt_unit, alt_factor = _alternative(compound, 60.0 / float(np.median(np.diff(beats))), n)
     return Metre(
         beats=beats,

@@ -126,10 +126,11 @@ def articulation(c: Citer, span: Span) -> list[Sentence]:
     )]  # fmt: skip
     if c.doc["pedal"]["label"] != "none" and a["label"] != "staccato":
         # Under a held pedal the strings keep sounding after the key is released, so a detached touch there
-        # is inaudible: the measurement describes the sound, and may miss detached notes.
+        # is inaudible: those releases come from the transcription's key ends, less sure than a damper's fall.
         out.append(c.say(
-            "You used the sustain pedal, which keeps notes sounding after the key is released, so this describes "
-            "the sound; notes played detached under the pedal cannot be heard as detached."
+            "You used the sustain pedal, which keeps notes sounding after the key is released, so notes played "
+            "detached under the pedal cannot be heard as detached: there I went by the key releases in the "
+            "transcription, which are less sure than a damper heard falling."
         ))  # fmt: skip
     return out
 

@@ -165,13 +165,16 @@ def metre_piece(
     end_ratio: float = 1.0,
     seed: int = 0,
     start_s: float = 0.5,
+    middle_bass: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A little piece in a known metre, as a pianist might play it: a bass note on each downbeat, chords on
     the other beats, a melody in eighths (two a beat, or three in a compound metre), louder on the beats.
 
     bpm: beats a minute (quarters, or dotted quarters when compound); pickup_beats: melody-only beats before
     the first downbeat; end_ratio: tempo at the end over bpm, reached gradually over the second half (< 1 a
-    ritardando); seed: the melody's pitches and +-10 ms of timing scatter.
+    ritardando); seed: the melody's pitches and +-10 ms of timing scatter; middle_bass: with an even
+    beats_per_bar, a second bass note on the bar's middle beat, this many semitones above the downbeat's (0: the
+    same note, as in a march's or a hymn's left hand; 7: the fifth), each bass note held half a bar.
     -> notes (N, 4) [onset_s, offset_s, pitch, velocity] sorted by onset, beats (B,) and downbeats (D,) in s,
     and the notated onsets in beats (N,) from the first downbeat (negative in the pickup).
     """
@@ -197,9 +200,13 @@ def metre_piece(
     for b in range(n_beats):
         bar, beat = divmod(b - pickup_beats, beats_per_bar)
         chord = PROGRESSION[bar % len(PROGRESSION)]
+        middle = middle_bass is not None and beats_per_bar % 2 == 0 and beat == beats_per_bar // 2
         if b >= pickup_beats:
             if beat == 0:
-                add(b, beats_per_bar * 0.95, 36 + chord[0], 84)
+                held = beats_per_bar / 2 if middle_bass is not None else beats_per_bar
+                add(b, held * 0.95, 36 + chord[0], 84)
+            elif middle:
+                add(b, beats_per_bar / 2 * 0.95, 36 + chord[0] + middle_bass, 84)
             else:
                 for pc in chord:
                     add(b, 0.9, 48 + (pc - 48) % 12 + 12 * (pc < 7), 58)
