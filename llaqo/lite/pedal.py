@@ -1,20 +1,20 @@
-"""Sustain pedal: the transcriber's pedal events, and what keeps sounding after it should have stopped.
+"""Sustain pedal: the transcriber's pedal events where it hears them, and what keeps sounding where it does not.
 
 Transkun transcribes the sustain pedal as presses [down_s, up_s] (llaqo.lite.transcribe); each harmony change
 is judged against them: a press held more than BLUR_S through a change blurs it (perfbench's definition), a
-press released at a change is a clean change. The label, though, comes from the sound: on rendered pianos
-Transkun finds only part of the presses (bench/RESULTS.md: a SoundFont's pedal holds notes but makes none of
-the sympathetic resonance of a real piano's lifted dampers), and the label must not say "none" for a take
-whose notes all ring on. The pedal's trace in the sound is strings left undamped. For each note we find when its
-string was damped (articulation.release_time, on the fundamental alone with a longer window, so
+press released at a change is a clean change. On rendered pianos Transkun finds only part of the presses
+(bench/RESULTS.md: a SoundFont's pedal holds notes but makes none of the sympathetic resonance of a real
+piano's lifted dampers), so where it hears no press the sound decides: strings left undamped. For each note we
+find when its string was damped (articulation.release_time, on the fundamental alone with a longer window, so
 that other notes' overtones and the room's reverberation do not fake or hide a fall) and compare
 it with when the note was written to end (the score's note end, or without a score the next
 onset in the register):
 - sustained share: notes still sounding > SUSTAIN_S past their written end: the pedal is in use
-  (only notes whose ending is audible count: see masked_ends);
-- blur: at a harmony change (between bars whose pitch-class sets differ), at least
-  MIN_CARRIED notes that ended before it, of pitch classes foreign to the new harmony, sound
-  > BLUR_S into it: the pedal was held across the change (perfbench's "blurred").
+  (only notes whose ending is audible count: see masked_ends); so is a pedal that Transkun hears released
+  at MIN_RELEASED harmony changes or more;
+- blur: a change that a transcribed press is held through, or, unless a transcribed press was released at
+  it, at which at least MIN_CARRIED notes that ended before it, of pitch classes foreign to the new harmony,
+  sound > BLUR_S into it: the pedal was held across the change (perfbench's "blurred").
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ DAMP_WINDOW_S = 0.15  # a damped string in a live room with a 1 s reverberation 
 HORIZON_S = 4.0  # a string is followed at most this long after its onset
 CHORD_GAP_S = 0.035
 MIN_PRESS_S = 0.3  # transcribed pedal events shorter than this are not a press (the model flickers on dry playing)
+MIN_RELEASED = 2  # transcribed presses released at this many harmony changes: the pedal is in use (one can be a
+# flicker on a dry chorale, dev d05)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ class Pedal:
     changes_s: np.ndarray
     """(H,) harmony-change times in s."""
     blurred_s: np.ndarray
-    """(Hb,) the harmony changes across which notes of the previous harmony kept sounding."""
+    """(Hb,) the harmony changes judged blurred: a transcribed press held through them, or, where no transcribed
+    press was released at them, notes of the previous harmony kept sounding across them."""
     label: str
 
     def to_json(self) -> dict:
@@ -158,11 +161,14 @@ def analyse_pedal(
         )
         if carried.sum() >= MIN_CARRIED:
             blurred.append(h)
+    # Transkun's presses decide the changes where it hears them (a SoundFont's short samples can fake a
+    # carried note at a clean change); the ringing decides where it hears none.
+    presses, held, released = presses_at_changes(events, np.array(changes))
+    blurred = np.union1d(held, np.setdiff1d(np.array(blurred), released))
     if len(blurred) >= MIN_BLURRED and len(blurred) >= BLUR_SHARE * len(changes):
         label = "blurred"
-    elif sustained >= pedal_share:
+    elif sustained >= pedal_share or len(released) >= MIN_RELEASED:
         label = "clean"
     else:
         label = "none"
-    presses, held, released = presses_at_changes(events, np.array(changes))
-    return Pedal(presses, held, released, sustained, np.array(changes), np.array(blurred), label)
+    return Pedal(presses, held, released, sustained, np.array(changes), blurred, label)
