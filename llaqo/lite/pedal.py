@@ -11,7 +11,7 @@ it with when the note was written to end (the score's note end, or without a sco
 onset in the register):
 - sustained share: notes still sounding > SUSTAIN_S past their written end: the pedal is in use
   (only notes whose ending is audible count: see masked_ends); so is a pedal that Transkun hears released
-  at MIN_RELEASED harmony changes or more;
+  at MIN_RELEASED harmony changes or more, and at BLUR_SHARE of them;
 - blur: a change that a transcribed press is held through, or, unless a transcribed press was released at
   it, at which at least MIN_CARRIED notes that ended before it, of pitch classes foreign to the new harmony,
   sound > BLUR_S into it: the pedal was held across the change (perfbench's "blurred").
@@ -43,8 +43,9 @@ DAMP_WINDOW_S = 0.15  # a damped string in a live room with a 1 s reverberation 
 HORIZON_S = 4.0  # a string is followed at most this long after its onset
 CHORD_GAP_S = 0.035
 MIN_PRESS_S = 0.3  # transcribed pedal events shorter than this are not a press (the model flickers on dry playing)
-MIN_RELEASED = 2  # transcribed presses released at this many harmony changes: the pedal is in use (one can be a
-# flicker on a dry chorale, dev d05)
+# Transcribed presses released at this many harmony changes, and at BLUR_SHARE of them: the pedal is in use. One can
+# be a flicker on a dry chorale (dev d05), two short ones in a quiet, noisy minuet (TimGM6mb d09) are not pedalling.
+MIN_RELEASED = 2
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ def analyse_pedal(
     blurred = np.union1d(held, np.setdiff1d(np.array(blurred), released))
     if len(blurred) >= MIN_BLURRED and len(blurred) >= BLUR_SHARE * len(changes):
         label = "blurred"
-    elif sustained >= pedal_share or len(released) >= MIN_RELEASED:
+    elif sustained >= pedal_share or len(released) >= max(MIN_RELEASED, BLUR_SHARE * len(changes)):
         label = "clean"
     else:
         label = "none"
