@@ -12,9 +12,11 @@ onset in the register):
 - sustained share: notes still sounding > SUSTAIN_S past their written end: the pedal is in use
   (only notes whose ending is audible count: see masked_ends); so is a pedal that Transkun hears released
   at MIN_RELEASED harmony changes or more, and at BLUR_SHARE of them;
-- blur: a change that a transcribed press is held through, or, unless a transcribed press was released at
-  it, at which at least MIN_CARRIED notes that ended before it, of pitch classes foreign to the new harmony,
-  sound > BLUR_S into it: the pedal was held across the change (perfbench's "blurred").
+- blur: a change at which at least MIN_CARRIED notes that ended before it, of pitch classes foreign to the
+  new harmony, sound > BLUR_S into it, unless Transkun hears a press released at it: the pedal was held
+  across the change (perfbench's "blurred"). A press Transkun hears held through a change is reported
+  (held_s) but is not enough alone: in a reverberant hall the tail hides the damper and its releases come
+  late (bench/RESULTS.md: FluidR3 in a hall, d11 read as blurred).
 """
 
 from __future__ import annotations
@@ -71,8 +73,8 @@ class Pedal:
     changes_s: np.ndarray
     """(H,) harmony-change times in s."""
     blurred_s: np.ndarray
-    """(Hb,) the harmony changes judged blurred: a transcribed press held through them, or, where no transcribed
-    press was released at them, notes of the previous harmony kept sounding across them."""
+    """(Hb,) the harmony changes across which notes of the previous harmony kept sounding, and at which no
+    transcribed press was released."""
     label: str
 
     def to_json(self) -> dict:
@@ -162,10 +164,10 @@ def analyse_pedal(
         )
         if carried.sum() >= MIN_CARRIED:
             blurred.append(h)
-    # Transkun's presses decide the changes where it hears them (a SoundFont's short samples can fake a
-    # carried note at a clean change); the ringing decides where it hears none.
+    # A press Transkun hears released at a change outweighs a carried note there (a SoundFont's sample can
+    # ring on after its key is up); where it hears no release, the ringing decides.
     presses, held, released = presses_at_changes(events, np.array(changes))
-    blurred = np.union1d(held, np.setdiff1d(np.array(blurred), released))
+    blurred = np.setdiff1d(np.array(blurred), released)
     if len(blurred) >= MIN_BLURRED and len(blurred) >= BLUR_SHARE * len(changes):
         label = "blurred"
     elif sustained >= pedal_share or len(released) >= max(MIN_RELEASED, BLUR_SHARE * len(changes)):
