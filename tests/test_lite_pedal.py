@@ -1,0 +1,71 @@
+"""The pedal label from Transkun's presses where it hears them and from the ringing strings where it does not,
+on hand-made notes and presses: C major and G major chords alternating every 2 s (changes at 2, 4 and 6 s)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from llaqo.lite.pedal import Harmony, analyse_pedal
+
+BAR_S = 2.0
+CHORDS = ((60, 64, 67), (55, 59, 62))  # C major, G major: they share only G, a change of harmony
+RELEASED = np.array([[0.1, 1.95], [2.1, 3.95], [4.1, 5.95], [6.1, 8.0]])  # lifted at each change, pressed again
+
+
+def bars(ring_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, Harmony]:
+    """Four bars of chords written to end 0.1 s before the next bar, ringing `ring_s` past that ->
+    (notes, damped, written_end, harmony)."""
+    notes = np.array([[k * BAR_S, (k + 1) * BAR_S - 0.1, p, 70] for k in range(4) for p in CHORDS[k % 2]], dtype=float)
+    written_end = notes[:, 1].copy()
+    bounds = np.arange(5) * BAR_S
+    harmony = Harmony(bounds=bounds, classes=[{p % 12 for p in CHORDS[k % 2]} for k in range(4)])
+    return notes, written_end + ring_s, written_end, harmony
+
+
+def pedal(ring_s: float, events: np.ndarray):
+    notes, damped, written_end, harmony = bars(ring_s)
+    return analyse_pedal(notes, damped, written_end, harmony, 0.08, events)
+
+
+def label(ring_s: float, events: np.ndarray) -> str:
+    return pedal(ring_s, events).label
+
+
+def test_the_sound_decides_where_transkun_hears_no_press():
+    assert label(0.0, np.zeros((0, 2))) == "none"
+    assert label(0.5, np.zeros((0, 2))) == "blurred"  # the C chord still sounds 0.4 s into the G chord
+
+
+def test_presses_released_at_the_changes_make_a_clean_pedal():
+    """Notes whose ringing cannot be told from the written length (dry samples) under a pedal Transkun hears
+    lifted at every change: clean. A sample's long ring across a change that Transkun hears the pedal
+    released at is not a blur."""
+    assert label(0.0, RELEASED) == "clean"
+    assert label(0.5, RELEASED) == "clean"
+
+
+def test_a_press_held_through_the_changes_blurs_them_when_the_notes_ring_across():
+    """A press held through every change is reported at each; it blurs them when the old chord is heard
+    ringing into the new one. Alone it is not enough: in a reverberant hall Transkun's releases come late."""
+    held = np.array([[0.1, 8.0]])
+    result = pedal(0.5, held)
+    assert result.label == "blurred"
+    assert result.held_s.tolist() == result.blurred_s.tolist() == [2.0, 4.0, 6.0]
+    assert pedal(0.0, held).label != "blurred"
+
+
+def test_one_release_is_not_yet_a_pedal():
+    """Transkun flickers on dry chorales (dev d05): a single short press lifted at one change is not a pedal."""
+    assert label(0.0, RELEASED[1:2]) == "none"
+
+
+def test_releases_at_a_few_of_many_changes_are_not_yet_a_pedal():
+    """Two short presses lifted at 2 of 7 changes (a quiet, noisy take: TimGM6mb d09) are not pedalling; the
+    same two lifts at 2 of 3 changes are."""
+    notes, damped, written_end, _ = bars(0.0)
+    many = np.concatenate([notes, notes + [8.0, 8.0, 0, 0]])
+    bounds = np.arange(9) * BAR_S
+    harmony = Harmony(bounds=bounds, classes=[{p % 12 for p in CHORDS[k % 2]} for k in range(8)])
+    ends = np.concatenate([written_end, written_end + 8.0])
+    assert analyse_pedal(many, ends, ends, harmony, 0.08, RELEASED[1:3]).label == "none"
+    assert label(0.0, RELEASED[1:3]) == "clean"
