@@ -23,7 +23,9 @@ import numpy as np
 import soundfile
 
 from llaqo.lite import notation, synth
-from llaqo.lite.analysis import BarView, NoteEvent, analyze
+from llaqo.lite.analysis import analyze
+from llaqo.lite.bars import BarView
+from llaqo.lite.score_report import NoteEvent
 
 BPM = 120.0
 REPEATS = 3

@@ -137,8 +137,8 @@ def test_many_score_differences_are_hedged(clip):
     some may be the transcriber's, and it never claims more differences than the report holds."""
     from dataclasses import replace
 
-    from llaqo.lite.analysis import NoteEvent, ScoreReport
     from llaqo.lite.answers import answer_sentences
+    from llaqo.lite.score_report import NoteEvent, ScoreReport
 
     missed = [NoteEvent("missed", 1.0 + i, 60 + i, None, i + 1) for i in range(3)]
     few = ScoreReport("score.mid", 100, 97, [], missed, [], [], n_performed=100, performed_bars=(1, 20))

@@ -142,11 +142,11 @@ def test_analysis_without_score_counts_bars(tmp_path):
 def test_pedal_harmony_windows_halve_a_bar_of_four():
     """In common time the harmony, and the pedal with it, often changes on beat 3: the pedal is judged over half
     bars there, over whole bars in a bar of three."""
-    from llaqo.lite.analysis import _half_bars
+    from llaqo.lite.bars import half_bars
 
     beats = np.arange(16.0)
     four = metre.Metre(beats, beats[1::4], 4, False, "quarter", "eighth", 2.0, 1.0)
     bounds = np.array([0.0, 1.0, 5.0, 9.0, 13.0, 16.0])
-    assert _half_bars(four, bounds).tolist() == [0.0, 1.0, 3.0, 5.0, 7.0, 9.0, 11.0, 13.0, 15.0, 16.0]
+    assert half_bars(four, bounds).tolist() == [0.0, 1.0, 3.0, 5.0, 7.0, 9.0, 11.0, 13.0, 15.0, 16.0]
     three = metre.Metre(beats, beats[1::3], 3, False, "quarter", "eighth", 2.0, 1.0)
-    assert _half_bars(three, bounds).tolist() == bounds.tolist()
+    assert half_bars(three, bounds).tolist() == bounds.tolist()

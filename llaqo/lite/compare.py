@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from llaqo.lite import analysis
+from llaqo.lite import analysis, bars
 from llaqo.lite.analysis import Analysis
 
 HOP = 256  # DTW frames every 11.6 ms at 22050 Hz; the path's staircase stays well below 50 ms
@@ -23,8 +23,6 @@ N_FFT = 4096  # 186 ms windows resolve semitones down to the bass octave
 MAX_CELLS = 25e6  # largest DTW cost matrix (200 MB of float64); longer pairs use a coarser hop
 ONSET_WEIGHT = 1.0  # onset-chroma against chroma in the DTW cost: onsets place notes, chroma tells which
 CHROMA_FLOOR = 1e-3  # added before normalising, so silence reads as "all pitch classes, equally weak"
-BEATS_PER_SEGMENT = 4  # without a score, the take is compared with the reference over groups of 4 beats
-SEGMENT_S = 2.0  # ... or over 2 s windows of the reference when too few beats were tracked
 MIN_COMMON_BARS = 2  # fewer bars in common than this: the bar alignment cannot be trusted; use the audio
 
 
@@ -241,13 +239,14 @@ def compare(reference: Analysis, take: Analysis, time_map: TimeMap) -> Compariso
 
 
 def _beat_groups(a: Analysis) -> list[tuple[float, float]]:
-    """Reference segments without a score: groups of BEATS_PER_SEGMENT tracked beats, else SEGMENT_S windows."""
+    """Reference segments without a score: groups of BEATS_PER_SEGMENT tracked beats, else SEGMENT_S windows
+    (llaqo.lite.bars), as the take's own analysis."""
     beats = a.tempo.beats
-    if len(beats) > 2 * BEATS_PER_SEGMENT:
-        bounds = beats[::BEATS_PER_SEGMENT]
+    if len(beats) > 2 * bars.BEATS_PER_SEGMENT:
+        bounds = beats[:: bars.BEATS_PER_SEGMENT]
     else:
         first, last = (a.notes[0, 0], a.notes[:, 1].max()) if len(a.notes) else (0.0, a.duration_s)
-        bounds = np.arange(first, last + 1e-6, SEGMENT_S)
+        bounds = np.arange(first, last + 1e-6, bars.SEGMENT_S)
     return [(float(x), float(y)) for x, y in zip(bounds[:-1], bounds[1:], strict=True)]
 
 

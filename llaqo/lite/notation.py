@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from llaqo.lite import score as scores
-from llaqo.lite.analysis import Analysis, NoteEvent
+from llaqo.lite.analysis import Analysis
+from llaqo.lite.score_report import NoteEvent
 
 log = logging.getLogger(__name__)
 
