@@ -45,9 +45,11 @@ DAMP_WINDOW_S = 0.15  # a damped string in a live room with a 1 s reverberation 
 HORIZON_S = 4.0  # a string is followed at most this long after its onset
 CHORD_GAP_S = 0.035
 MIN_PRESS_S = 0.3  # transcribed pedal events shorter than this are not a press (the model flickers on dry playing)
-# Transcribed presses released at this many harmony changes, and at BLUR_SHARE of them: the pedal is in use. One can
-# be a flicker on a dry chorale (dev d05), two short ones in a quiet, noisy minuet (TimGM6mb d09) are not pedalling.
-MIN_RELEASED = 2
+# Transcribed presses released at this many harmony changes, and at BLUR_SHARE of them: the pedal is in use. One or
+# two can be flickers: on a dry chorale heard without its score (dev d05: two lifts at 2 of the 6 changes heard),
+# or two short ones in a quiet, noisy minuet (TimGM6mb d09). Three instead of two raised the audio-only pedal label
+# on dev (83 -> 92%) and on four of five renderings, and changed none for the worse (bench/RESULTS.md).
+MIN_RELEASED = 3
 
 
 @dataclass(frozen=True)
