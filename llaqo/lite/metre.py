@@ -166,6 +166,12 @@ def track_pulse(ev: Events) -> np.ndarray:
     k_count = len(period)
     score = np.full((n_frames, k_count), -np.inf)
     back = np.full((n_frames, k_count), -1, dtype=np.int16)  # previous period state, -1: the pulse starts here
+    states = np.arange(k_count)
+    # (previous state for each state, drift cost) per allowed drift, computed once rather than per frame
+    drifts = [
+        (np.clip(states + shift, 0, k_count - 1), DRIFT_PENALTY * abs(shift))
+        for shift in range(-MAX_DRIFT, MAX_DRIFT + 1)
+    ]
     for t in range(n_frames):
         prev_t = t - period
         ok = prev_t >= 0
@@ -173,9 +179,8 @@ def track_pulse(ev: Events) -> np.ndarray:
         arg = np.full(k_count, -1)
         if ok.any():
             rows = score[np.where(ok, prev_t, 0)]  # (K, K): row k = scores at t - period[k], every previous state
-            for shift in range(-MAX_DRIFT, MAX_DRIFT + 1):
-                j = np.clip(np.arange(k_count) + shift, 0, k_count - 1)
-                cand = np.where(ok, rows[np.arange(k_count), j] - DRIFT_PENALTY * abs(shift), -np.inf)
+            for j, cost in drifts:
+                cand = np.where(ok, rows[states, j] - cost, -np.inf)
                 better = cand > best
                 best = np.where(better, cand, best)
                 arg = np.where(better, j, arg)
