@@ -333,6 +333,18 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate as the flags say; exit 0, 1 when no row's recording could be used, 2 when the data or the weights
     cannot be used."""
     try:
+        return _run(args)
+    finally:
+        # Under several processes, leave together and close the group: a process that exits while the group's
+        # threads still run aborts ("terminate called without an active exception"; 1 launch in 3 here).
+        state = process_state()
+        if state.num_processes > 1:
+            state.wait_for_everyone()
+            state.destroy_process_group()
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
         samples = load_samples(args)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}")
