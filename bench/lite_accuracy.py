@@ -40,7 +40,9 @@ def true_metre(folder: Path, truth: dict) -> tuple[str, float]:
 
 
 def onset_f1(truth: np.ndarray, notes: np.ndarray) -> float:
-    """Note onset F1 (pitch + onset within 50 ms, offsets ignored), mir_eval."""
+    """Note onset F1 (pitch + onset within 50 ms, offsets ignored), mir_eval; 0 when nothing was transcribed."""
+    if len(notes) == 0:
+        return 0.0
     ref_iv = np.stack([truth[:, 0], truth[:, 0] + 0.1], axis=1)
     est_iv = np.stack([notes[:, 0], notes[:, 0] + 0.1], axis=1)
     _, _, f, _ = mir_eval.transcription.precision_recall_f1_overlap(

@@ -20,32 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from lite_accuracy import onset_f1  # this folder is on the path of a script run from it
 
 from llaqo.audio import load_audio
 from llaqo.lite import transcribe
 from llaqo.lite.transcribe import TranscriberConfig
 
 VARIANTS = {f"hop{hop:g}": TranscriberConfig(hop_s=hop) for hop in (8.0, 12.0, 14.0)}
-
-
-def onset_f1(truth: np.ndarray, notes: np.ndarray) -> float:
-    """Note onset F1 (pitch + onset within 50 ms), as bench/lite_accuracy.py."""
-    import mir_eval
-
-    if len(notes) == 0:
-        return 0.0
-    ref = np.stack([truth[:, 0], truth[:, 0] + 0.1], axis=1)
-    est = np.stack([notes[:, 0], notes[:, 0] + 0.1], axis=1)
-    return float(
-        mir_eval.transcription.precision_recall_f1_overlap(
-            ref,
-            mir_eval.util.midi_to_hz(truth[:, 2]),
-            est,
-            mir_eval.util.midi_to_hz(notes[:, 2]),
-            onset_tolerance=0.05,
-            offset_ratio=None,
-        )[2]
-    )
 
 
 def reference(wave: np.ndarray) -> np.ndarray:

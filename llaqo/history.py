@@ -84,13 +84,9 @@ class Take:
 
     def to_json(self) -> dict:
         """A flat record: the take's id, piece, date and content hash, then the headline's fields."""
-        return {
-            "id": self.id,
-            "piece": self.piece,
-            "recorded_at": self.recorded_at.isoformat(timespec="seconds"),
-            "content_hash": self.content_hash,
-            **asdict(self.headline),
-        }
+        out = {key: getattr(self, key) for key in TAKE_KEYS}
+        out["recorded_at"] = self.recorded_at.isoformat(timespec="seconds")
+        return out | asdict(self.headline)
 
 
 def default_path() -> Path:
