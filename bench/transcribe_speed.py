@@ -1,6 +1,6 @@
 """Speed of the Lite coach's transcriber (Transkun 2.0, llaqo.lite.transcribe) alone, on the CPU or a GPU.
 
-Usage: python bench/transcribe_speed.py [--device cuda] [--minutes 0.5 3] [--precision fp32 tf32 bf16] [--out F]
+Usage: python bench/transcribe_speed.py [--device cuda] [--minutes 0.5 3] [--precision fp32 unfused tf32 bf16] [--out F]
 Each take is synthesised (llaqo.lite.synth.texture_notes), so nothing but the wheel's weights is needed: the
 script runs on a bare GPU machine. Precisions: fp32 is the unmodified model; tf32 lets CUDA matrix products
 use TF32; bf16 runs the model under torch.autocast. --out writes the timings and every transcribed note with
@@ -26,12 +26,20 @@ from llaqo.lite import synth, transcribe
 from llaqo.lite.transcribe import TranscriberConfig
 
 
-def precision_context(precision: str, device: str) -> contextlib.AbstractContextManager:
+@contextlib.contextmanager
+def precision_context(precision: str, device: str, model: torch.nn.Module):
     torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
     torch.backends.cudnn.allow_tf32 = precision == "tf32"
-    if precision == "bf16":
-        return torch.autocast(device_type=device, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    fused = {name: m.forward for name, m in model.named_modules() if "forward" in vars(m)}
+    if precision == "unfused":  # the attention layers' own forward, as Transkun ships them
+        for name in fused:
+            del model.get_submodule(name).forward
+    try:
+        with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            yield
+    finally:
+        for name, forward in fused.items():
+            model.get_submodule(name).forward = forward
 
 
 def sync(device: str) -> None:
@@ -45,13 +53,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--minutes", type=float, nargs="+", default=[0.5, 3.0])
-    parser.add_argument("--precision", nargs="+", default=["fp32"], choices=["fp32", "tf32", "bf16"])
+    parser.add_argument("--precision", nargs="+", default=["fp32"], choices=["fp32", "unfused", "tf32", "bf16"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, help="write timings, notes and truth as JSON here")
     args = parser.parse_args()
     config = TranscriberConfig(device=args.device)
     start = time.perf_counter()
-    transcribe.load_model(config)
+    model = transcribe.load_model(config)
     load_s = time.perf_counter() - start
     sr = transcribe.SAMPLE_RATE
     warm = synth.render(synth.texture_notes(0.3), sr, 18.0)
@@ -62,7 +70,7 @@ def main() -> None:
         "runs": [],
     }
     for precision in args.precision:
-        with precision_context(precision, args.device):
+        with precision_context(precision, args.device, model):
             transcribe.transcribe(warm, config)  # warm-up: kernels, allocator, autocast caches
             for minutes in args.minutes:
                 truth = synth.texture_notes(minutes)

@@ -209,6 +209,15 @@ def test_terraces_are_plateaus_and_wide_contrast_changes_at_most_bars():
     assert dynamics.dynamics_label(np.linspace(35.0, 48.0, 8)) == "crescendo"
 
 
+def test_a_narrow_spread_that_steps_between_plateaus_is_terraced():
+    """FluidR3's d04 (velocities 58 56 91 90 62 61 95 95) measured 7.6 dB across its bars: narrower than a flat
+    take may jitter, but in plateaus of two bars. A minuet's single-bar dips of 5 dB are no terraces."""
+    hymn = np.array([35.9, 37.5, 42.6, 43.5, 36.5, 37.6, 43.1, 40.7])
+    minuet = np.array([44.7, 45.9, 41.1, 45.9, 44.5, 44.7, 45.4, 45.4, 44.5, 47.3, 42.0, 47.3, 44.1, 44.9, 46.5])
+    assert dynamics.dynamics_label(hymn) == "terraced"
+    assert dynamics.dynamics_label(minuet) == "flat"
+
+
 def test_notes_in_the_noise_floor_are_not_playing(tmp_path):
     """Notes 80 dB below the music (a render's or a room's near-silent tail) are not playing: the analysis
     keeps only notes within reach of the take's loud notes."""

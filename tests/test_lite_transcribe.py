@@ -61,3 +61,29 @@ def test_transkun_finds_the_notes_once_across_segments(two_segments):
 def test_progress_is_reported_per_segment(two_segments):
     *_, calls = two_segments
     assert calls == [(1, 2), (2, 2)]
+
+
+def test_the_fused_attention_computes_transkuns_attention():
+    """Bound to the model's attention layers, fused_attention gives what Transkun's own forward gives on its
+    5-D inputs (batch, pitch, length, features), for self-attention and for a separate key and value."""
+    import types
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from transkun.LayersTransformer import MultiHeadAttentionKernel
+
+    torch.manual_seed(0)
+    layer = MultiHeadAttentionKernel(embed_dim=24, num_heads=4, kernel=None).eval()
+    query, other = torch.randn(2, 5, 7, 24), torch.randn(2, 5, 9, 24)
+    with torch.no_grad():
+        expected = [layer(query), layer(query, other, other)]
+        layer.forward = types.MethodType(transcribe.fused_attention, layer)
+        got = [layer(query), layer(query, other, other)]
+    for a, b in zip(expected, got, strict=True):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    layers = [m for m in transcribe.load_model(transcribe.DEFAULT).modules() if isinstance(m, MultiHeadAttentionKernel)]
+    assert layers and all(m.forward.__func__ is transcribe.fused_attention for m in layers)  # the loaded model's

@@ -27,6 +27,10 @@ TREND_R = 0.8
 STEP_DB = 4.0
 WIDE_DB = 13.0
 TERRACE_STEP_SHARE = 0.6  # terraced takes step at fewer than 60% of segment boundaries
+# A narrow spread is still terraced when the level steps between plateaus this often: a SoundFont whose samples
+# differ in brightness compresses a 35-velocity terrace to ~7 dB (bench/RESULTS.md, FluidR3 d04), while flat
+# takes measured up to 8 dB but never stepped between plateaus more than once.
+MIN_PLATEAU_STEPS = 2
 
 
 @dataclass(frozen=True)
@@ -87,13 +91,19 @@ def segment_levels(levels: np.ndarray, onsets: np.ndarray, bounds: np.ndarray) -
     return np.array(rows, dtype=float).reshape(-1, 3)
 
 
+def plateau_steps(levels: np.ndarray) -> int:
+    """(S,) segment levels in dB -> boundaries where the two segments after differ from the two before by
+    STEP_DB or more on average: steps between plateaus, which one odd segment (a spike) does not make."""
+    return sum(abs(levels[k : k + 2].mean() - levels[k - 2 : k].mean()) >= STEP_DB for k in range(2, len(levels) - 1))
+
+
 def dynamics_label(levels: np.ndarray) -> str:
     """(S,) segment levels in dB -> flat / crescendo / decrescendo / terraced / wide-contrast."""
     if len(levels) < 2:
         return "flat"
     spread = float(levels.max() - levels.min())
     if spread < FLAT_DB:
-        return "flat"
+        return "terraced" if plateau_steps(levels) >= MIN_PLATEAU_STEPS else "flat"
     r = float(np.corrcoef(np.arange(len(levels)), levels)[0, 1])
     change = float(levels[-1] - levels[0])
     if change >= TREND_DB and r >= TREND_R:

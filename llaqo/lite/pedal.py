@@ -31,9 +31,13 @@ from llaqo.lite.spectral import Envelopes
 SUSTAIN_S = 0.3  # sounding this long past the written end counts as sustained by the pedal
 # Share of sustained notes (of those whose ending can be heard) above which the pedal is in use. Without a
 # score a note's written end is the next onset in its register, which cuts the other voices' long notes
-# short, so unpedalled playing already shows ~10-20% "sustained" notes there; with a score, under 8%.
-PEDAL_SHARE_SCORE = 0.08
-PEDAL_SHARE_AUDIO = 0.21
+# short, so unpedalled playing already shows ~10-18% "sustained" notes there; with a score, up to 5%.
+# Measured on dev and five renderings (bench/RESULTS.md): unpedalled takes reach 0.051 with a score and 0.181
+# without; pedalled takes that only the ringing tells (no releases heard at changes) start at 0.123 and 0.205.
+# Each threshold sits between the two (a live hall's reverberation and a SoundFont whose samples ring past
+# their key-up overlap both, and are the measured exceptions).
+PEDAL_SHARE_SCORE = 0.10
+PEDAL_SHARE_AUDIO = 0.19
 MASKING_INTERVALS = (0, 12, 19, 24, 28)  # a note is masked by one sounding this many semitones below it
 BLUR_S = 0.25  # a foreign note still sounding this long after a change blurs it (perfbench definition)
 MIN_CARRIED = 2  # foreign notes carried over for a change to count as blurred (one can be a tie or a slip)
