@@ -295,11 +295,13 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
     # A beat level must also make bars: in a waltz, two quarters cover the chords as well as one, but no
     # bar of half notes puts the bass notes on its downbeats. So close beat levels are judged with their metre.
     options = []
+    heard = {}  # (step, phase) -> the beats played on that level and their downbeat accents
     for beat_score, step, phase in beat_options:
         if beat_score < top - BEAT_SHORTLIST:
             continue
         beats = _played_beats(grid[phase::step], ev)
         bf = downbeat.beat_features(notes, beats, SNAP_S)
+        heard[step, phase] = beats, bf
         for n in downbeat.BEATS_PER_BAR:
             for first in range(n):
                 score = beat_score + DOWNBEAT_WEIGHT * downbeat.downbeat_score(bf, n, first)
@@ -313,9 +315,8 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
     runner_up = max(rivals, default=-np.inf)
     margin = (best - runner_up) / DOWNBEAT_WEIGHT
     confidence = float(1.0 - np.exp(-max(margin, 0.0) / CONFIDENCE_SCALE)) if np.isfinite(runner_up) else 1.0
-    beats = _played_beats(grid[phase::step], ev)
-    heard = downbeat.beat_features(notes, beats, SNAP_S)
-    confidence *= HALF_DISAGREES ** downbeat.halves_disagreeing(heard, n, first)
+    beats, bf = heard[step, phase]
+    confidence *= HALF_DISAGREES ** downbeat.halves_disagreeing(bf, n, first)
     alt_unit, alt_factor = _alternative(compound, 60.0 / float(np.median(np.diff(beats))), n)
     return Metre(
         beats=beats,
