@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from llaqo.lite import advice, articulation, chords, runs, sentences
+from llaqo.lite import advice, articulation, chords, runs, sentences, verdicts
 from llaqo.lite.analysis import Analysis
 from llaqo.lite.grounding import Citer, Sentence
 from llaqo.lite.questions import Question, parse
@@ -24,6 +24,8 @@ METHOD = {
     "run_notes": runs.MIN_NOTES,
     "run_ioi_ms": 1000 * runs.FAST_IOI_S,
     "slow_share": advice.SLOW_SHARE,
+    "tempo_departure_pct": round(100 * sentences.TEMPO_DEPARTURE),
+    "loud_over_db": verdicts.LOUD_OVER_DB,
 }
 COUNTED_BAR = re.compile(r"\bbars? \d")  # an answer that cites a bar number
 
@@ -58,8 +60,11 @@ def answer(
     if previous and question.strip():  # an empty question asks for the overall assessment, never a follow-up
         q = q.follow_up_of(parse(previous[-1]))
     c = Citer(document(a.to_json() if measured is None else measured))
-    out = [c.say(f"Note: {c(f'cautions[{i}]', 's')}.") for i in range(len(a.cautions))]
     span = resolve_scope(q.scope, c.doc)
+    # A yes/no or which-question is answered first; the measurements behind the verdict follow.
+    found = verdicts.verdict(c, span, q) if q.claim else None
+    out = [found] if found else []
+    out += [c.say(f"Note: {c(f'cautions[{i}]', 's')}.") for i in range(len(a.cautions))]
     if span.unresolved:
         out.append(c.say("Without a score I cannot count bars, so I judged the whole take."))
     elif not span.whole:
