@@ -38,6 +38,7 @@ OVERALL_QUESTION = "How would you rate the performance, and what should the stud
 USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong)
 PROGRESS = gr.Progress()  # Gradio injects a live tracker for a parameter whose default is a Progress
 HEARTBEAT_S = 0.2  # while a recording is analysed, the handler yields this often, so that Stop can close it
+ANALYSING = "*Analysing the recording…*"  # the chat's line while a new recording is analysed
 
 
 class Stopped(Exception):
@@ -123,7 +124,7 @@ class ChatApp:
                 yield from self._say(history, session, "Please add the recording along with the score.")
                 return
             progress(0.1, desc="Analysing the recording…")
-            history.append({"role": "assistant", "content": "*Analysing the recording…*"})
+            history.append({"role": "assistant", "content": ANALYSING})
             yield self._outputs(history, session, False)
             try:
                 # A score alone applies to the current recording.

@@ -9,7 +9,7 @@ import gradio as gr
 
 from llaqo import examples
 from llaqo.app import practice
-from llaqo.app.handlers import AUDIO_TYPES, PROGRESS, SCORE_TYPES, ChatApp
+from llaqo.app.handlers import ANALYSING, AUDIO_TYPES, PROGRESS, SCORE_TYPES, ChatApp
 from llaqo.app.score_view import SCORE_CLICK_JS, score_panel
 from llaqo.app.sessions import CACHE_S, IDLE_S, MAX_UPLOAD_MB, MB, PRIVACY
 from llaqo.app.views import MODES, SCOPES, banner, overview, timeline
@@ -117,11 +117,17 @@ def build_demo(
             request: gr.Request,
             progress=PROGRESS,
         ):
-            """The answer's updates, with the message box emptied at once so the next question can be typed."""
+            """The answer's updates. The message box is emptied as the answer starts, so the next question can be
+            typed; while a new recording is analysed it keeps the message, so that after Stop it can be sent again."""
             session = app.sessions.open(session, request)
             settings = (mode, temperature, max_new_tokens, start_s, use_history, scope, stride_s)
-            for i, update in enumerate(app.respond(message, history, session, *settings, progress)):
-                yield (*update, gr.MultimodalTextbox(value=None) if i == 0 else gr.skip())
+            emptied = False
+            for update in app.respond(message, history, session, *settings, progress):
+                chat = update[0]
+                analysing = not isinstance(chat, list) or (chat and chat[-1].get("content") == ANALYSING)
+                empty = not emptied and not analysing
+                emptied |= empty
+                yield (*update, gr.MultimodalTextbox(value=None) if empty else gr.skip())
 
         submitted = message.submit(
             submit,
