@@ -20,8 +20,8 @@ import mido
 import mir_eval
 import numpy as np
 
-from llaqo.lite import transcribe
 from llaqo.lite.analysis import analyze
+from llaqo.lite.hearing import transcribe
 
 ONSET_TOLERANCE_S = 0.05
 WRONG_TOLERANCE_S = 0.1  # a reported wrong note matches a true substitution within 100 ms, same pitches

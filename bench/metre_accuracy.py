@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.lite_accuracy import DOWNBEAT_TOLERANCE_S, OFF_LEVEL, true_metre
-from llaqo.lite import metre, tempo
+from llaqo.lite.hearing import metre, tempo
 
 
 def main() -> None:

@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from llaqo.lite import notation, synth
+from llaqo.lite import synth
+from llaqo.lite.alignment.score_report import NoteEvent
 from llaqo.lite.analysis import analyze
-from llaqo.lite.bars import BarView
-from llaqo.lite.score_report import NoteEvent
+from llaqo.lite.evidence import notation
+from llaqo.lite.measures.bars import BarView
 
 BPM = 120.0
 REPEATS = 3

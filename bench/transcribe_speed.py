@@ -22,8 +22,9 @@ from pathlib import Path
 
 import torch
 
-from llaqo.lite import synth, transcribe
-from llaqo.lite.transcribe import TranscriberConfig
+from llaqo.lite import synth
+from llaqo.lite.hearing import transcribe
+from llaqo.lite.hearing.transcribe import TranscriberConfig
 
 
 @contextlib.contextmanager

@@ -23,8 +23,8 @@ import torch
 from lite_accuracy import onset_f1  # this folder is on the path of a script run from it
 
 from llaqo.audio import load_audio
-from llaqo.lite import transcribe
-from llaqo.lite.transcribe import TranscriberConfig
+from llaqo.lite.hearing import transcribe
+from llaqo.lite.hearing.transcribe import TranscriberConfig
 
 VARIANTS = {f"hop{hop:g}": TranscriberConfig(hop_s=hop) for hop in (8.0, 12.0, 14.0)}
 

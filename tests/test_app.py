@@ -21,7 +21,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 from llaqo import audio  # noqa: E402
 from llaqo.app import ChatApp, Session, build_demo  # noqa: E402
-from llaqo.lite import clips  # noqa: E402
+from llaqo.lite.evidence import clips  # noqa: E402
 from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn  # noqa: E402
 from llaqo.synthetic import synth_piano  # noqa: E402
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from llaqo.lite.questions import TOPICS, UNMEASURABLE, parse
+from llaqo.lite.answers.questions import TOPICS, UNMEASURABLE, parse
 
 DATA = Path(__file__).parent / "data" / "questions.tsv"
 # ../shared beside the repository; LLAQO_SHARED points elsewhere (a git worktree sits one level deeper)

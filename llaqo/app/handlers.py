@@ -23,10 +23,10 @@ from llaqo.app.views import SCOPES, clock, overview, ui_settings
 from llaqo.audio import AudioError
 from llaqo.checkpoint import CheckpointError
 from llaqo.decoding import PromptTooLong
-from llaqo.lite import clips
+from llaqo.lite.alignment.score import ScoreError
 from llaqo.lite.coach import LiteCoach
-from llaqo.lite.score import ScoreError
-from llaqo.lite.transcribe import Progress
+from llaqo.lite.evidence import clips
+from llaqo.lite.hearing.transcribe import Progress
 from llaqo.protocol import Coach, Evidence, Passage, Settings, Turn, content_hash
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from llaqo.app.sessions import Session
-from llaqo.history import History, HistoryError, UnsurePiece, default_path
-from llaqo.lite import classview, compare_answers, progress
-from llaqo.lite.compare_plots import comparison_figure
+from llaqo.lite.evidence.compare_plots import comparison_figure
+from llaqo.lite.practice import classview, compare_answers, progress
+from llaqo.lite.practice.history import History, HistoryError, UnsurePiece, default_path
 from llaqo.protocol import content_hash
 
 if TYPE_CHECKING:

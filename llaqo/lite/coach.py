@@ -9,20 +9,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llaqo.history import Take
-from llaqo.lite import (
-    analysis,
-    answers,
-    compare,
-    compare_answers,
-    notation,
-    passages,
-    plots,
-    progress,
-    synth,
-    transcribe,
-)
+from llaqo.lite import analysis, synth
 from llaqo.lite.analysis import Analysis
+from llaqo.lite.answers import answers, passages
+from llaqo.lite.evidence import notation, plots
+from llaqo.lite.hearing import transcribe
+from llaqo.lite.practice import compare, compare_answers, progress
+from llaqo.lite.practice.history import Take
 from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn, content_hash
 
 log = logging.getLogger(__name__)

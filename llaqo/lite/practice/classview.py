@@ -14,14 +14,14 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from pathlib import Path
 
-from llaqo.lite.headline import FIELDS, Headline
+from llaqo.lite.practice.headline import FIELDS, Headline
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".webm", ".m4a")
 COLUMNS = ("take", *FIELDS, "top_problem")
 PARALLEL_MIN_S = 120.0  # takes totalling less audio than this are analysed in one process
 PRELOAD = (
     "llaqo.lite.analysis",
-    "llaqo.lite.headline",
+    "llaqo.lite.practice.headline",
     "transkun.ModelTransformer",
     "partitura",
     "librosa.feature",
@@ -197,9 +197,9 @@ class _Batch:
 def analyse_one(path: Path, score_path: str | Path | None) -> Row:
     """One take -> its Row; bad input becomes the row's error, so one broken file does not stop the class."""
     from llaqo.audio import AudioError
+    from llaqo.lite.alignment.score import ScoreError
     from llaqo.lite.analysis import analyze
-    from llaqo.lite.headline import headline
-    from llaqo.lite.score import ScoreError
+    from llaqo.lite.practice.headline import headline
 
     try:
         return Row(path, headline(analyze(path, score_path)))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llaqo.lite.voices import Voices
+from llaqo.lite.hearing.voices import Voices
 
 ROLLED_MS = 50.0  # a chord spread this wide is rolled; a chord played together spreads ~10-30 ms
 TOGETHER_MS = 30.0  # chords spread less than this sound together

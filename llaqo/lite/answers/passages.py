@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from llaqo.lite.analysis import Analysis
-from llaqo.lite.summary import clock
+from llaqo.lite.answers.summary import clock
 from llaqo.protocol import Passage
 
 MAX_PASSAGES = 6  # more clips than this under one answer is a playlist, not evidence

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llaqo.lite.articulation import release_time
-from llaqo.lite.spectral import Envelopes
+from llaqo.lite.hearing.spectral import Envelopes
+from llaqo.lite.measures.articulation import release_time
 
 SUSTAIN_S = 0.3  # sounding this long past the written end counts as sustained by the pedal
 # Share of sustained notes (of those whose ending can be heard) above which the pedal is in use. Without a

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llaqo.lite.grounding import Citer
-from llaqo.lite.questions import Scope
+from llaqo.lite.answers.grounding import Citer
+from llaqo.lite.answers.questions import Scope
 
 PHRASE_BARS = 4
 PHRASE_SHARE = 0.25

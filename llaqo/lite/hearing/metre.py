@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llaqo.lite import downbeat
+from llaqo.lite.hearing import downbeat
 
 CHORD_GAP_S = 0.05  # onsets closer than this are one chord (hand asynchrony is ~10-30 ms)
 FRAME_RATE = 100.0  # frames/s of the pulse tracker's salience curve

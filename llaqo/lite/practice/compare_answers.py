@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from llaqo.lite.compare import Comparison, Segment
-from llaqo.lite.questions import parse
-from llaqo.lite.summary import clock
+from llaqo.lite.answers.questions import parse
+from llaqo.lite.answers.summary import clock
+from llaqo.lite.practice.compare import Comparison, Segment
 
 ASKS_COMPARISON = r"referen|teacher|compar|\bthan\b|versus|\bvs\b|differ|model recording|other take"
 TOPIC_WORDS = {

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llaqo.lite import align, dynamics, pedal, score, tempo
-from llaqo.lite.bars import BarView, bar_view
+from llaqo.lite.alignment import align, score
+from llaqo.lite.hearing import tempo
+from llaqo.lite.measures import dynamics, pedal
+from llaqo.lite.measures.bars import BarView, bar_view
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ matplotlib.use("Agg")  # no display: figures are rendered by the app, never show
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from llaqo.history import History, Take, fingerprint  # noqa: E402
 from llaqo.lite.analysis import ANALYSIS_RATE, Analysis, decode  # noqa: E402
-from llaqo.lite.headline import FIELDS, headline  # noqa: E402
+from llaqo.lite.practice.headline import FIELDS, headline  # noqa: E402
+from llaqo.lite.practice.history import History, Take, fingerprint  # noqa: E402
 from llaqo.protocol import content_hash  # noqa: E402
 
 ASKS_PROGRESS = r"improv|progress|since|last (?:week|month|time)|over time|trend|better than before|history|earlier"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llaqo.lite.spectral import Envelopes
+from llaqo.lite.hearing.spectral import Envelopes
 
 SHORT_RATIO = 0.6  # a note held for less than 60% of its value counts as detached (perfbench definition)
 STACCATO_SHARE = 0.75  # share of detached notes above which the playing is staccato (mixed allows up to 80%)

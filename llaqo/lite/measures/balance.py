@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llaqo.lite.voices import LEFT, RIGHT, Voices
+from llaqo.lite.hearing.voices import LEFT, RIGHT, Voices
 
 EARLY_S = 0.03  # a note this much before a segment's start belongs to it (a bar line aligned to its chord)
 

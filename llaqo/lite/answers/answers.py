@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from llaqo.lite import advice, articulation, chords, runs, sentences
 from llaqo.lite.analysis import Analysis
-from llaqo.lite.grounding import Citer, Sentence
-from llaqo.lite.questions import Question, parse
-from llaqo.lite.scope import Span, place, resolve_scope
+from llaqo.lite.answers import advice, sentences
+from llaqo.lite.answers.grounding import Citer, Sentence
+from llaqo.lite.answers.questions import Question, parse
+from llaqo.lite.answers.scope import Span, place, resolve_scope
+from llaqo.lite.measures import articulation, chords, runs
 
 HAND_AWARE = ("notes", "balance", "chords", "runs")  # topics answered for the asked hand or voice
 OVERALL = ("tempo", "rhythm", "dynamics", "articulation", "pedal", "notes", "balance")

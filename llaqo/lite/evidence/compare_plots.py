@@ -9,7 +9,7 @@ matplotlib.use("Agg")  # no display: figures are rendered by the app, never show
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from llaqo.lite.compare import Comparison  # noqa: E402
+from llaqo.lite.practice.compare import Comparison  # noqa: E402
 
 FIG_SIZE = (8.0, 4.5)  # inches: two stacked panels in the evidence column
 

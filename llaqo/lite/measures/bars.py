@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llaqo.lite import dynamics, metre, tempo
+from llaqo.lite.hearing import metre, tempo
+from llaqo.lite.measures import dynamics
 
 BEATS_PER_SEGMENT = 4  # without a score or a confident bar grid, a take is judged over groups of beats
 SEGMENT_S = 2.0  # ... or over windows this long when too few beats were tracked

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from llaqo.lite import score as scores
+from llaqo.lite.alignment import score as scores
+from llaqo.lite.alignment.score_report import NoteEvent
 from llaqo.lite.analysis import Analysis
-from llaqo.lite.score_report import NoteEvent
 
 log = logging.getLogger(__name__)
 

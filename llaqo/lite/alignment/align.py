@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llaqo.lite.score import Score
+from llaqo.lite.alignment.score import Score
 
 GROUP_GAP_S = 0.035  # performed onsets closer than this form one chord (hand asynchrony is ~10-30 ms)
 MATCH_WINDOW_S = 0.12  # a played note pairs with a notated one within this of the warped time

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llaqo.lite.spectral import Envelopes
+from llaqo.lite.hearing.spectral import Envelopes
 
 CURVE_HOP_S = 0.1  # one loudness point every 100 ms
 FRAME_S = 0.2  # RMS window

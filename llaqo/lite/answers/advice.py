@@ -10,9 +10,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llaqo.lite import chords, sentences
-from llaqo.lite.grounding import Citer, Sentence
-from llaqo.lite.scope import Span, bar_views, bars_path, place, where
+from llaqo.lite.answers import sentences
+from llaqo.lite.answers.grounding import Citer, Sentence
+from llaqo.lite.answers.scope import Span, bar_views, bars_path, place, where
+from llaqo.lite.measures import chords
 
 SLOW_SHARE = 0.7  # slow practice at 70% of the played tempo (grounding.HOW["slow"])
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from llaqo.lite.headline import FIELDS, Headline
+from llaqo.lite.practice.headline import FIELDS, Headline
 
 ENV_VAR = "LLAQO_HISTORY"
 BUSY_TIMEOUT_S = 30.0  # a writer waits this long for another session's write to finish

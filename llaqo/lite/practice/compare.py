@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from llaqo.lite import analysis, bars
+from llaqo.lite import analysis
 from llaqo.lite.analysis import Analysis
+from llaqo.lite.measures import bars
 
 HOP = 256  # DTW frames every 11.6 ms at 22050 Hz; the path's staircase stays well below 50 ms
 N_FFT = 4096  # 186 ms windows resolve semitones down to the bass octave

@@ -7,8 +7,8 @@ over the whole take only, and say so when a part was asked about.
 
 from __future__ import annotations
 
-from llaqo.lite.grounding import Citer, Sentence
-from llaqo.lite.scope import Span, place, where
+from llaqo.lite.answers.grounding import Citer, Sentence
+from llaqo.lite.answers.scope import Span, place, where
 
 JITTER_EVEN_MS = 20  # onsets within 20 ms RMS of their grid sound even
 JITTER_UNEVEN_MS = 35  # beyond 35 ms the unevenness is audible
