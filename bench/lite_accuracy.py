@@ -97,7 +97,7 @@ def error_events(wrong: list[dict], missed: list[dict], extra: list[dict]) -> li
 def cached_transcriber(folder: Path):
     """transcribe.transcribe, with its results kept in `folder` by the hash of the waveform, the segment plan and
     the transcriber's code: each take is analysed twice, and reruns of this benchmark do not transcribe again
-    (the cores are shared), until llaqo/lite/transcribe.py changes."""
+    (the cores are shared), until llaqo/lite/hearing/transcribe.py changes."""
     folder.mkdir(parents=True, exist_ok=True)
     code = Path(transcribe.__file__).read_bytes()
 

@@ -1,4 +1,4 @@
-"""The metre inferred from perfect notes: llaqo.lite.metre on the notes in truth.json (what was played), as a
+"""The metre inferred from perfect notes: llaqo.lite.hearing.metre on the notes in truth.json (what was played), as a
 stand-in for a near-perfect transcriber, without the audio. bench/lite_accuracy.py measures the real pipeline.
 
 Usage: python bench/metre_accuracy.py PERFBENCH_DIR [PERFBENCH_DIR ...]

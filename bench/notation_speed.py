@@ -1,6 +1,6 @@
 """Speed of engraving a marked score: a 100-bar, two-staff score (1200 notes) with 30 marked errors and shaded
-bars -> SVG pages, through llaqo.lite.notation.engrave (partitura reads the score, verovio lays it out and draws
-it, the marks are drawn in).
+bars -> SVG pages, through llaqo.lite.evidence.notation.engrave (partitura reads the score, verovio lays it out
+and draws it, the marks are drawn in).
 
 Usage: python bench/notation_speed.py [--bars 100] [--midi] [--page-width 1400]
 The score is synthesised (right-hand eighths over left-hand quarters in 4/4) and written as MIDI, then as

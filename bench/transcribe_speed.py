@@ -1,4 +1,4 @@
-"""Speed of the Lite coach's transcriber (Transkun 2.0, llaqo.lite.transcribe) alone, on the CPU or a GPU.
+"""Speed of the Lite coach's transcriber (Transkun 2.0, llaqo.lite.hearing.transcribe) alone, on the CPU or a GPU.
 
 Usage: python bench/transcribe_speed.py [--device cuda] [--minutes 0.5 3] [--precision fp32 unfused tf32 bf16] [--out F]
 Each take is synthesised (llaqo.lite.synth.texture_notes), so nothing but the wheel's weights is needed: the

@@ -3,7 +3,7 @@
 Usage: python bench/transcriber.py [--perfbench ../shared/perfbench/dev] [--cache /tmp/llaqo-transkun-cache]
        [--variants hop12 hop14] [--takes d01 d09]
 "reference" is Transkun's own TransKun.transcribe() at its defaults (16 s segments, 8 s hop, fp32): the
-unmodified model. Each variant is llaqo.lite.transcribe with a TranscriberConfig. Each result is cached
+unmodified model. Each variant is llaqo.lite.hearing.transcribe with a TranscriberConfig. Each result is cached
 (by take, variant and audio size) in --cache, with the seconds it took, so a rerun only times what is new;
 timings from different runs are comparable only on an otherwise idle machine, so the table marks cached rows.
 """

@@ -1,7 +1,7 @@
 """The app's practice tools: compare with a reference, the local progress history, and the class view.
 
 build_controls() adds their controls to the page built by llaqo.app.build_demo; the handlers only
-translate between the UI and the library (llaqo.lite.compare / progress / classview, llaqo.history).
+translate between the UI and the library (llaqo.lite.practice: compare, progress, classview, history).
 Comparisons and progress answers come from the Lite coach.
 """
 

@@ -117,7 +117,8 @@ class LiteCoach:
         """Yield the answer sentence by sentence. Settings do not apply: answers are built from templates.
 
         reference: a reference recording's Clip; comparison questions are answered against it.
-        takes: this piece's saved takes (llaqo.history), oldest first; progress questions are answered from them.
+        takes: this piece's saved takes (llaqo.lite.practice.history), oldest first; progress questions are answered
+        from them.
         """
         previous = history[-1].question if history else None
         payload: LitePayload = clip.payload

@@ -1,4 +1,4 @@
-"""Align a transcription to its score (llaqo.lite.score).
+"""Align a transcription to its score (llaqo.lite.alignment.score).
 
 The alignment is note-level: dynamic time warping over onset groups finds the path, notes of
 the same pitch are paired along it, and what is left is classified as wrong (a notated note

@@ -1,4 +1,4 @@
-"""Load a score (MIDI or MusicXML via partitura) as notated notes in quarter notes (llaqo.lite.align
+"""Load a score (MIDI or MusicXML via partitura) as notated notes in quarter notes (llaqo.lite.alignment.align
 matches a performance to it)."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ parse() reads a question with phrase tables, each entry a pattern for a way of s
 word only counts in the phrase that gives it its meaning: "the marked tempo" compares with the
 score, "mark it out of 10" rates; "student" asks about skill only in "a student or a master".
 The scope is read from numbers and named parts ("bars 5 to 8", "the first four bars", "the second
-half", "from 0:30") and is resolved to times later (llaqo.lite.scope), against the take's bars.
+half", "from 0:30") and is resolved to times later (llaqo.lite.answers.scope), against the take's bars.
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ PARTS: dict[str, tuple[str, ...]] = {
 # "right hand performance" still names the right hand; "right notes" does not
 PART_EXTRA = {"right hand": (r"right hand performance",)}
 
-# Named parts of the take -> a Scope.part name; resolved against the bars or duration in llaqo.lite.scope
+# Named parts of the take -> a Scope.part name; resolved against the bars or duration in llaqo.lite.answers.scope
 SECTIONS: tuple[tuple[str, str], ...] = (
     (r"(?:first|second) half", "{0}"),
     (r"(?:the )?last phrase|final phrase|closing phrase", "last phrase"),

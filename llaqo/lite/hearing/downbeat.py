@@ -1,6 +1,6 @@
 """Where the bars start: the accents a listener hears on each beat (a bass note, a long note, a loud chord, a
-change of harmony) and how well a bar of n beats from a given first downbeat fits them. llaqo.lite.metre finds the
-beats; this judges the bars over them.
+change of harmony) and how well a bar of n beats from a given first downbeat fits them.
+llaqo.lite.hearing.metre finds the beats; this judges the bars over them.
 
 Pure functions over the transcribed notes (N, 4) [onset_s, offset_s, pitch, velocity] and the beat times (B,).
 """

@@ -10,7 +10,7 @@ Three pure steps over the transcribed notes (N, 4) [onset_s, offset_s, pitch, ve
    assumes one tempo). The pulse is some metrical level, not necessarily the notated beat.
 3. infer_metre(): every hypothesis "the beat is r pulses, a bar is n beats, the first downbeat is beat p" is
    scored by how the accents fall on it (beats carry more, and stronger, chords than the points between them;
-   downbeats carry the bass notes, long notes and harmony changes: llaqo.lite.downbeat), plus a prior on the
+   downbeats carry the bass notes, long notes and harmony changes: llaqo.lite.hearing.downbeat), plus a prior on the
    tempo of a notated beat. The best one gives the beats, the metre and the downbeats; the margin over the
    runner-up gives the bar grid's confidence, lowered when the take's two halves hear their bars elsewhere.
 

@@ -1,6 +1,6 @@
 """Sustain pedal: the transcriber's pedal events where it hears them, and what keeps sounding where it does not.
 
-Transkun transcribes the sustain pedal as presses [down_s, up_s] (llaqo.lite.transcribe); each harmony change
+Transkun transcribes the sustain pedal as presses [down_s, up_s] (llaqo.lite.hearing.transcribe); each harmony change
 is judged against them: a press held more than BLUR_S through a change blurs it (perfbench's definition), a
 press released at a change is a clean change. On rendered pianos Transkun finds only part of the presses
 (bench/RESULTS.md: a SoundFont's pedal holds notes but makes none of the sympathetic resonance of a real

@@ -1,5 +1,5 @@
 """The class view: many takes of one piece, each analysed once (in parallel processes), as one table of
-headline numbers (llaqo.lite.headline) with each take's top problem, exportable as CSV."""
+headline numbers (llaqo.lite.practice.headline) with each take's top problem, exportable as CSV."""
 
 from __future__ import annotations
 

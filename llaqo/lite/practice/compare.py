@@ -241,7 +241,7 @@ def compare(reference: Analysis, take: Analysis, time_map: TimeMap) -> Compariso
 
 def _beat_groups(a: Analysis) -> list[tuple[float, float]]:
     """Reference segments without a score: groups of BEATS_PER_SEGMENT tracked beats, else SEGMENT_S windows
-    (llaqo.lite.bars), as the take's own analysis."""
+    (llaqo.lite.measures.bars), as the take's own analysis."""
     beats = a.tempo.beats
     if len(beats) > 2 * bars.BEATS_PER_SEGMENT:
         bounds = beats[:: bars.BEATS_PER_SEGMENT]

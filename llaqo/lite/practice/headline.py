@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the history imports Headline without the analysis stack (torch, librosa)
     from llaqo.lite.analysis import Analysis
 
-EVEN_MS = 20.0  # onsets within 20 ms RMS of their places sound even (as llaqo.lite.answers)
+EVEN_MS = 20.0  # onsets within 20 ms RMS of their places sound even (as llaqo.lite.answers.answers)
 ACCURATE_PCT = 95.0  # below this share of notes played as written, accuracy is the first thing to fix
-FLAT_DB = 8.0  # bar (or beat-group) levels spanning less than this sound flat (as llaqo.lite.dynamics)
+FLAT_DB = 8.0  # bar (or beat-group) levels spanning less than this sound flat (as llaqo.lite.measures.dynamics)
 
 FIELDS = {  # name -> (what it is, unit, better): better is "lower", "higher" or "" (neither)
     "tempo_bpm": ("tempo", "BPM", ""),
