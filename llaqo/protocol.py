@@ -7,13 +7,15 @@ Nothing here knows about Gradio or about tensors.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 Mode = Literal["greedy", "sample", "beam", "faithful"]
 Scope = Literal["window", "whole"]
+Progress = Callable[[int, int], None]
+"""progress(done, total): called as a long prepare() advances (the Lite coach: after each transcription segment)."""
 
 
 @dataclass(frozen=True)
@@ -137,4 +139,54 @@ class Coach(Protocol):
 
     def passages(self, clip: Clip, answer: str) -> list[Passage]:
         """The passages of the recording a complete answer cites, in time order (empty when it cites none)."""
+        ...
+
+
+class PracticeCoach(Coach, Protocol):
+    """A coach that also judges a take against a reference and over a practice history (the Lite coach).
+
+    The app's practice tools use this and nothing else of it. Its answers are measured, so Settings do not
+    apply to them, and its prepare() reports progress.
+    """
+
+    def prepare(
+        self,
+        audio_path: str | Path,
+        *,
+        score_path: str | Path | None = None,
+        start_s: float = 0.0,
+        progress: Progress | None = None,
+    ) -> Clip:
+        """Coach.prepare, calling progress(done, total) as the long work advances."""
+        ...
+
+    def answer(
+        self,
+        clip: Clip,
+        question: str,
+        history: Sequence[Turn] = (),
+        settings: Settings = Settings(),
+        *,
+        reference: Clip | None = None,
+        takes: Sequence[Any] | None = None,
+    ) -> Iterator[str]:
+        """Coach.answer; a comparison question is answered against the reference's Clip, and a progress question
+        from takes (the piece's saved takes, oldest first, as the practice history returns them)."""
+        ...
+
+    def asks_comparison(self, question: str, previous_question: str | None = None) -> bool:
+        """Whether the question (or a follow-up of previous_question) compares the take with a reference."""
+        ...
+
+    def asks_progress(self, question: str) -> bool:
+        """Whether the question asks about progress over the saved takes."""
+        ...
+
+    def comparison_figure(self, clip: Clip, reference: Clip) -> Any:
+        """The take and the reference overlaid (a matplotlib figure)."""
+        ...
+
+    def save_take(self, store: Any, clip: Clip, piece_name: str | None = None) -> Any:
+        """Save the take's measurements (never its audio) to the practice history store -> the saved take.
+        Raises the store's errors (the piece unsure, the database unwritable)."""
         ...

@@ -104,7 +104,7 @@ def musicxml_score(notes: np.ndarray, beats: int, beat_type: int, quarter_bpm: f
 @pytest.fixture(scope="module")
 def app():
     coach = LiteCoach()
-    return ChatApp(coach, coach)
+    return ChatApp(coach, coach, practice_coach=coach)
 
 
 def send(app: ChatApp, session: Session, text: str, *files: Path) -> tuple[str, list]:

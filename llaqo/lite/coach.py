@@ -8,15 +8,19 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llaqo.lite import analysis, synth
 from llaqo.lite.analysis import Analysis
 from llaqo.lite.answers import answers, passages
-from llaqo.lite.evidence import notation, plots
+from llaqo.lite.evidence import compare_plots, notation, plots
 from llaqo.lite.hearing import transcribe
 from llaqo.lite.practice import compare, compare_answers, progress
-from llaqo.lite.practice.history import Take
+from llaqo.lite.practice.history import History, Take
 from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn, content_hash
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +44,11 @@ class LitePayload:
 
 
 class LiteCoach:
-    """Answers from the Lite analysis. Construction loads the model and warms up the JIT-compiled code."""
+    """Answers from the Lite analysis, and with a reference and the practice history too (a PracticeCoach).
+    Construction loads the model and warms up the JIT-compiled code."""
 
     name = "Lite"
     max_duration_s = analysis.MAX_DURATION_S
-    about = (
-        "The Lite coach measures your recording on this computer: the notes you played, tempo and its "
-        "stability, evenness, dynamics, articulation and pedalling, and with a score (MIDI or MusicXML) the "
-        "wrong, missed and extra notes bar by bar. Every answer cites its measurement. It cannot judge tone "
-        "colour, emotional intent, style or the composer: put the LLaQo checkpoints in ckpts/ to enable the "
-        "LLaQo model for those."
-    )
     about = (
         "Answers come from measurements of your recording (the notes played, tempo, timing, dynamics, articulation, "
         "pedalling, hand balance and voicing, chords and runs) and cite them, for the bars, part or hand you ask "
@@ -141,6 +139,22 @@ class LiteCoach:
                 self._comparisons.popitem(last=False)
         self._comparisons.move_to_end(key)
         return self._comparisons[key]
+
+    def asks_comparison(self, question: str, previous_question: str | None = None) -> bool:
+        return compare_answers.asks_comparison(question, previous_question)
+
+    def asks_progress(self, question: str) -> bool:
+        return progress.asks_progress(question)
+
+    def comparison_figure(self, clip: Clip, reference: Clip) -> Figure:
+        return compare_plots.comparison_figure(self.compare(clip, reference))
+
+    def save_take(self, store: History, clip: Clip, piece_name: str | None = None) -> Take:
+        """Save the take's headline numbers and fingerprint to the history. Raises UnsurePiece or HistoryError."""
+        payload: LitePayload = clip.payload
+        return progress.save_take(
+            store, payload.analysis, payload.audio_path, payload.score_path, piece_name=piece_name
+        )
 
     def evidence(self, clip: Clip) -> Evidence:
         payload: LitePayload = clip.payload
