@@ -7,13 +7,16 @@ Nothing here knows about Gradio or about tensors.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 Mode = Literal["greedy", "sample", "beam", "faithful"]
 Scope = Literal["window", "whole"]
+K = TypeVar("K")
+V = TypeVar("V")
 Progress = Callable[[int, int], None]
 """progress(done, total): called as a long prepare() advances (the Lite coach: after each transcription segment)."""
 
@@ -95,6 +98,40 @@ class Evidence:
     plots: dict[str, Any] = field(default_factory=dict)
     score_pages: list[str] = field(default_factory=list)
     """The score engraved with the performance marked on it: SVG documents, one per page (empty without a score)."""
+
+
+def clock(seconds: float, decimals: int = 0) -> str:
+    """A time as the answers, the app and the report write it, rounded: 72.4 -> "1:12"; decimals=1: "1:12.4"."""
+    total = round(seconds, decimals)  # rounded first, so that 59.97 s reads "1:00.0", not "0:60.0"
+    minutes = int(total // 60)
+    return f"{minutes}:{total - 60 * minutes:0{3 + decimals if decimals else 2}.{decimals}f}"
+
+
+class LruCache(Generic[K, V]):
+    """A mapping of at most `size` entries that forgets the least recently used: the coaches' prepared clips
+    (keyed by content_hash) and comparisons."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        """The entry (now the most recently used), or None."""
+        if key not in self._items:
+            return None
+        self._items.move_to_end(key)
+        return self._items[key]
+
+    def put(self, key: K, value: V) -> V:
+        """Keep value under key, forgetting the least recently used entries past `size` -> value."""
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def content_hash(*paths: str | Path | None) -> str:

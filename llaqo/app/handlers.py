@@ -19,13 +19,13 @@ from llaqo import report
 from llaqo.app import practice
 from llaqo.app.score_view import score_panel
 from llaqo.app.sessions import MAX_UPLOAD_MB, Session, Sessions, oversized
-from llaqo.app.views import SCOPES, clock, overview, ui_settings
+from llaqo.app.views import SCOPES, overview, ui_settings
 from llaqo.audio import AudioError
 from llaqo.checkpoint import CheckpointError
 from llaqo.decoding import PromptTooLong
 from llaqo.lite.alignment.score import ScoreError
 from llaqo.lite.evidence import clips
-from llaqo.protocol import Clip, Coach, Evidence, Passage, PracticeCoach, Progress, Settings, Turn, content_hash
+from llaqo.protocol import Clip, Coach, Evidence, Passage, PracticeCoach, Progress, Settings, Turn, clock, content_hash
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from llaqo.lite.answers import sentences
 from llaqo.lite.answers.grounding import Citer, Sentence
 from llaqo.lite.answers.scope import Span, bar_views, bars_path, place, where
+from llaqo.lite.config import LITE
 from llaqo.lite.measures import chords
-
-SLOW_SHARE = 0.7  # slow practice at 70% of the played tempo (grounding.HOW["slow"])
 
 
 @dataclass(frozen=True)
@@ -56,9 +55,9 @@ def problems(c: Citer, span: Span) -> list[Problem]:
             f"{c('tempo.cv_pct', '.1f')}% around {c('tempo.bpm')} BPM, furthest from it at {_tempo_extreme(c, span)}",
             "keep a metronome click on every beat and count aloud",
         ))  # fmt: skip
-    if d["timing"]["jitter_ms"] > sentences.JITTER_EVEN_MS:
+    if d["timing"]["jitter_ms"] > LITE.jitter_even_ms:
         out.append(Problem(
-            "rhythm", 1.0 if d["timing"]["jitter_ms"] > sentences.JITTER_UNEVEN_MS else 0.5,
+            "rhythm", 1.0 if d["timing"]["jitter_ms"] > LITE.jitter_uneven_ms else 0.5,
             lambda c: f"your onsets sat {c('timing.jitter_ms')} ms (RMS) off their grid over the whole take, from "
             f"{c('notes[0][0]', how='clock')} to {c(_last_onset(c), how='clock')}",
             "practise in dotted rhythms, then straight, with the metronome on the subdivision",
@@ -81,7 +80,7 @@ def problems(c: Citer, span: Span) -> list[Problem]:
             "drop the whole hand into each chord from the key surface, slowly, listening for one sound",
         ))  # fmt: skip
     uneven = [f"runs.runs[{i}][4]" for i, r in enumerate(d["runs"]["runs"]) if span.holds(r[0])]
-    if uneven and sum(c.get(p) for p in uneven) / len(uneven) >= 15:
+    if uneven and sum(c.get(p) for p in uneven) / len(uneven) >= LITE.run_uneven_cv_pct:
         out.append(Problem(
             "runs", 0.5,
             lambda c: f"the notes of your fast runs were spaced unevenly, varying by {c.of('mean', uneven, '.1f')}%, "

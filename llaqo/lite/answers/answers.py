@@ -15,6 +15,7 @@ from llaqo.lite.answers import advice, sentences
 from llaqo.lite.answers.grounding import Citer, Sentence
 from llaqo.lite.answers.questions import Question, parse
 from llaqo.lite.answers.scope import Span, place, resolve_scope
+from llaqo.lite.config import LITE
 from llaqo.lite.measures import articulation, chords, runs
 
 HAND_AWARE = ("notes", "balance", "chords", "runs")  # topics answered for the asked hand or voice
@@ -24,7 +25,7 @@ METHOD = {
     "rolled_ms": chords.ROLLED_MS,
     "run_notes": runs.MIN_NOTES,
     "run_ioi_ms": 1000 * runs.FAST_IOI_S,
-    "slow_share": advice.SLOW_SHARE,
+    "slow_share": LITE.slow_practice_share,
 }
 COUNTED_BAR = re.compile(r"\bbars? \d")  # an answer that cites a bar number
 

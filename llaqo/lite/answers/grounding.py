@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from llaqo.lite.config import LITE
+from llaqo.protocol import clock
+
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-
-
-def clock(seconds: float) -> str:
-    """12.3 -> "0:12"."""
-    s = int(round(seconds))
-    return f"{s // 60}:{s % 60:02d}"
 
 
 def note_name(pitch: float) -> str:
@@ -44,7 +41,7 @@ HOW: dict[str, Callable[[list], float | str]] = {
     "diff": lambda v: v[0] - v[1],
     "absdiff": lambda v: abs(v[0] - v[1]),
     "pct_change": lambda v: abs(100 * (float(np.mean(v[:-1])) / v[-1] - 1)),  # the mean of all but the last vs it
-    "slow": lambda v: 0.7 * v[0],  # the slow-practice metronome mark: 70% of the played tempo
+    "slow": lambda v: LITE.slow_practice_share * v[0],  # the slow-practice metronome mark
 }
 TEXT_HOW = {"clock": clock, "note": note_name}
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 
 from llaqo.lite.analysis import Analysis
-from llaqo.lite.answers.summary import clock
-from llaqo.protocol import Passage
+from llaqo.protocol import Passage, clock
 
 MAX_PASSAGES = 6  # more clips than this under one answer is a playlist, not evidence
 MAX_PASSAGE_S = 20.0  # a longer "passage" is the whole take ("the recording covers bars 1-40"), not a place

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from llaqo.lite.answers.grounding import Citer, Sentence
 from llaqo.lite.answers.scope import Span, place, where
+from llaqo.lite.config import LITE
 
-JITTER_EVEN_MS = 20  # onsets within 20 ms RMS of their grid sound even
-JITTER_UNEVEN_MS = 35  # beyond 35 ms the unevenness is audible
 MELODY_OVER_DB = 3.0  # a melody this much above its accompaniment stands out
 HEAVY_DB = 3.0  # a left hand (accompaniment) this much above the right (melody) covers it
 MAX_PLACES = 3
@@ -52,7 +51,7 @@ def tempo(c: Citer, span: Span, compare: bool = False) -> list[Sentence]:
     bpms = [f"tempo.curve[{i}][1]" for i in points]
     if nominal:
         mean = sum(c.get(p) for p in bpms) / len(bpms)
-        if compare or abs(mean / nominal - 1) >= 0.06:
+        if compare or abs(mean / nominal - 1) >= LITE.tempo_departure:
             faster = "faster" if mean > nominal else "slower"
             out.append(c.say(
                 f"That is {c.of('pct_change', [*bpms, 'tempo.nominal_bpm'])}% {faster} than the marked "
@@ -77,7 +76,8 @@ def tempo(c: Citer, span: Span, compare: bool = False) -> list[Sentence]:
 
 def rhythm(c: Citer, span: Span) -> list[Sentence]:
     j = c.doc["timing"]["jitter_ms"]
-    verdict = "evenly placed" if j <= JITTER_EVEN_MS else "mostly even" if j <= JITTER_UNEVEN_MS else "audibly uneven"
+    even, audible = LITE.jitter_even_ms, LITE.jitter_uneven_ms
+    verdict = "evenly placed" if j <= even else "mostly even" if j <= audible else "audibly uneven"
     basis = "where the score puts them on your tempo curve" if "score" in c.doc else "an even subdivision of the beat"
     whole = "" if span.whole else " (measured over the whole take)"
     return [c.say(f"Your notes were {verdict}{whole}: onsets sit {c('timing.jitter_ms')} ms (RMS) from {basis}.")]
@@ -329,7 +329,8 @@ def runs(c: Citer, span: Span) -> list[Sentence]:
     cvs = [f"runs.runs[{i}][4]" for i in chosen]
     worst = max(chosen, key=lambda i: rows[i][4])
     mean = sum(c.get(p) for p in cvs) / len(cvs)
-    verdict = "even" if mean < 8 else "slightly uneven" if mean < 15 else "uneven"
+    even, uneven = LITE.run_even_cv_pct, LITE.run_uneven_cv_pct
+    verdict = "even" if mean < even else "slightly uneven" if mean < uneven else "uneven"
     return [
         c.say(
             f"Your {c.of('count', cvs, 'd')} fast runs{scope} were {verdict}: the spacing of their notes varied by "

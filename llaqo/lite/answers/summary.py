@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from llaqo.lite.analysis import Analysis
-
-
-def clock(seconds: float) -> str:
-    """12.3 -> "0:12"."""
-    s = int(round(seconds))
-    return f"{s // 60}:{s % 60:02d}"
+from llaqo.protocol import clock
 
 
 def summary_lines(a: Analysis) -> list[str]:

@@ -26,6 +26,7 @@ import numpy as np
 from llaqo.lite.alignment import score as scores
 from llaqo.lite.alignment.score_report import NoteEvent
 from llaqo.lite.analysis import Analysis
+from llaqo.lite.config import LITE
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ ET.register_namespace("xlink", XLINK_NS)
 COLOURS = {"wrong": "#d62728", "missed": "#ff7f0e", "extra": "#9467bd", "tempo": "#ffe08a", "pedal": "#6baed6"}
 """Marks: the piano roll's error colours (plots.ERROR_COLOURS), a yellow wash for tempo, a blue line for pedal."""
 MUSICXML_SUFFIXES = (".musicxml", ".xml")  # read by verovio as they are; anything else goes through partitura
-TEMPO_DEVIATION = 0.06  # a bar 6% or more off the median tempo is shaded (the answers name such stretches too)
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
@@ -150,11 +150,11 @@ def engrave(score_path: str | Path, a: Analysis, config: EngraveConfig = Engrave
 
 
 def highlighted_bars(a: Analysis) -> dict[str, set[int]]:
-    """{"tempo": bars TEMPO_DEVIATION or more off the median bar tempo, "pedal": bars holding a blurred change}."""
+    """{"tempo": bars LITE.tempo_departure or more off the median bar tempo, "pedal": bars holding a blurred change}."""
     views = a.score.bars if a.score is not None else []
     bpms = np.array([b.bpm for b in views if b.bpm is not None])
     median = float(np.median(bpms)) if len(bpms) else 0.0
-    tempo = {b.bar for b in views if b.bpm is not None and median and abs(b.bpm / median - 1) >= TEMPO_DEVIATION}
+    tempo = {b.bar for b in views if b.bpm is not None and median and abs(b.bpm / median - 1) >= LITE.tempo_departure}
     pedal = {b.bar for b in views for t in a.pedal.blurred_s if b.start_s <= t < b.end_s}
     return {"tempo": tempo, "pedal": pedal}
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from llaqo.lite.config import LITE
 from llaqo.lite.hearing.spectral import Envelopes
 
 CURVE_HOP_S = 0.1  # one loudness point every 100 ms
@@ -21,7 +22,7 @@ ATTACK_S = 0.09  # a note's level is its band peak within this time of the onset
 FLOOR_DB = -80.0  # level of digital silence
 # Label thresholds on segment levels in dB. The perfbench definitions are in velocity units (flat <= 12,
 # cresc >= 25 with r >= 0.8, steps >= 18, wide >= 50); a piano's attack level rises about 0.25 dB per unit.
-FLAT_DB = 8.0
+# Flat: a spread under LITE.flat_db (llaqo.lite.config), which the headline judges by too.
 TREND_DB = 5.0
 TREND_R = 0.8
 STEP_DB = 4.0
@@ -102,7 +103,7 @@ def dynamics_label(levels: np.ndarray) -> str:
     if len(levels) < 2:
         return "flat"
     spread = float(levels.max() - levels.min())
-    if spread < FLAT_DB:
+    if spread < LITE.flat_db:
         return "terraced" if plateau_steps(levels) >= MIN_PLATEAU_STEPS else "flat"
     r = float(np.corrcoef(np.arange(len(levels)), levels)[0, 1])
     change = float(levels[-1] - levels[0])
@@ -119,7 +120,7 @@ def dynamics_label(levels: np.ndarray) -> str:
     if spread >= WIDE_DB or steps.mean() >= TERRACE_STEP_SHARE:
         return "wide-contrast"
     # Neither trend, steps nor a wide range: the nearer of "flat" and "wide-contrast".
-    return "flat" if spread < (FLAT_DB + WIDE_DB) / 2 else "wide-contrast"
+    return "flat" if spread < (LITE.flat_db + WIDE_DB) / 2 else "wide-contrast"
 
 
 def analyse_dynamics(

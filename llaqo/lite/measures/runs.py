@@ -10,8 +10,6 @@ import numpy as np
 FAST_IOI_S = 0.2  # notes at most 200 ms apart (sixteenths at 75 BPM or faster) make a fast passage
 SAME_RATE = 1.6  # an interval more than 1.6 times longer or shorter than the run's median leaves the run
 MIN_NOTES = 6  # a run has at least this many notes
-EVEN_CV_PCT = 8.0  # runs varying less than this sound even
-UNEVEN_CV_PCT = 15.0  # ... and more than this, audibly uneven
 
 
 @dataclass(frozen=True)

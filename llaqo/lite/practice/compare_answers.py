@@ -11,8 +11,8 @@ from collections.abc import Callable
 import numpy as np
 
 from llaqo.lite.answers.questions import parse
-from llaqo.lite.answers.summary import clock
 from llaqo.lite.practice.compare import Comparison, Segment
+from llaqo.protocol import clock
 
 ASKS_COMPARISON = r"referen|teacher|compar|\bthan\b|versus|\bvs\b|differ|model recording|other take"
 TOPIC_WORDS = {

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+from llaqo.lite.config import LITE
+
 if TYPE_CHECKING:  # the history imports Headline without the analysis stack (torch, librosa)
     from llaqo.lite.analysis import Analysis
 
-EVEN_MS = 20.0  # onsets within 20 ms RMS of their places sound even (as llaqo.lite.answers.answers)
 ACCURATE_PCT = 95.0  # below this share of notes played as written, accuracy is the first thing to fix
-FLAT_DB = 8.0  # bar (or beat-group) levels spanning less than this sound flat (as llaqo.lite.measures.dynamics)
 
 FIELDS = {  # name -> (what it is, unit, better): better is "lower", "higher" or "" (neither)
     "tempo_bpm": ("tempo", "BPM", ""),
@@ -65,13 +65,13 @@ def top_problem(a: Analysis) -> str:
     if a.score is not None and a.score.accuracy_pct < ACCURATE_PCT:
         acc = a.score.accuracy_pct
         problems.append(((ACCURATE_PCT - acc) / 5, f"wrong or missed notes ({acc:.0f}% accurate)"))
-    if evenness_ms(a) > EVEN_MS:
-        problems.append((evenness_ms(a) / EVEN_MS - 1, f"uneven timing ({evenness_ms(a):.0f} ms RMS)"))
+    if evenness_ms(a) > LITE.jitter_even_ms:
+        problems.append((evenness_ms(a) / LITE.jitter_even_ms - 1, f"uneven timing ({evenness_ms(a):.0f} ms RMS)"))
     if a.pedal.label == "blurred":
         share = len(a.pedal.blurred_s) / max(len(a.pedal.changes_s), 1)
         problems.append((share, f"blurred pedal ({len(a.pedal.blurred_s)} of {len(a.pedal.changes_s)} changes)"))
     if a.tempo.label == "rushing" and a.tempo.nominal_bpm:
         problems.append((a.tempo.bpm / a.tempo.nominal_bpm - 1, f"rushing ({a.tempo.bpm:.0f} BPM)"))
-    if a.dynamics.range_db < FLAT_DB:
-        problems.append((1 - a.dynamics.range_db / FLAT_DB, f"flat dynamics ({a.dynamics.range_db:.1f} dB)"))
+    if a.dynamics.range_db < LITE.flat_db:
+        problems.append((1 - a.dynamics.range_db / LITE.flat_db, f"flat dynamics ({a.dynamics.range_db:.1f} dB)"))
     return max(problems)[1] if problems else "none"
