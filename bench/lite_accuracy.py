@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import logging
-import warnings
 from pathlib import Path
 
 import mido
 import mir_eval
 import numpy as np
+from common import PERFBENCH_DEV, quiet  # this folder is on the path of a script run from it
 
 from llaqo.lite.analysis import analyze
 from llaqo.lite.hearing import transcribe
@@ -114,11 +113,9 @@ def cached_transcriber(folder: Path):
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    warnings.simplefilter("ignore")
+    quiet()
     parser = argparse.ArgumentParser(description=__doc__)
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "perfbench" / "dev"
-    parser.add_argument("--perfbench", type=Path, default=default)
+    parser.add_argument("--perfbench", type=Path, default=PERFBENCH_DEV)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/llaqo-transkun-cache/lite"))
     args = parser.parse_args()
     transcriber = cached_transcriber(args.cache)

@@ -14,8 +14,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+from lite_accuracy import (  # this folder is on the path of a script run from it
+    DOWNBEAT_TOLERANCE_S,
+    OFF_LEVEL,
+    true_metre,
+)
 
-from bench.lite_accuracy import DOWNBEAT_TOLERANCE_S, OFF_LEVEL, true_metre
 from llaqo.lite.hearing import metre, tempo
 
 

@@ -16,11 +16,11 @@ import dataclasses
 import os
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import soundfile
+from common import quiet  # this folder is on the path of a script run from it
 
 from llaqo.lite import synth
 from llaqo.lite.alignment.score_report import NoteEvent
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--midi", action="store_true", help="engrave the MIDI file (partitura converts it)")
     parser.add_argument("--page-width", type=int, default=notation.EngraveConfig.page_width, help="verovio units")
     args = parser.parse_args()
-    warnings.simplefilter("ignore")
+    quiet()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         notes = score_notes(args.bars)

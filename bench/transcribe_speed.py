@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import statistics
 import time
-import warnings
 from pathlib import Path
 
 import torch
+from common import quiet  # this folder is on the path of a script run from it
 
 from llaqo.lite import synth
 from llaqo.lite.hearing import transcribe
@@ -49,8 +48,7 @@ def sync(device: str) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    warnings.simplefilter("ignore")
+    quiet()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--minutes", type=float, nargs="+", default=[0.5, 3.0])

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import PERFBENCH_DEV, quiet  # this folder is on the path of a script run from it
 from lite_accuracy import onset_f1  # this folder is on the path of a script run from it
 
 from llaqo.audio import load_audio
@@ -52,11 +51,9 @@ def run(name: str, wave: np.ndarray, take: str, cache: Path) -> tuple[np.ndarray
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    warnings.simplefilter("ignore")
+    quiet()
     parser = argparse.ArgumentParser(description=__doc__)
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "perfbench" / "dev"
-    parser.add_argument("--perfbench", type=Path, default=default)
+    parser.add_argument("--perfbench", type=Path, default=PERFBENCH_DEV)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/llaqo-transkun-cache"))
     parser.add_argument("--variants", nargs="+", default=["hop12"], choices=sorted(VARIANTS))
     parser.add_argument("--takes", nargs="*", default=[], help="only takes whose name starts with one of these")
