@@ -19,7 +19,8 @@ from pathlib import Path
 
 import soundfile
 
-from llaqo.lite import synth, transcribe
+from llaqo.lite import synth
+from llaqo.lite.hearing import transcribe
 
 N_TAKES = 12
 

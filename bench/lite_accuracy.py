@@ -12,16 +12,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import logging
-import warnings
 from pathlib import Path
 
 import mido
 import mir_eval
 import numpy as np
+from common import PERFBENCH_DEV, quiet  # this folder is on the path of a script run from it
 
-from llaqo.lite import transcribe
 from llaqo.lite.analysis import analyze
+from llaqo.lite.hearing import transcribe
 
 ONSET_TOLERANCE_S = 0.05
 WRONG_TOLERANCE_S = 0.1  # a reported wrong note matches a true substitution within 100 ms, same pitches
@@ -97,7 +96,7 @@ def error_events(wrong: list[dict], missed: list[dict], extra: list[dict]) -> li
 def cached_transcriber(folder: Path):
     """transcribe.transcribe, with its results kept in `folder` by the hash of the waveform, the segment plan and
     the transcriber's code: each take is analysed twice, and reruns of this benchmark do not transcribe again
-    (the cores are shared), until llaqo/lite/transcribe.py changes."""
+    (the cores are shared), until llaqo/lite/hearing/transcribe.py changes."""
     folder.mkdir(parents=True, exist_ok=True)
     code = Path(transcribe.__file__).read_bytes()
 
@@ -114,11 +113,9 @@ def cached_transcriber(folder: Path):
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    warnings.simplefilter("ignore")
+    quiet()
     parser = argparse.ArgumentParser(description=__doc__)
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "perfbench" / "dev"
-    parser.add_argument("--perfbench", type=Path, default=default)
+    parser.add_argument("--perfbench", type=Path, default=PERFBENCH_DEV)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/llaqo-transkun-cache/lite"))
     args = parser.parse_args()
     transcriber = cached_transcriber(args.cache)

@@ -8,15 +8,14 @@ With --score, each take is analysed against its notes written as a MIDI score (t
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import soundfile
+from common import quiet  # this folder is on the path of a script run from it
 
 from llaqo.lite import synth
 from llaqo.lite.coach import LiteCoach
@@ -25,8 +24,7 @@ SR = 44100  # a typical upload rate, so resampling is part of the measurement
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    warnings.simplefilter("ignore")
+    quiet()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--score", action="store_true", help="analyse each take against its MIDI score")

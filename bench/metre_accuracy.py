@@ -1,4 +1,4 @@
-"""The metre inferred from perfect notes: llaqo.lite.metre on the notes in truth.json (what was played), as a
+"""The metre inferred from perfect notes: llaqo.lite.hearing.metre on the notes in truth.json (what was played), as a
 stand-in for a near-perfect transcriber, without the audio. bench/lite_accuracy.py measures the real pipeline.
 
 Usage: python bench/metre_accuracy.py PERFBENCH_DIR [PERFBENCH_DIR ...]
@@ -14,9 +14,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+from lite_accuracy import (  # this folder is on the path of a script run from it
+    DOWNBEAT_TOLERANCE_S,
+    OFF_LEVEL,
+    true_metre,
+)
 
-from bench.lite_accuracy import DOWNBEAT_TOLERANCE_S, OFF_LEVEL, true_metre
-from llaqo.lite import metre, tempo
+from llaqo.lite.hearing import metre, tempo
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Speed of engraving a marked score: a 100-bar, two-staff score (1200 notes) with 30 marked errors and shaded
-bars -> SVG pages, through llaqo.lite.notation.engrave (partitura reads the score, verovio lays it out and draws
-it, the marks are drawn in).
+bars -> SVG pages, through llaqo.lite.evidence.notation.engrave (partitura reads the score, verovio lays it out
+and draws it, the marks are drawn in).
 
 Usage: python bench/notation_speed.py [--bars 100] [--midi] [--page-width 1400]
 The score is synthesised (right-hand eighths over left-hand quarters in 4/4) and written as MIDI, then as
@@ -16,16 +16,17 @@ import dataclasses
 import os
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import soundfile
+from common import quiet  # this folder is on the path of a script run from it
 
-from llaqo.lite import notation, synth
+from llaqo.lite import synth
+from llaqo.lite.alignment.score_report import NoteEvent
 from llaqo.lite.analysis import analyze
-from llaqo.lite.bars import BarView
-from llaqo.lite.score_report import NoteEvent
+from llaqo.lite.evidence import notation
+from llaqo.lite.measures.bars import BarView
 
 BPM = 120.0
 REPEATS = 3
@@ -70,7 +71,7 @@ def main() -> None:
     parser.add_argument("--midi", action="store_true", help="engrave the MIDI file (partitura converts it)")
     parser.add_argument("--page-width", type=int, default=notation.EngraveConfig.page_width, help="verovio units")
     args = parser.parse_args()
-    warnings.simplefilter("ignore")
+    quiet()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         notes = score_notes(args.bars)

@@ -37,6 +37,7 @@ from pathlib import Path
 import mido
 import numpy as np
 import soundfile as sf
+from common import PERFBENCH_DEV  # this folder is on the path of a script run from it
 
 from llaqo.lite.synth import stretch_times
 
@@ -172,8 +173,7 @@ def render(midi: Path, soundfont: Path, out: Path, room: str, gain_db: float, sn
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "perfbench" / "dev"
-    parser.add_argument("--perfbench", type=Path, default=default)
+    parser.add_argument("--perfbench", type=Path, default=PERFBENCH_DEV)
     parser.add_argument("--soundfont", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--room", choices=sorted(ROOMS), default="light")

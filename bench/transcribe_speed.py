@@ -1,4 +1,4 @@
-"""Speed of the Lite coach's transcriber (Transkun 2.0, llaqo.lite.transcribe) alone, on the CPU or a GPU.
+"""Speed of the Lite coach's transcriber (Transkun 2.0, llaqo.lite.hearing.transcribe) alone, on the CPU or a GPU.
 
 Usage: python bench/transcribe_speed.py [--device cuda] [--minutes 0.5 3] [--precision fp32 unfused tf32 bf16] [--out F]
 Each take is synthesised (llaqo.lite.synth.texture_notes), so nothing but the wheel's weights is needed: the
@@ -13,17 +13,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import statistics
 import time
-import warnings
 from pathlib import Path
 
 import torch
+from common import quiet  # this folder is on the path of a script run from it
 
-from llaqo.lite import synth, transcribe
-from llaqo.lite.transcribe import TranscriberConfig
+from llaqo.lite import synth
+from llaqo.lite.hearing import transcribe
+from llaqo.lite.hearing.transcribe import TranscriberConfig
 
 
 @contextlib.contextmanager
@@ -48,8 +48,7 @@ def sync(device: str) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    warnings.simplefilter("ignore")
+    quiet()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--minutes", type=float, nargs="+", default=[0.5, 3.0])

@@ -3,7 +3,7 @@
 Usage: python bench/transcriber.py [--perfbench ../shared/perfbench/dev] [--cache /tmp/llaqo-transkun-cache]
        [--variants hop12 hop14] [--takes d01 d09]
 "reference" is Transkun's own TransKun.transcribe() at its defaults (16 s segments, 8 s hop, fp32): the
-unmodified model. Each variant is llaqo.lite.transcribe with a TranscriberConfig. Each result is cached
+unmodified model. Each variant is llaqo.lite.hearing.transcribe with a TranscriberConfig. Each result is cached
 (by take, variant and audio size) in --cache, with the seconds it took, so a rerun only times what is new;
 timings from different runs are comparable only on an otherwise idle machine, so the table marks cached rows.
 """
@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import PERFBENCH_DEV, quiet  # this folder is on the path of a script run from it
 from lite_accuracy import onset_f1  # this folder is on the path of a script run from it
 
 from llaqo.audio import load_audio
-from llaqo.lite import transcribe
-from llaqo.lite.transcribe import TranscriberConfig
+from llaqo.lite.hearing import transcribe
+from llaqo.lite.hearing.transcribe import TranscriberConfig
 
 VARIANTS = {f"hop{hop:g}": TranscriberConfig(hop_s=hop) for hop in (8.0, 12.0, 14.0)}
 
@@ -52,11 +51,9 @@ def run(name: str, wave: np.ndarray, take: str, cache: Path) -> tuple[np.ndarray
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    warnings.simplefilter("ignore")
+    quiet()
     parser = argparse.ArgumentParser(description=__doc__)
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "perfbench" / "dev"
-    parser.add_argument("--perfbench", type=Path, default=default)
+    parser.add_argument("--perfbench", type=Path, default=PERFBENCH_DEV)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/llaqo-transkun-cache"))
     parser.add_argument("--variants", nargs="+", default=["hop12"], choices=sorted(VARIANTS))
     parser.add_argument("--takes", nargs="*", default=[], help="only takes whose name starts with one of these")

@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from llaqo.audio import AudioError
-from llaqo.history import History, HistoryError
-from llaqo.lite.score import ScoreError
+from llaqo.lite.alignment.score import ScoreError
+from llaqo.lite.practice.history import History, HistoryError
 
 EXIT_ERROR = 2
 DEFAULT_QUESTION = "How have I improved?"
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _save(store: History, args: argparse.Namespace) -> int:
     from llaqo.lite.analysis import analyze
-    from llaqo.lite.progress import save_take
+    from llaqo.lite.practice.progress import save_take
 
     take = save_take(
         store, analyze(args.audio, args.score), args.audio, args.score, piece_name=args.piece, recorded_at=args.date
@@ -104,7 +104,7 @@ def _list(store: History, args: argparse.Namespace) -> int:
 
 
 def _progress(store: History, args: argparse.Namespace) -> int:
-    from llaqo.lite.progress import progress_sentences, trend_figure
+    from llaqo.lite.practice.progress import progress_sentences, trend_figure
 
     takes = store.takes(args.piece)
     if not takes:

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     llaqo = use_llaqo(args.backend, config.paths)
     lite = LiteCoach()
     coach = LLaQoCoach(config) if llaqo else lite
-    demo = build_demo(coach, evidence_coach=lite)
+    demo = build_demo(coach, evidence_coach=lite, practice_coach=lite)
     # LLaQo answers wait for the model's one worker, which decodes up to a batch of them at once.
     demo.queue(default_concurrency_limit=args.concurrency or (config.batch.max_batch_size if llaqo else 2))
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=args.auth)

@@ -7,13 +7,18 @@ Nothing here knows about Gradio or about tensors.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 Mode = Literal["greedy", "sample", "beam", "faithful"]
 Scope = Literal["window", "whole"]
+K = TypeVar("K")
+V = TypeVar("V")
+Progress = Callable[[int, int], None]
+"""progress(done, total): called as a long prepare() advances (the Lite coach: after each transcription segment)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,40 @@ class Evidence:
     """The score engraved with the performance marked on it: SVG documents, one per page (empty without a score)."""
 
 
+def clock(seconds: float, decimals: int = 0) -> str:
+    """A time as the answers, the app and the report write it, rounded: 72.4 -> "1:12"; decimals=1: "1:12.4"."""
+    total = round(seconds, decimals)  # rounded first, so that 59.97 s reads "1:00.0", not "0:60.0"
+    minutes = int(total // 60)
+    return f"{minutes}:{total - 60 * minutes:0{3 + decimals if decimals else 2}.{decimals}f}"
+
+
+class LruCache(Generic[K, V]):
+    """A mapping of at most `size` entries that forgets the least recently used: the coaches' prepared clips
+    (keyed by content_hash) and comparisons."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        """The entry (now the most recently used), or None."""
+        if key not in self._items:
+            return None
+        self._items.move_to_end(key)
+        return self._items[key]
+
+    def put(self, key: K, value: V) -> V:
+        """Keep value under key, forgetting the least recently used entries past `size` -> value."""
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 def content_hash(*paths: str | Path | None) -> str:
     """SHA-256 over the files' sizes and bytes, for caching clips by content. An absent file (or None) adds
     only a separator, and every present file its size first, so an empty score differs from no score."""
@@ -137,4 +176,54 @@ class Coach(Protocol):
 
     def passages(self, clip: Clip, answer: str) -> list[Passage]:
         """The passages of the recording a complete answer cites, in time order (empty when it cites none)."""
+        ...
+
+
+class PracticeCoach(Coach, Protocol):
+    """A coach that also judges a take against a reference and over a practice history (the Lite coach).
+
+    The app's practice tools use this and nothing else of it. Its answers are measured, so Settings do not
+    apply to them, and its prepare() reports progress.
+    """
+
+    def prepare(
+        self,
+        audio_path: str | Path,
+        *,
+        score_path: str | Path | None = None,
+        start_s: float = 0.0,
+        progress: Progress | None = None,
+    ) -> Clip:
+        """Coach.prepare, calling progress(done, total) as the long work advances."""
+        ...
+
+    def answer(
+        self,
+        clip: Clip,
+        question: str,
+        history: Sequence[Turn] = (),
+        settings: Settings = Settings(),
+        *,
+        reference: Clip | None = None,
+        takes: Sequence[Any] | None = None,
+    ) -> Iterator[str]:
+        """Coach.answer; a comparison question is answered against the reference's Clip, and a progress question
+        from takes (the piece's saved takes, oldest first, as the practice history returns them)."""
+        ...
+
+    def asks_comparison(self, question: str, previous_question: str | None = None) -> bool:
+        """Whether the question (or a follow-up of previous_question) compares the take with a reference."""
+        ...
+
+    def asks_progress(self, question: str) -> bool:
+        """Whether the question asks about progress over the saved takes."""
+        ...
+
+    def comparison_figure(self, clip: Clip, reference: Clip) -> Any:
+        """The take and the reference overlaid (a matplotlib figure)."""
+        ...
+
+    def save_take(self, store: Any, clip: Clip, piece_name: str | None = None) -> Any:
+        """Save the take's measurements (never its audio) to the practice history store -> the saved take.
+        Raises the store's errors (the piece unsure, the database unwritable)."""
         ...

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from llaqo.protocol import AudioFacts, Passage
+from llaqo.protocol import AudioFacts, Passage, clock
 
 MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]#|~])")  # what starts emphasis, code, links, headings, tables
 
@@ -152,15 +152,11 @@ def to_json(report: SessionReport) -> str:
     return json.dumps(data, indent=1)
 
 
-def _clock(seconds: float) -> str:
-    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
-
-
 def to_markdown(report: SessionReport) -> str:
     lines = ["# Piano coaching session", "", f"_{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC_", ""]
     for key, recording in report.recordings.items():
         facts = recording.facts
-        heard = f"{_clock(facts.heard_s[0])}-{_clock(facts.heard_s[1])}"
+        heard = f"{clock(facts.heard_s[0], 1)}-{clock(facts.heard_s[1], 1)}"
         lines += [
             f"## {escape(recording.name)}",
             "",
@@ -171,7 +167,7 @@ def to_markdown(report: SessionReport) -> str:
             lines += [f"**Q:** {escape(exchange.question)}", "", f"**A ({exchange.coach}):** {exchange.answer}", ""]
             for passage in exchange.passages:
                 clip = Path(passage["clip"]).name
-                span = f"{_clock(passage['start_s'])}-{_clock(passage['end_s'])}"
+                span = f"{clock(passage['start_s'], 1)}-{clock(passage['end_s'], 1)}"
                 lines.append(f"- Listen to {passage['label']} ({span}): [{clip}]({clip})")
             if exchange.passages:
                 lines.append("")

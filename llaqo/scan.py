@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from llaqo.audio import FRAME_SHIFT_MS, AudioError
+from llaqo.protocol import clock
 
 MIN_STRIDE_S = 1.0
 """A shorter stride asks the model about nearly the same audio over and over."""
@@ -41,11 +42,6 @@ def merge(spans: list[tuple[float, float]], answers: list[str]) -> list[tuple[fl
         else:
             merged.append((start, end, answer))
     return merged
-
-
-def clock(seconds: float) -> str:
-    """72.4 -> "1:12"."""
-    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
 
 
 def describe(merged: list[tuple[float, float, str]]) -> str:

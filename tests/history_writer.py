@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from llaqo.history import History
-from llaqo.lite.headline import Headline
+from llaqo.lite.practice.headline import Headline
+from llaqo.lite.practice.history import History
 
 SAVES = 25  # takes each writer saves
 

@@ -21,7 +21,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 from llaqo import audio  # noqa: E402
 from llaqo.app import ChatApp, Session, build_demo  # noqa: E402
-from llaqo.lite import clips  # noqa: E402
+from llaqo.lite.evidence import clips  # noqa: E402
 from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn  # noqa: E402
 from llaqo.synthetic import synth_piano  # noqa: E402
 
@@ -250,6 +250,65 @@ def test_the_llaqo_coach_answers_in_the_app(release, takes, tmp_path):
     assert len(outputs) > 2, "the answer streamed"
     overview = next(o[2] for o in outputs if isinstance(o[2], str))  # with the answer's first update
     assert overview.startswith("**first.wav**"), "the overview shows the recording's facts"
+
+
+class FakePracticeCoach(FakeCoach):
+    """A FakeCoach that is a PracticeCoach too: it answers comparisons itself and notes each progress report."""
+
+    def __init__(self):
+        super().__init__()
+        self.reported: list[str] = []
+
+    def prepare(self, audio_path, *, score_path=None, start_s=0.0, progress=None) -> Clip:
+        if progress is not None:
+            progress(1, 1)
+            self.reported.append(Path(audio_path).name)
+        return super().prepare(audio_path, score_path=score_path, start_s=start_s)
+
+    def answer(self, clip, question, history=(), settings=Settings(), *, reference=None, takes=None):
+        if reference is not None:
+            yield f"Compared with {reference.facts.name}."
+        else:
+            yield from super().answer(clip, question, history, settings)
+
+    def asks_comparison(self, question, previous_question=None) -> bool:
+        return "reference" in question
+
+    def asks_progress(self, question) -> bool:
+        return False
+
+    def comparison_figure(self, clip, reference):
+        return None
+
+    def save_take(self, store, clip, piece_name=None):
+        raise AssertionError("no take is saved in this test")
+
+
+def test_the_practice_coach_answers_comparisons_when_it_is_the_chat_coach(takes, tmp_path):
+    """ChatApp asks the practice coach, not the coach's type or name: comparisons are answered by it when it is the
+    chat's coach, its prepare() reports progress in either role, and its answers are recorded as measured."""
+    first, second = (upload(takes[name], tmp_path) for name in ("first.wav", "second.flac"))
+    practice = FakePracticeCoach()
+    app = ChatApp(practice, practice, practice_coach=practice)
+    session = Session()
+    list(app.respond({"text": "How was it?", "files": [first]}, [], session, *SETTINGS))
+    app.practice.mark_reference(session)
+    *_, last = app.respond({"text": "Slower than the reference?", "files": [second]}, [], session, *SETTINGS)
+    assert last[0][-1]["content"].endswith("Compared with first.wav.")
+    assert practice.reported == ["first.wav", "second.flac"]
+    assert [e.mode for e in session.report.exchanges] == ["measured", "measured"]
+
+    # Another coach answers the chat: the practice coach supplies the evidence (still with progress), and the
+    # comparison question goes to the chat's coach, answered with its decoding settings.
+    practice, other = FakePracticeCoach(), FakeCoach()
+    app = ChatApp(other, practice, practice_coach=practice)
+    session = Session()
+    list(app.respond({"text": "How was it?", "files": [upload(takes["first.wav"], tmp_path)]}, [], session, *SETTINGS))
+    session.reference = session.clip  # as "Use as reference" would, had the chat's coach compared
+    *_, last = app.respond({"text": "Slower than the reference?", "files": []}, [], session, *SETTINGS)
+    assert "you asked 'Slower than the reference?'" in last[0][-1]["content"]
+    assert practice.reported == ["first.wav"] and other.prepared == ["first.wav"]
+    assert session.report.exchanges[-1].mode == "greedy"
 
 
 class CitingCoach(FakeCoach):

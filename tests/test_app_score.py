@@ -21,8 +21,9 @@ import soundfile
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from llaqo.app import ChatApp, Session  # noqa: E402
-from llaqo.lite import synth, transcribe  # noqa: E402
+from llaqo.lite import synth  # noqa: E402
 from llaqo.lite.coach import LiteCoach  # noqa: E402
+from llaqo.lite.hearing import transcribe  # noqa: E402
 
 SETTINGS = ["Streaming, greedy", 0.7, 0, 0.0, False]
 STEPS = ("C", "C", "D", "D", "E", "F", "F", "G", "G", "A", "A", "B")
@@ -103,7 +104,7 @@ def musicxml_score(notes: np.ndarray, beats: int, beat_type: int, quarter_bpm: f
 @pytest.fixture(scope="module")
 def app():
     coach = LiteCoach()
-    return ChatApp(coach, coach)
+    return ChatApp(coach, coach, practice_coach=coach)
 
 
 def send(app: ChatApp, session: Session, text: str, *files: Path) -> tuple[str, list]:

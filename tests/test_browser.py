@@ -162,7 +162,8 @@ def test_wrong_notes_are_heard_and_seen(app_url, tmp_path):
     import soundfile
     from playwright.sync_api import expect, sync_playwright
 
-    from llaqo.lite import clips, notation, synth
+    from llaqo.lite import synth
+    from llaqo.lite.evidence import clips, notation
 
     bpm, bar_s = 100.0, 4 * 60 / 100.0
     written = synth.scale_notes(bpm, n=16, start_s=0.6, legato=1.0)

@@ -21,7 +21,8 @@ import pytest
 import soundfile
 from test_browser import CHROMIUM, FLAGS, REPO, serve
 
-from llaqo.lite import synth, transcribe
+from llaqo.lite import synth
+from llaqo.lite.hearing import transcribe
 
 SR = transcribe.SAMPLE_RATE
 SLOW_BARS = [(8.0, 12.0, 1.4)]  # at 120 BPM in 4/4, bars 5-6 span 8-12 s: the take plays them 40% longer

@@ -11,7 +11,9 @@ import pytest
 import soundfile
 
 from llaqo import cli
-from llaqo.lite import classview, synth, transcribe
+from llaqo.lite import synth
+from llaqo.lite.hearing import transcribe
+from llaqo.lite.practice import classview
 
 SR = transcribe.SAMPLE_RATE
 TEMPI = (96, 120, 144)  # the takes' tempi; the table must report each take's own

@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 import soundfile
 
-from llaqo.lite import compare, synth, transcribe
+from llaqo.lite import synth
 from llaqo.lite.coach import LiteCoach
-from llaqo.lite.compare_plots import comparison_figure
+from llaqo.lite.evidence.compare_plots import comparison_figure
+from llaqo.lite.hearing import transcribe
+from llaqo.lite.practice import compare
 
 SR = transcribe.SAMPLE_RATE
 BPM = 120.0  # a 4/4 bar lasts 2 s, bar k spanning (2k - 2, 2k) s
@@ -88,7 +90,7 @@ def test_answer_without_score_names_the_slowed_times(pair):
 
 
 def test_questions_without_a_reference_word_are_not_comparisons():
-    from llaqo.lite.compare_answers import asks_comparison
+    from llaqo.lite.practice.compare_answers import asks_comparison
 
     assert asks_comparison("Where was I slower than the reference?")
     assert not asks_comparison("How was my pedalling?")

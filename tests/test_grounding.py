@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from llaqo.lite import analysis, answers, synth
-from llaqo.lite.grounding import derive, resolve
-from llaqo.lite.questions import parse
+from llaqo.lite import analysis, synth
+from llaqo.lite.answers import answers
+from llaqo.lite.answers.grounding import derive, resolve
+from llaqo.lite.answers.questions import parse
 
 SR = 22050
 SHARED = Path(os.environ.get("LLAQO_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))

@@ -14,10 +14,12 @@ import pytest
 import soundfile
 from history_writer import SAVES, headline, random_print, write_many
 
-from llaqo import cli, history
-from llaqo.history import History, UnsurePiece
-from llaqo.lite import progress, synth, transcribe
+from llaqo import cli
+from llaqo.lite import synth
 from llaqo.lite.coach import LiteCoach
+from llaqo.lite.hearing import transcribe
+from llaqo.lite.practice import history, progress
+from llaqo.lite.practice.history import History, UnsurePiece
 
 SR = transcribe.SAMPLE_RATE
 JITTERS_MS = (40, 20, 5)  # three takes, each more even than the last

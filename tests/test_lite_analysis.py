@@ -9,8 +9,9 @@ import pytest
 import soundfile
 
 from llaqo.cli import main
-from llaqo.lite import dynamics, synth
+from llaqo.lite import synth
 from llaqo.lite.analysis import analyze
+from llaqo.lite.measures import dynamics
 
 SR = 22050
 BPM = 100.0
@@ -45,7 +46,7 @@ def scale(tmp_path_factory):
 def hears(notes: np.ndarray):
     """A transcriber that hears exactly `notes`: for tests of what follows the transcription (the alignment's
     judgement of a section), independent of how Transkun hears the synthesiser."""
-    from llaqo.lite.transcribe import Transcription
+    from llaqo.lite.hearing.transcribe import Transcription
 
     notes = np.array(notes, dtype=float)
     notes = notes[np.argsort(notes[:, 0], kind="stable")]
@@ -95,7 +96,7 @@ def test_detached_keys_under_the_pedal(tmp_path):
     """Under a held pedal the strings ring on after the keys rise, so no damper falls: the key releases are the
     transcriber's note ends (it models keys and pedal apart). Keys held a quarter of each beat under one long
     press sound legato but are played staccato; the same notes without the pedal are timed by their dampers."""
-    from llaqo.lite.transcribe import Transcription
+    from llaqo.lite.hearing.transcribe import Transcription
 
     detached = synth.scale_notes(BPM, n=15, legato=0.25)
     ringing = detached.copy()
@@ -137,7 +138,7 @@ def test_cli_json_and_summary(scale, capsys):
 
 
 def test_stray_anchors_flag_a_mismatch_but_not_a_ritardando():
-    from llaqo.lite.align import _stray_anchors
+    from llaqo.lite.alignment.align import _stray_anchors
 
     q = np.arange(0.0, 16.0, 1.0)
     seconds_per_beat = 0.6 * 1.1 ** np.clip(q - 10, 0, None)  # steady, then slowing 10% per beat
@@ -166,7 +167,7 @@ def test_a_trailing_ghost_chord_does_not_bend_tempo_or_dynamics(tmp_path):
 def test_a_note_over_a_lower_octave_cannot_show_its_release():
     """C5 released while C4 still sounds: C4's second harmonic fills C5's band, so C5's ringing is not judged.
     E5 over it has no such partner and is judged."""
-    from llaqo.lite.pedal import masked_ends
+    from llaqo.lite.measures.pedal import masked_ends
 
     notes = np.array([[0.0, 2.0, 60, 80], [0.0, 0.5, 72, 80], [0.0, 0.5, 76, 80]], dtype=float)
     damped = np.array([2.0, 0.5, 0.5])
@@ -177,7 +178,7 @@ def test_a_note_over_a_lower_octave_cannot_show_its_release():
 def test_transcribed_presses_are_judged_at_each_harmony_change():
     """perfbench's definition on hand-made presses: a press still down > 0.25 s after a change is held through
     it; one released at the change is a clean change; a flicker shorter than a press is ignored."""
-    from llaqo.lite.pedal import presses_at_changes
+    from llaqo.lite.measures.pedal import presses_at_changes
 
     changes = np.array([2.5, 4.5, 6.5])
     presses, held, released = presses_at_changes(np.array([[0.6, 2.45], [2.6, 4.45], [4.6, 6.45]]), changes)
@@ -188,7 +189,7 @@ def test_transcribed_presses_are_judged_at_each_harmony_change():
 
 
 def test_a_pulse_above_160_bpm_is_taken_as_a_subdivision():
-    from llaqo.lite.tempo import fold_fast_beats
+    from llaqo.lite.hearing.tempo import fold_fast_beats
 
     frame_rate = 100.0
     envelope = np.ones(10_000)

@@ -8,8 +8,8 @@ import soundfile
 
 from llaqo.audio import AudioError
 from llaqo.cli import main
+from llaqo.lite.alignment.score import ScoreError
 from llaqo.lite.analysis import MAX_DURATION_S, NotMusicError, analyze
-from llaqo.lite.score import ScoreError
 
 
 def _noise(tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from llaqo.lite import clips
+from llaqo.lite.evidence import clips
 from llaqo.protocol import Passage
 
 

@@ -123,7 +123,7 @@ def test_articulation_under_the_pedal_is_hedged(clip):
     """Detached notes under a held pedal are inaudible, so a pedalled take's articulation answer says so."""
     from dataclasses import replace
 
-    from llaqo.lite.answers import answer_sentences
+    from llaqo.lite.answers.answers import answer_sentences
 
     analysis = clip.payload.analysis
     assert analysis.pedal.label == "none"
@@ -137,8 +137,8 @@ def test_many_score_differences_are_hedged(clip):
     some may be the transcriber's, and it never claims more differences than the report holds."""
     from dataclasses import replace
 
-    from llaqo.lite.answers import answer_sentences
-    from llaqo.lite.score_report import NoteEvent, ScoreReport
+    from llaqo.lite.alignment.score_report import NoteEvent, ScoreReport
+    from llaqo.lite.answers.answers import answer_sentences
 
     missed = [NoteEvent("missed", 1.0 + i, 60 + i, None, i + 1) for i in range(3)]
     few = ScoreReport("score.mid", 100, 97, [], missed, [], [], n_performed=100, performed_bars=(1, 20))
@@ -155,7 +155,7 @@ def test_many_score_differences_are_hedged(clip):
 def test_no_pedal_is_said_without_a_zero_share(clip):
     from dataclasses import replace
 
-    from llaqo.lite.answers import answer_sentences
+    from llaqo.lite.answers.answers import answer_sentences
 
     analysis = clip.payload.analysis
     none = replace(analysis, pedal=replace(analysis.pedal, label="none", sustained_share=0.0))
@@ -172,7 +172,7 @@ def test_piano_roll_draws_the_pedal_presses(clip):
 
     import numpy as np
 
-    from llaqo.lite import plots
+    from llaqo.lite.evidence import plots
 
     analysis = clip.payload.analysis
     pedal = replace(analysis.pedal, events=np.array([[1.0, 2.5], [3.0, 4.0]]), blurred_s=np.array([2.0]))
@@ -193,7 +193,7 @@ def test_a_steady_tempo_looks_steady_on_the_plot(clip):
 
     import numpy as np
 
-    from llaqo.lite import plots
+    from llaqo.lite.evidence import plots
 
     analysis = clip.payload.analysis
     times = np.arange(32) * 0.5

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import soundfile
 
-from llaqo.lite import metre, plots, synth, tempo
+from llaqo.lite import synth
 from llaqo.lite.analysis import analyze
-from llaqo.lite.answers import answer_sentences
+from llaqo.lite.answers.answers import answer_sentences
+from llaqo.lite.evidence import plots
+from llaqo.lite.hearing import metre, tempo
 
 SR = 22050
 METRES = [  # (beats per bar, compound, beats a minute, time signature)
@@ -109,7 +111,7 @@ def test_analysis_without_score_counts_bars(tmp_path):
     """The heard metre through the analysis, the JSON, the answers and the plots. The analysis is given the
     notes played, so the test follows what comes after the transcription, not how Transkun hears the
     synthesiser (the transcriber has tests of its own, on real renderings too)."""
-    from llaqo.lite.transcribe import Transcription
+    from llaqo.lite.hearing.transcribe import Transcription
 
     notes, beats, downbeats, _ = synth.metre_piece(3, False, 120.0, n_bars=6, pickup_beats=1, seed=2)
     path = tmp_path / "waltz.wav"
@@ -142,7 +144,7 @@ def test_analysis_without_score_counts_bars(tmp_path):
 def test_pedal_harmony_windows_halve_a_bar_of_four():
     """In common time the harmony, and the pedal with it, often changes on beat 3: the pedal is judged over half
     bars there, over whole bars in a bar of three."""
-    from llaqo.lite.bars import half_bars
+    from llaqo.lite.measures.bars import half_bars
 
     beats = np.arange(16.0)
     four = metre.Metre(beats, beats[1::4], 4, False, "quarter", "eighth", 2.0, 1.0)

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from llaqo.lite import answers, notation, passages, synth
+from llaqo.lite import synth
 from llaqo.lite.analysis import analyze
+from llaqo.lite.answers import answers, passages
+from llaqo.lite.evidence import notation
 
 SR = 22050
 BPM = 100.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from llaqo.lite.pedal import Harmony, analyse_pedal
+from llaqo.lite.measures.pedal import Harmony, analyse_pedal
 
 BAR_S = 2.0
 CHORDS = ((60, 64, 67), (55, 59, 62))  # C major, G major: they share only G, a change of harmony

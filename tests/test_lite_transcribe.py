@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llaqo.lite import synth, transcribe
-from llaqo.lite.transcribe import SAMPLE_RATE, TranscriberConfig, segment_starts
+from llaqo.lite import synth
+from llaqo.lite.hearing import transcribe
+from llaqo.lite.hearing.transcribe import SAMPLE_RATE, TranscriberConfig, segment_starts
 
 
 def test_segments_cover_the_recording_evenly_and_end_at_its_end():

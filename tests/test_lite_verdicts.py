@@ -1,4 +1,4 @@
-"""Yes/no and which-questions get their verdict first (llaqo.lite.verdicts), and an answer about deviations
+"""Yes/no and which-questions get their verdict first (llaqo.lite.answers.verdicts), and an answer about deviations
 describes every one it counts, up to a stated limit, naming notes as a pianist reads them.
 
 The documents are built by hand in the analysis JSON's layout (tests/test_grounding.py checks the same
@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from llaqo.lite import answers, sentences, verdicts
-from llaqo.lite.grounding import Citer, note_name
-from llaqo.lite.questions import parse
-from llaqo.lite.scope import resolve_scope
+from llaqo.lite.answers import answers, sentences, verdicts
+from llaqo.lite.answers.grounding import Citer, note_name
+from llaqo.lite.answers.questions import parse
+from llaqo.lite.answers.scope import resolve_scope
 
 
 @pytest.mark.parametrize(

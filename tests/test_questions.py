@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from llaqo.lite.questions import TOPICS, UNMEASURABLE, parse
+from llaqo.lite.answers.questions import TOPICS, UNMEASURABLE, parse
 
 DATA = Path(__file__).parent / "data" / "questions.tsv"
 VERDICT_QUESTIONS = Path(__file__).resolve().parents[1] / "bench" / "questions.json"

@@ -20,15 +20,13 @@ from llaqo import report
 from llaqo.app import practice
 from llaqo.app.score_view import score_panel
 from llaqo.app.sessions import MAX_UPLOAD_MB, Session, Sessions, oversized
-from llaqo.app.views import SCOPES, clock, overview, ui_settings
+from llaqo.app.views import SCOPES, overview, ui_settings
 from llaqo.audio import AudioError
 from llaqo.checkpoint import CheckpointError
 from llaqo.decoding import PromptTooLong
-from llaqo.lite import clips
-from llaqo.lite.coach import LiteCoach
-from llaqo.lite.score import ScoreError
-from llaqo.lite.transcribe import Progress
-from llaqo.protocol import Coach, Evidence, Passage, Settings, Turn, content_hash
+from llaqo.lite.alignment.score import ScoreError
+from llaqo.lite.evidence import clips
+from llaqo.protocol import Clip, Coach, Evidence, Passage, PracticeCoach, Progress, Settings, Turn, clock, content_hash
 
 log = logging.getLogger(__name__)
 
@@ -51,31 +49,38 @@ def log_failure(what: str, err: BaseException) -> None:
     log.error("%s: %s\n%s", what, type(err).__name__, "".join(traceback.format_tb(err.__traceback__)).rstrip())
 
 
-def _progress(coach: Coach, progress: Progress | None) -> dict:
-    """prepare()'s progress keyword for the Lite coach (the only one with long, segmented work)."""
-    return {"progress": progress} if progress is not None and isinstance(coach, LiteCoach) else {}
-
-
 class ChatApp:
-    """The handlers behind the UI. Each takes and returns plain values and a Session."""
+    """The handlers behind the UI. Each takes and returns plain values and a Session.
 
-    def __init__(self, coach: Coach, evidence_coach: Coach | None, max_upload_mb: float = MAX_UPLOAD_MB):
+    practice_coach (the Lite coach) serves the practice tools, which answer in the chat when it is the chat's
+    coach; its prepare() reports progress, whether it answers or supplies the evidence, and its answers are
+    measured (the session report says so instead of naming the decoding settings).
+    """
+
+    def __init__(
+        self,
+        coach: Coach,
+        evidence_coach: Coach | None,
+        max_upload_mb: float = MAX_UPLOAD_MB,
+        practice_coach: PracticeCoach | None = None,
+    ):
         self.coach = coach
         self.evidence_coach = evidence_coach
-        self.practice = practice.Practice(self)
+        self.practice_coach = practice_coach
         self.max_upload_mb = max_upload_mb
         self.sessions = Sessions()
+        self.practice = practice.Practice(self.sessions, practice_coach if practice_coach is coach else None)
 
     def load(
         self, session: Session, audio: Path, score: Path | None, start_s: float, progress: Progress | None = None
     ) -> None:
         """Prepare a new recording (and its evidence); raises the coaches' errors. progress(done, total) is
         passed to the Lite coach, whose transcription reports each segment."""
-        clip = self.coach.prepare(audio, score_path=score, start_s=start_s, **_progress(self.coach, progress))
+        clip = self._prepare(self.coach, audio, score, progress, start_s=start_s)
         if self.evidence_coach is self.coach:
             evidence = self.coach.evidence(clip)
         elif self.evidence_coach is not None:
-            prepared = self.evidence_coach.prepare(audio, score_path=score, **_progress(self.evidence_coach, progress))
+            prepared = self._prepare(self.evidence_coach, audio, score, progress)
             lite = self.evidence_coach.evidence(prepared)
             evidence = Evidence(clip.facts, lite.measurements, lite.plots, lite.score_pages)
         else:
@@ -87,6 +92,12 @@ class ChatApp:
         session.clip, session.evidence, session.turns = clip, evidence, []
         session.audio, session.recording = audio, key
         session.report.recordings[key].score_pages = evidence.score_pages
+
+    def _prepare(self, coach: Coach, audio: Path, score: Path | None, progress: Progress | None, **kw) -> Clip:
+        """coach.prepare, with progress when the coach is the practice coach (the one with long, segmented work)."""
+        if progress is not None and coach is self.practice_coach:
+            return self.practice_coach.prepare(audio, score_path=score, progress=progress, **kw)
+        return coach.prepare(audio, score_path=score, **kw)
 
     def respond(
         self,
@@ -246,7 +257,7 @@ class ChatApp:
             yield self._outputs(history, session, False)
             return
         session.turns.append(Turn(question, answer))
-        mode = settings.mode if self.coach.name != "Lite" else "measured"
+        mode = "measured" if self.coach is self.practice_coach else settings.mode
         cited = self._clips(session, answer)
         for passage, path in cited:
             history.append({"role": "assistant", "content": gr.Audio(str(path), label=f"Listen: {passage.label}")})
@@ -281,6 +292,20 @@ class ChatApp:
             plots.get("piano_roll"),
             score_panel(pages),
         )
+
+    def open_row(self, event: gr.SelectData, history, session, progress_bar=PROGRESS):
+        """A click on a class-view row opens that take in the chat, with its evidence. (Only `event` is
+        annotated: Gradio finds it by its type hint, which must resolve at run time, and Session cannot.)"""
+        if session is None or not (session.folder / "class").is_dir():
+            return self._outputs(history, session, False)
+        name = (event.row_value or [None])[0]
+        path = session.folder / "class" / str(name)
+        if not path.is_file():
+            return self._outputs(history, session, False)
+        progress_bar(0.1, desc=f"Opening {name}…")
+        self.load(session, path, session.class_score, 0.0)
+        history = [*(history or []), {"role": "assistant", "content": f"Opened **{name}** from the class view."}]
+        return self._outputs(history, session, True)
 
     def play_bar(self, session: Session, message: dict | None, event: gr.SelectData):
         """A click on a bar of the marked score: cut that bar (with context) and play it in the evidence panel, and

@@ -13,7 +13,7 @@ from llaqo.app.handlers import ANALYSING, AUDIO_TYPES, PROGRESS, SCORE_TYPES, Ch
 from llaqo.app.score_view import SCORE_CLICK_JS, score_panel
 from llaqo.app.sessions import CACHE_S, IDLE_S, MAX_UPLOAD_MB, MB, PRIVACY
 from llaqo.app.views import MODES, SCOPES, banner, overview, timeline
-from llaqo.protocol import Coach
+from llaqo.protocol import Coach, PracticeCoach
 
 
 class ChatDemo(gr.Blocks):
@@ -31,11 +31,13 @@ def build_demo(
     coach: Coach,
     *,
     evidence_coach: Coach | None = None,
+    practice_coach: PracticeCoach | None = None,
     examples_dir: str | Path | None = None,
     max_upload_mb: float = MAX_UPLOAD_MB,
 ) -> ChatDemo:
-    """The chat UI around a coach. evidence_coach (the Lite coach) supplies the measurements and plots."""
-    app = ChatApp(coach, evidence_coach, max_upload_mb)
+    """The chat UI around a coach. evidence_coach (the Lite coach) supplies the measurements and plots;
+    practice_coach (the Lite coach too) serves the practice tools (ChatApp says when)."""
+    app = ChatApp(coach, evidence_coach, max_upload_mb, practice_coach)
     limit_min = min(c.max_duration_s for c in (coach, evidence_coach) if c is not None) / 60
     example_paths = examples.write_examples(examples_dir or Path(tempfile.gettempdir()) / "llaqo-examples")
     with ChatDemo(title="LLaQo piano coach", delete_cache=(CACHE_S, CACHE_S)) as demo:
@@ -149,7 +151,7 @@ def build_demo(
             lambda: None, None, compare_plot, api_visibility="private"
         )
         submitted.then(app.practice.comparison_plot, session, compare_plot, api_visibility="private")
-        practice.wire(app.practice, practice_controls, session, chatbot, outputs, compare_plot)
+        practice.wire(app.practice, practice_controls, session, chatbot, outputs, compare_plot, app.open_row)
         export.click(app.export, session, report_files, api_visibility="private")
         score_view.select(app.play_bar, [session, message], [bar_player, session, message], api_visibility="private")
         gr.api(app.ask, api_name="ask", concurrency_id="coach")

@@ -1,8 +1,8 @@
 """The app's practice tools: compare with a reference, the local progress history, and the class view.
 
 build_controls() adds their controls to the page built by llaqo.app.build_demo; the handlers only
-translate between the UI and the library (llaqo.lite.compare / progress / classview, llaqo.history).
-Comparisons and progress answers come from the Lite coach.
+translate between the UI and a PracticeCoach (llaqo.protocol: the Lite coach), the practice history
+(llaqo.lite.practice.history) and the class view (llaqo.lite.practice.classview).
 """
 
 from __future__ import annotations
@@ -11,18 +11,13 @@ import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from llaqo.app.sessions import Session
-from llaqo.history import History, HistoryError, UnsurePiece, default_path
-from llaqo.lite import classview, compare_answers, progress
-from llaqo.lite.compare_plots import comparison_figure
-from llaqo.protocol import content_hash
-
-if TYPE_CHECKING:
-    from llaqo.app.handlers import ChatApp
+from llaqo.app.sessions import Session, Sessions
+from llaqo.lite.practice import classview, progress
+from llaqo.lite.practice.history import History, HistoryError, UnsurePiece, default_path
+from llaqo.protocol import PracticeCoach
 
 log = logging.getLogger(__name__)
 
@@ -31,23 +26,27 @@ HISTORY_COLUMNS = ["id", "date", "take", "tempo (BPM)", "accuracy (%)", "evennes
 
 
 class Practice:
-    """Handlers for the reference, the history and the class view, around the chat's ChatApp."""
+    """Handlers for the reference, the history and the class view, over the tabs' sessions.
 
-    def __init__(self, app: ChatApp):
-        self.app = app
-        self.lite = app.coach if hasattr(app.coach, "compare") else None
+    coach: the chat's coach when it is a PracticeCoach (the Lite coach), else None: comparisons and progress
+    are then not answered, and takes are not saved.
+    """
+
+    def __init__(self, sessions: Sessions, coach: PracticeCoach | None):
+        self.sessions = sessions
+        self.coach = coach
 
     # -- the chat: comparison and progress questions ------------------------------------------------------
 
     def route(self, session: Session, question: str) -> Iterator[str] | None:
         """A stream answering a comparison (with a reference) or progress question (with saved takes), or None
         when the question is for the coach."""
-        if self.lite is None or session.clip is None:
+        if self.coach is None or session.clip is None:
             return None
         previous = session.turns[-1].question if session.turns else None
-        if session.reference is not None and compare_answers.asks_comparison(question, previous):
-            return self.lite.answer(session.clip, question, session.turns, reference=session.reference)
-        if progress.asks_progress(question) and default_path().exists():
+        if session.reference is not None and self.coach.asks_comparison(question, previous):
+            return self.coach.answer(session.clip, question, session.turns, reference=session.reference)
+        if self.coach.asks_progress(question) and default_path().exists():
             store = History()
             piece = store.piece_of(_audio_hash(session))
             if piece is None:
@@ -57,12 +56,12 @@ class Practice:
                         "history (or press “Save this take”), then ask again after a later take."
                     ]
                 )
-            return self.lite.answer(session.clip, question, session.turns, takes=store.takes(piece))
+            return self.coach.answer(session.clip, question, session.turns, takes=store.takes(piece))
         return None
 
     def after_load(self, session: Session) -> str | None:
         """Save a newly analysed take when the session opted in -> a note for the chat, or None."""
-        if not session.save_history or self.lite is None:
+        if not session.save_history or self.coach is None:
             return None
         return self.save(session, "")[0]
 
@@ -70,7 +69,7 @@ class Practice:
 
     def mark_reference(self, session: Session):
         """ "Use as reference": the current recording becomes the one later takes are compared with."""
-        if self.lite is None:
+        if self.coach is None:
             gr.Warning("Comparisons come from the Lite coach: start the app with --backend lite.")
             return gr.skip(), session
         if session is None or session.clip is None:
@@ -85,12 +84,12 @@ class Practice:
 
     def comparison_plot(self, session: Session):
         """The overlay of the current take and the reference (after each chat turn), when both are there."""
-        if session is None or session.reference is None or session.clip is None or self.lite is None:
+        if session is None or session.reference is None or session.clip is None or self.coach is None:
             return gr.skip()
         if session.clip.key == session.reference.key:
             return None
         try:
-            return comparison_figure(self.lite.compare(session.clip, session.reference))
+            return self.coach.comparison_figure(session.clip, session.reference)
         except Exception:
             log.exception("comparing with the reference failed")
             return None
@@ -98,23 +97,16 @@ class Practice:
     # -- history -----------------------------------------------------------------------------------------
 
     def set_saving(self, on: bool, session: Session | None, request: gr.Request):
-        session = self.app.sessions.open(session, request)
+        session = self.sessions.open(session, request)
         session.save_history = bool(on)
         return session
 
     def save(self, session: Session | None, piece: str) -> tuple[str, Session | None]:
         """Save the current take to the history -> (status, session)."""
-        if session is None or session.clip is None or self.lite is None:
+        if session is None or session.clip is None or self.coach is None:
             return "Upload a recording first.", session
-        payload = session.clip.payload
         try:
-            take = progress.save_take(
-                History(),
-                payload.analysis,
-                payload.audio_path,
-                payload.score_path,
-                piece_name=piece.strip() or None,
-            )
+            take = self.coach.save_take(History(), session.clip, piece.strip() or None)
         except UnsurePiece as err:
             return (
                 f"I am not sure this is a take of **{err.candidate}**. Type the piece's name under Practice "
@@ -150,7 +142,7 @@ class Practice:
         return rows, trend, status
 
     def export_history(self, fmt: str, session: Session | None, request: gr.Request):
-        session = self.app.sessions.open(session, request)
+        session = self.sessions.open(session, request)
         if not default_path().exists():
             gr.Warning("The history is empty.")
             return gr.skip(), session
@@ -173,7 +165,7 @@ class Practice:
         self, files: list | None, score, session: Session | None, request: gr.Request, progress_bar=PROGRESS
     ):
         """Several takes of one piece -> (table, CSV file, session)."""
-        session = self.app.sessions.open(session, request)
+        session = self.sessions.open(session, request)
         paths = [Path(f) for f in files or [] if Path(f).suffix.lower() in classview.AUDIO_SUFFIXES]
         if not paths:
             gr.Warning("Add the takes (audio files) to analyse.")
@@ -199,24 +191,10 @@ class Practice:
         out.write_text(classview.to_csv(rows))
         return [row.cells() for row in rows], gr.update(value=str(out), visible=True), session
 
-    def open_row(self, event: gr.SelectData, history, session, progress_bar=PROGRESS):
-        """A click on a class-view row opens that take in the chat, with its evidence. (Only `event` is
-        annotated: Gradio finds it by its type hint, which must resolve at run time, and Session cannot.)"""
-        if session is None or not (session.folder / "class").is_dir():
-            return self.app._outputs(history, session, False)
-        name = (event.row_value or [None])[0]
-        path = session.folder / "class" / str(name)
-        if not path.is_file():
-            return self.app._outputs(history, session, False)
-        progress_bar(0.1, desc=f"Opening {name}…")
-        self.app.load(session, path, session.class_score, 0.0)
-        history = [*(history or []), {"role": "assistant", "content": f"Opened **{name}** from the class view."}]
-        return self.app._outputs(history, session, True)
-
 
 def _audio_hash(session: Session | None) -> str:
-    payload = session.clip.payload if session is not None and session.clip is not None else None
-    return content_hash(payload.audio_path) if payload is not None and payload.audio_path else ""
+    """The current recording's content hash (the history keys takes by it), or "" without one."""
+    return (session.recording or "") if session is not None and session.clip is not None else ""
 
 
 def build_controls(practice: Practice, session: gr.State) -> dict:
@@ -266,8 +244,9 @@ def build_controls(practice: Practice, session: gr.State) -> dict:
     return c
 
 
-def wire(practice: Practice, c: dict, session: gr.State, chatbot, chat_outputs: list, compare_plot) -> None:
-    """Connect the Practice controls' events."""
+def wire(practice: Practice, c: dict, session: gr.State, chatbot, chat_outputs: list, compare_plot, open_row) -> None:
+    """Connect the Practice controls' events; open_row(event, history, session) opens a class-view row's take
+    in the chat (ChatApp.open_row)."""
     private = {"api_visibility": "private"}
     c["mark_reference"].click(practice.mark_reference, session, [c["reference_status"], session], **private).then(
         practice.comparison_plot, session, compare_plot, **private
@@ -288,4 +267,4 @@ def wire(practice: Practice, c: dict, session: gr.State, chatbot, chat_outputs: 
         concurrency_id="coach",
         **private,
     )
-    c["class_table"].select(practice.open_row, [chatbot, session], chat_outputs, concurrency_id="coach", **private)
+    c["class_table"].select(open_row, [chatbot, session], chat_outputs, concurrency_id="coach", **private)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from llaqo.lite.notation import COLOURS
+from llaqo.lite.evidence.notation import COLOURS
 
 MIN_PAGE_PX = 400  # a page fits the panel's width, but never narrower than this: below, the panel scrolls
 

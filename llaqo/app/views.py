@@ -4,7 +4,7 @@ the banner, and the Settings accordion's values as decoding Settings."""
 from __future__ import annotations
 
 from llaqo import report
-from llaqo.protocol import Coach, Evidence, Settings
+from llaqo.protocol import Coach, Evidence, Settings, clock
 
 MODES = {
     "Streaming, greedy": "greedy",
@@ -12,10 +12,6 @@ MODES = {
     "Faithful (the original's 5-beam search)": "faithful",
 }
 SCOPES = {"One window": "window", "Whole recording": "whole"}
-
-
-def clock(seconds: float) -> str:
-    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
 
 
 def overview(evidence: Evidence | None, coach: Coach) -> str:

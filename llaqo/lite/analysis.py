@@ -16,25 +16,11 @@ import torch
 import torchaudio
 
 from llaqo.audio import AudioError, load_audio
-from llaqo.lite import (
-    align,
-    articulation,
-    balance,
-    bars,
-    chords,
-    dynamics,
-    metre,
-    pedal,
-    runs,
-    score,
-    score_report,
-    spectral,
-    tempo,
-    transcribe,
-    voices,
-)
-from llaqo.lite.bars import BarView
-from llaqo.lite.score_report import ScoreReport
+from llaqo.lite.alignment import align, score, score_report
+from llaqo.lite.alignment.score_report import ScoreReport
+from llaqo.lite.hearing import metre, spectral, tempo, transcribe, voices
+from llaqo.lite.measures import articulation, balance, bars, chords, dynamics, pedal, runs
+from llaqo.lite.measures.bars import BarView
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from llaqo.audio import AudioError
-from llaqo.lite.score import ScoreError
+from llaqo.lite.alignment.score import ScoreError
 
 EXIT_BAD_INPUT = 2
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.table or Path(args.audio).is_dir():
         return run_table(args)
     from llaqo.lite.analysis import analyze
-    from llaqo.lite.summary import summary_lines
+    from llaqo.lite.answers.summary import summary_lines
 
     bar = ProgressBar()
     try:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 def render(result, score_path: str | None, folder: str | Path) -> list[Path]:
     """Write an Analysis's plots (stem-tempo.png, ...) and, with a score, its marked pages (stem-score-1.svg, ...)
     into folder -> the paths written."""
-    from llaqo.lite import notation, plots
+    from llaqo.lite.evidence import notation, plots
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -91,7 +91,7 @@ def run_table(args: argparse.Namespace) -> int:
     """The class view: every recording in the folder analysed once, in parallel, as one table."""
     from tqdm import tqdm
 
-    from llaqo.lite import classview
+    from llaqo.lite.practice import classview
 
     if not Path(args.audio).is_dir():
         print(f"error: {args.audio}: --table needs a folder of recordings", file=sys.stderr)
@@ -99,7 +99,7 @@ def run_table(args: argparse.Namespace) -> int:
     try:
         paths = classview.audio_files(args.audio)
         if args.score:
-            from llaqo.lite.score import load_score
+            from llaqo.lite.alignment.score import load_score
 
             load_score(args.score)  # a bad score is one error, not one per take
     except (FileNotFoundError, ScoreError) as err:

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from llaqo.history import Take
-from llaqo.lite import (
-    analysis,
-    answers,
-    compare,
-    compare_answers,
-    notation,
-    passages,
-    plots,
-    progress,
-    synth,
-    transcribe,
-)
+from llaqo.lite import analysis, synth
 from llaqo.lite.analysis import Analysis
-from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn, content_hash
+from llaqo.lite.answers import answers, passages
+from llaqo.lite.evidence import compare_plots, notation, plots
+from llaqo.lite.hearing import transcribe
+from llaqo.lite.practice import compare, compare_answers, progress
+from llaqo.lite.practice.history import History, Take
+from llaqo.protocol import AudioFacts, Clip, Evidence, LruCache, Passage, Settings, Turn, content_hash
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +43,11 @@ class LitePayload:
 
 
 class LiteCoach:
-    """Answers from the Lite analysis. Construction loads the model and warms up the JIT-compiled code."""
+    """Answers from the Lite analysis, and with a reference and the practice history too (a PracticeCoach).
+    Construction loads the model and warms up the JIT-compiled code."""
 
     name = "Lite"
     max_duration_s = analysis.MAX_DURATION_S
-    about = (
-        "The Lite coach measures your recording on this computer: the notes you played, tempo and its "
-        "stability, evenness, dynamics, articulation and pedalling, and with a score (MIDI or MusicXML) the "
-        "wrong, missed and extra notes bar by bar. Every answer cites its measurement. It cannot judge tone "
-        "colour, emotional intent, style or the composer: put the LLaQo checkpoints in ckpts/ to enable the "
-        "LLaQo model for those."
-    )
     about = (
         "Answers come from measurements of your recording (the notes played, tempo, timing, dynamics, articulation, "
         "pedalling, hand balance and voicing, chords and runs) and cite them, for the bars, part or hand you ask "
@@ -67,9 +57,8 @@ class LiteCoach:
     )
 
     def __init__(self, cache_size: int = CACHE_SIZE, warm_up: bool = True):
-        self._cache: OrderedDict[str, Clip] = OrderedDict()
-        self._cache_size = cache_size
-        self._comparisons: OrderedDict[tuple[str, str], compare.Comparison] = OrderedDict()
+        self._cache: LruCache[str, Clip] = LruCache(cache_size)
+        self._comparisons: LruCache[tuple[str, str], compare.Comparison] = LruCache(cache_size)
         if warm_up:
             _warm_up()
 
@@ -84,13 +73,13 @@ class LiteCoach:
         """Analyse a recording (the whole of it; start_s does not apply to Lite). Raises AudioError or ScoreError.
         progress(done, total) is called after each transcription segment."""
         key = content_hash(audio_path, score_path)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            payload = self._cache[key].payload
+        cached = self._cache.get(key)
+        if cached is not None:
+            payload = cached.payload
             if not payload.audio_path.exists():  # the session that uploaded it first has ended
                 payload.audio_path = Path(audio_path)
                 payload.score_path = None if score_path is None else Path(score_path)
-            return self._cache[key]
+            return cached
         result = analysis.analyze(audio_path, score_path, progress=progress)
         facts = AudioFacts(
             name=Path(audio_path).name,
@@ -105,11 +94,7 @@ class LiteCoach:
             audio_path=Path(audio_path),
             score_path=None if score_path is None else Path(score_path),
         )
-        clip = Clip(key=key, facts=facts, payload=payload)
-        self._cache[key] = clip
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return clip
+        return self._cache.put(key, Clip(key=key, facts=facts, payload=payload))
 
     def answer(
         self,
@@ -124,7 +109,8 @@ class LiteCoach:
         """Yield the answer sentence by sentence. Settings do not apply: answers are built from templates.
 
         reference: a reference recording's Clip; comparison questions are answered against it.
-        takes: this piece's saved takes (llaqo.history), oldest first; progress questions are answered from them.
+        takes: this piece's saved takes (llaqo.lite.practice.history), oldest first; progress questions are answered
+        from them.
         """
         previous = history[-1].question if history else None
         payload: LitePayload = clip.payload
@@ -140,13 +126,28 @@ class LiteCoach:
     def compare(self, clip: Clip, reference: Clip) -> compare.Comparison:
         """The take against the reference (aligned once per pair, then cached)."""
         key = (reference.key, clip.key)
-        if key not in self._comparisons:
+        comparison = self._comparisons.get(key)
+        if comparison is None:
             ref, take = reference.payload, clip.payload
-            self._comparisons[key] = compare.compare_files(ref.audio_path, take.audio_path, ref.analysis, take.analysis)
-            while len(self._comparisons) > self._cache_size:
-                self._comparisons.popitem(last=False)
-        self._comparisons.move_to_end(key)
-        return self._comparisons[key]
+            comparison = compare.compare_files(ref.audio_path, take.audio_path, ref.analysis, take.analysis)
+            self._comparisons.put(key, comparison)
+        return comparison
+
+    def asks_comparison(self, question: str, previous_question: str | None = None) -> bool:
+        return compare_answers.asks_comparison(question, previous_question)
+
+    def asks_progress(self, question: str) -> bool:
+        return progress.asks_progress(question)
+
+    def comparison_figure(self, clip: Clip, reference: Clip) -> Figure:
+        return compare_plots.comparison_figure(self.compare(clip, reference))
+
+    def save_take(self, store: History, clip: Clip, piece_name: str | None = None) -> Take:
+        """Save the take's headline numbers and fingerprint to the history. Raises UnsurePiece or HistoryError."""
+        payload: LitePayload = clip.payload
+        return progress.save_take(
+            store, payload.analysis, payload.audio_path, payload.score_path, piece_name=piece_name
+        )
 
     def evidence(self, clip: Clip) -> Evidence:
         payload: LitePayload = clip.payload

@@ -1,0 +1,291 @@
+"""Align a transcription to its score (llaqo.lite.alignment.score).
+
+The alignment is note-level: dynamic time warping over onset groups finds the path, notes of
+the same pitch are paired along it, and what is left is classified as wrong (a notated note
+replaced by a nearby played one), missed or extra. Matched notes anchor a score-to-performance
+time map, which gives the tempo per notated beat and a bar number for any time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from llaqo.lite.alignment.score import Score
+
+GROUP_GAP_S = 0.035  # performed onsets closer than this form one chord (hand asynchrony is ~10-30 ms)
+MATCH_WINDOW_S = 0.12  # a played note pairs with a notated one within this of the warped time
+SUBSTITUTE_SEMITONES = 4  # a wrong note is within a third of the notated pitch; further is missed + extra
+GHOST_INTERVALS = (12, 19, 24, 28)  # overtones (octave, 12th, 2 octaves, 17th) the transcriber can mistake for notes
+OUTSIDE_MARGIN_S = 0.5  # played notes this far outside the performed section are not "extra"
+STRAY_REACH_Q = 2.0  # an anchor is checked against the anchors within two quarters of it
+STRAY_NEIGHBOURS = 4
+STRAY_BASE_S = 0.1  # it is stray when it misses where they put it by this (onsets scatter by ~30 ms) plus
+STRAY_SHARE = 0.2  # this share of the step from its nearest neighbour (a closing ritardando stretches it by ~10%)
+
+
+@dataclass(frozen=True)
+class Substitution:
+    """A notated note played at another pitch: score_index in the score, perf_index in the performance."""
+
+    score_index: int
+    perf_index: int
+    time_s: float
+    played_pitch: int
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A performance matched to its score.
+
+    pairs: (K, 2) int indices [score note, performed note] of notes played as written
+    wrong: substituted pitches
+    missed: (Ms,) int score note indices; extra: (E,) int performed note indices
+    anchor_q, anchor_t: (A,) strictly increasing score quarters and their performed times in seconds
+    performed: (M,) bool, the notated notes inside the section the recording plays (from the first to the
+    last anchor); only these are judged, so a take of the first page is not told it missed the rest
+    """
+
+    pairs: np.ndarray
+    wrong: list[Substitution]
+    missed: np.ndarray
+    extra: np.ndarray
+    anchor_q: np.ndarray
+    anchor_t: np.ndarray
+    performed: np.ndarray
+
+    def time_of(self, quarters: np.ndarray) -> np.ndarray:
+        """(n,) score quarters -> (n,) performed seconds, linear between anchors and extrapolated at the ends."""
+        return _interp_extrapolate(quarters, self.anchor_q, self.anchor_t)
+
+    def quarter_of(self, times: np.ndarray) -> np.ndarray:
+        """(n,) performed seconds -> (n,) score quarters."""
+        return _interp_extrapolate(times, self.anchor_t, self.anchor_q)
+
+
+def _interp_extrapolate(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    if len(xp) < 2:
+        return np.full_like(x, fp[0] if len(fp) else 0.0)
+    y = np.interp(x, xp, fp)
+    lo_slope = (fp[1] - fp[0]) / (xp[1] - xp[0])
+    hi_slope = (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
+    y = np.where(x < xp[0], fp[0] + (x - xp[0]) * lo_slope, y)
+    return np.where(x > xp[-1], fp[-1] + (x - xp[-1]) * hi_slope, y)
+
+
+def _groups(onsets: np.ndarray, gap: float) -> np.ndarray:
+    """(n,) sorted onsets -> (n,) group ids; a new group starts after a gap larger than `gap`."""
+    if len(onsets) == 0:
+        return np.zeros(0, dtype=int)
+    return np.concatenate([[0], np.cumsum(np.diff(onsets) > gap)])
+
+
+def _group_features(group_ids: np.ndarray, pitches: np.ndarray) -> np.ndarray:
+    """-> (n_groups, 100): pitch one-hot (88) and half-weighted pitch class (12), L2-normalised rows."""
+    n = int(group_ids.max()) + 1 if len(group_ids) else 0
+    feats = np.zeros((n, 100))
+    for g, p in zip(group_ids, pitches, strict=True):
+        feats[g, int(np.clip(p - 21, 0, 87))] = 1.0
+        feats[g, 88 + int(p) % 12] = 0.5
+    return feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-9)
+
+
+def align(notes: np.ndarray, score: Score) -> Alignment:
+    """Align performed notes to a score.
+
+    notes: (N, 4) [onset_s, offset_s, pitch, velocity] sorted by onset
+    """
+    import librosa
+
+    onsets, pitches = notes[:, 0], notes[:, 2].astype(int)
+    perf_group = _groups(onsets, GROUP_GAP_S)
+    score_group = np.unique(score.onset_q, return_inverse=True)[1]
+    if len(notes) == 0:
+        empty = np.zeros((0, 2), dtype=int)
+        nothing = np.arange(len(score.pitch))
+        return Alignment(empty, [], nothing, np.zeros(0, int), np.zeros(1), np.zeros(1), np.ones(len(nothing), bool))
+
+    cost = 1.0 - _group_features(score_group, score.pitch) @ _group_features(perf_group, pitches).T
+    _, path = librosa.sequence.dtw(C=cost, backtrack=True)
+    group_time = np.array([onsets[perf_group == g].min() for g in range(perf_group.max() + 1)])
+
+    # Pass 1: pair same-pitch notes along the warping path.
+    used = np.zeros(len(notes), dtype=bool)
+    matched = np.full(len(score.pitch), -1)
+    candidates: dict[int, list[int]] = {}
+    for sg, pg in path[::-1]:
+        candidates.setdefault(int(sg), []).append(int(pg))
+    for s in range(len(score.pitch)):
+        times = group_time[candidates.get(int(score_group[s]), [])]
+        if len(times) == 0:
+            continue
+        near = np.flatnonzero(
+            ~used
+            & (pitches == score.pitch[s])
+            & (onsets >= times.min() - MATCH_WINDOW_S)
+            & (onsets <= times.max() + MATCH_WINDOW_S)
+        )
+        if len(near):
+            best = near[np.argmin(np.abs(onsets[near] - times.mean()))]
+            matched[s], used[best] = best, True
+    anchor_q, anchor_t = _anchors(score.onset_q, matched, onsets)
+    # The warping path must end on the last played group, so a trailing ghost (a release thump, a
+    # re-detected final chord) can capture the last notated chord, and a sparse transcription lets
+    # it pair chords a beat off. The anchors around such a pairing contradict it: unpair it and let
+    # pass 2 find the note by time.
+    stray = np.isin(score.onset_q, anchor_q[_stray_anchors(anchor_q, anchor_t)]) & (matched >= 0)
+    used[matched[stray]] = False
+    matched[stray] = -1
+    anchor_q, anchor_t = _anchors(score.onset_q, matched, onsets)
+
+    # Pass 2: with the time map, pair notes the warping path put in the wrong group.
+    expected = _interp_extrapolate(score.onset_q, anchor_q, anchor_t)
+    for s in np.flatnonzero(matched < 0):
+        near = np.flatnonzero(~used & (pitches == score.pitch[s]) & (np.abs(onsets - expected[s]) <= MATCH_WINDOW_S))
+        if len(near):
+            best = near[np.argmin(np.abs(onsets[near] - expected[s]))]
+            matched[s], used[best] = best, True
+    anchor_q, anchor_t = _anchors(score.onset_q, matched, onsets)
+    keep = ~_stray_anchors(anchor_q, anchor_t)
+    anchor_q, anchor_t = anchor_q[keep], anchor_t[keep]
+    expected = _interp_extrapolate(score.onset_q, anchor_q, anchor_t)
+
+    expected_end = _interp_extrapolate(score.onset_q + score.duration_q, anchor_q, anchor_t)
+    unmatched_perf = [i for i in np.flatnonzero(~used) if not _is_ghost(i, notes, used)]
+    performed = (score.onset_q >= anchor_q[0] - 1e-6) & (score.onset_q <= anchor_q[-1] + 1e-6)
+    wrong, missed = [], []
+    for s in np.flatnonzero((matched < 0) & performed):
+        near = [
+            i
+            for i in unmatched_perf
+            if abs(onsets[i] - expected[s]) <= MATCH_WINDOW_S
+            and 0 < abs(pitches[i] - score.pitch[s]) <= SUBSTITUTE_SEMITONES
+        ]
+        if near:
+            best = min(near, key=lambda i: (abs(pitches[i] - score.pitch[s]), abs(onsets[i] - expected[s])))
+            wrong.append(Substitution(int(s), int(best), float(onsets[best]), int(pitches[best])))
+            unmatched_perf.remove(best)
+            continue
+        if not _masked(s, score, expected, expected_end) and not _held_through(expected[s], score.pitch[s], notes):
+            missed.append(s)
+    # Sounds before the section starts or after it ends (a count-in, the room, the rest of the piece) are
+    # not notes added to the music.
+    span = (expected[performed].min() - OUTSIDE_MARGIN_S, expected_end[performed].max() + OUTSIDE_MARGIN_S)
+    extra = [
+        i
+        for i in unmatched_perf
+        if span[0] <= onsets[i] <= span[1] and not _echoes_score(notes[i], score.pitch, expected, expected_end)
+    ]
+    pairs = np.array([(s, p) for s, p in enumerate(matched) if p >= 0], dtype=int).reshape(-1, 2)
+    return Alignment(
+        pairs=pairs,
+        wrong=wrong,
+        missed=np.array(missed, dtype=int),
+        extra=np.array(extra, dtype=int),
+        anchor_q=anchor_q,
+        anchor_t=anchor_t,
+        performed=performed,
+    )
+
+
+def _anchors(onset_q: np.ndarray, matched: np.ndarray, onsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median performed time per matched score onset, kept only where time increases with the score."""
+    ok = matched >= 0
+    qs = np.unique(onset_q[ok])
+    ts = np.array([np.median(onsets[matched[ok & (onset_q == q)]]) for q in qs])
+    keep_q, keep_t = [], []
+    for q, t in zip(qs, ts, strict=True):
+        # A chord matched far out of order is a matching error, not a time-travelling pianist.
+        if not keep_t or t > keep_t[-1]:
+            keep_q.append(q)
+            keep_t.append(t)
+    if not keep_q:
+        return np.zeros(1), np.zeros(1)
+    return np.array(keep_q), np.array(keep_t)
+
+
+def _stray_anchors(anchor_q: np.ndarray, anchor_t: np.ndarray) -> np.ndarray:
+    """(A,) anchors -> (A,) bool: anchors far from where their neighbours put them.
+
+    Each anchor's time is predicted by a robust (Theil-Sen) line through the anchors within
+    STRAY_REACH_Q quarters of it (at least its STRAY_NEIGHBOURS nearest), itself left out. Timing
+    jitter and phrase-length rubato bend that line by tens of milliseconds, a closing ritardando
+    stretches the last steps by a fraction of themselves; a chord paired with the wrong notes misses
+    it by half a beat or more. Strays are removed worst first within each neighbourhood, because a
+    stray also pulls its neighbours' predictions towards itself.
+    """
+    keep = np.ones(len(anchor_q), dtype=bool)
+    while True:
+        idx = np.flatnonzero(keep)
+        excess, neighbours = _prediction_excess(anchor_q[idx], anchor_t[idx])
+        worst = [j for j in np.flatnonzero(excess > 1.0) if excess[j] >= excess[neighbours[j]].max()]
+        if not worst:
+            return ~keep
+        keep[idx[worst]] = False
+
+
+def _prediction_excess(anchor_q: np.ndarray, anchor_t: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """-> (A,) each anchor's miss of its neighbours' prediction over the allowed miss (> 1: stray; 0 when
+    it has too few neighbours to judge), and each anchor's neighbour indices."""
+    excess, neighbours = np.zeros(len(anchor_q)), []
+    for i in range(len(anchor_q)):
+        distance = np.abs(anchor_q - anchor_q[i])
+        distance[i] = np.inf
+        near = np.flatnonzero(distance <= STRAY_REACH_Q)
+        if len(near) < STRAY_NEIGHBOURS:  # sparse anchors (notes the transcriber missed): the nearest few
+            near = np.argsort(distance)[:STRAY_NEIGHBOURS]
+        near = near[np.isfinite(distance[near])]
+        neighbours.append(near)
+        if len(near) < STRAY_NEIGHBOURS:
+            continue
+        q, t = anchor_q[near], anchor_t[near]
+        a, b = np.triu_indices(len(near), 1)
+        slope = float(np.median((t[b] - t[a]) / (q[b] - q[a])))
+        predicted = float(np.median(t - slope * q)) + slope * anchor_q[i]
+        allowed = STRAY_BASE_S + STRAY_SHARE * float(distance[near].min()) * max(slope, 0.0)
+        excess[i] = abs(predicted - anchor_t[i]) / allowed
+    return excess, neighbours
+
+
+def _is_ghost(i: int, notes: np.ndarray, used: np.ndarray) -> bool:
+    """An unmatched note that re-sounds a louder matched note, or is an overtone of any louder note (matched
+    or not: an added note has overtones too) at the same moment."""
+    onset, pitch, velocity = notes[i, 0], notes[i, 2], notes[i, 3]
+    louder = (notes[:, 3] >= velocity) & (np.arange(len(notes)) != i)
+    same_time = louder & (np.abs(notes[:, 0] - onset) <= GROUP_GAP_S)
+    overtone = np.isin(pitch - notes[:, 2], GHOST_INTERVALS)
+    resound = used & louder & (notes[:, 2] == pitch) & (notes[:, 0] < onset) & (onset <= notes[:, 1] + GROUP_GAP_S)
+    return bool(((same_time & overtone) | resound).any())
+
+
+def _masked(s: int, score: Score, start: np.ndarray, end: np.ndarray) -> bool:
+    """True when notated note s coincides with an overtone of another notated note sounding with it: its
+    absence cannot be heard (the F-A-C chord's C is the F's twelfth), so it is not reported as missed."""
+    sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & (np.arange(len(start)) != s)
+    return bool(np.isin(score.pitch[s] - score.pitch[sounding], GHOST_INTERVALS).any())
+
+
+def _held_through(expected: float, pitch: int, notes: np.ndarray) -> bool:
+    """True when a performed note of this pitch began earlier and sounds on through the notated note's time:
+    a repeated note struck again while the pedal holds the first one is heard as one long note (the new
+    attack is lost in the ringing, d03's Alberti bass), so its absence from the transcription is no miss."""
+    same = notes[:, 2] == pitch
+    return bool((same & (notes[:, 0] < expected - MATCH_WINDOW_S) & (notes[:, 1] > expected + MATCH_WINDOW_S)).any())
+
+
+def _echoes_score(note: np.ndarray, pitch: np.ndarray, start: np.ndarray, end: np.ndarray) -> bool:
+    """An unmatched performed note at the pitch of a notated note sounding then, or at its overtone or an
+    octave below: far more often resonance the transcriber cut into a note than a key the pianist added."""
+    sounding = pitch[(start <= note[0] + GROUP_GAP_S) & (end >= note[0] - GROUP_GAP_S)]
+    intervals = note[2] - sounding
+    return bool(np.isin(intervals, (0, -12) + GHOST_INTERVALS).any())
+
+
+def bar_at(score: Score, alignment: Alignment, times: np.ndarray) -> np.ndarray:
+    """(n,) performed seconds -> (n,) notated bar numbers (of the last notated onset at or before)."""
+    quarters = alignment.quarter_of(np.asarray(times, dtype=float))
+    order = np.argsort(score.onset_q, kind="stable")
+    idx = np.searchsorted(score.onset_q[order], quarters + 1e-6, side="right") - 1
+    return score.bar[order][np.clip(idx, 0, len(order) - 1)]

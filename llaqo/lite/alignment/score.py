@@ -1,0 +1,100 @@
+"""Load a score (MIDI or MusicXML via partitura) as notated notes in quarter notes (llaqo.lite.alignment.align
+matches a performance to it)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+QUARTER_PER_UNIT = {"w": 4.0, "h": 2.0, "q": 1.0, "e": 0.5, "s": 0.25, "h.": 3.0, "q.": 1.5, "e.": 0.75}
+
+
+class ScoreError(ValueError):
+    """A score file that cannot be read. The message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Score:
+    """Notated notes, in quarter notes from the start of the score.
+
+    onset_q, duration_q: (M,) float64 quarter notes; pitch: (M,) int MIDI; bar: (M,) int measure numbers
+    nominal_bpm: notated tempo in beats per minute of beat_q quarters, None when not notated
+    beat_q: quarters per beat (1.0 for x/4, 1.5 for compound x/8)
+    hand: (M,) int 0 right / 1 left / -1 unknown, from the staves (1: right) or, with one staff per part, the
+    parts (the part with the higher notes is the right hand)
+    """
+
+    onset_q: np.ndarray
+    duration_q: np.ndarray
+    pitch: np.ndarray
+    bar: np.ndarray
+    nominal_bpm: float | None
+    beat_q: float
+    name: str
+    hand: np.ndarray
+
+
+def _hands(parts: list[np.ndarray], staffs: list[np.ndarray]) -> list[np.ndarray]:
+    """Per part, (n,) pitches and staff numbers -> (n,) hands: 0 right, 1 left, -1 unknown."""
+    if len(parts) == 1:
+        staff = staffs[0]
+        two = set(np.unique(staff).tolist()) >= {1, 2}
+        return [np.where(staff == 1, 0, np.where(staff == 2, 1, -1)) if two else np.full(len(staff), -1)]
+    highest = int(np.argmax([p.mean() for p in parts]))
+    return [np.full(len(p), 0 if i == highest else 1) for i, p in enumerate(parts)]
+
+
+def load_score(path: str | Path) -> Score:
+    """Read a MIDI or MusicXML file with partitura. Raises ScoreError naming the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScoreError(f"{path.name}: score file not found")
+    if path.stat().st_size == 0:
+        raise ScoreError(f"{path.name}: the score file is empty (0 bytes)")
+    try:
+        import partitura
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # partitura warns about every inferred voice and part
+            parsed = partitura.load_score(str(path))
+    except Exception as err:
+        raise ScoreError(f"{path.name}: not a readable score (supported: MIDI, MusicXML, MEI, Kern)") from err
+    onset, duration, pitch, bar, staff = [], [], [], [], []
+    nominal, beat_q = None, 1.0
+    for part in parsed.parts:
+        na = part.note_array(include_time_signature=True, include_staff=True)
+        if len(na) == 0:
+            continue
+        onset.append(na["onset_quarter"])
+        duration.append(na["duration_quarter"])
+        pitch.append(na["pitch"])
+        staff.append(na["staff"])
+        bar.append(np.asarray(part.measure_number_map(na["onset_div"]), dtype=int))
+        if na["ts_beat_type"][0] == 8 and na["ts_beats"][0] % 3 == 0:
+            beat_q = 1.5  # compound metre: the beat is a dotted quarter
+        tempos = list(part.iter_all(partitura.score.Tempo))
+        if nominal is None and tempos:
+            nominal = float(tempos[0].bpm) * QUARTER_PER_UNIT.get(tempos[0].unit or "q", 1.0)
+    if not onset:
+        raise ScoreError(f"{path.name}: the score contains no notes")
+    hand = np.concatenate(_hands(pitch, staff))
+    onset_q, duration_q, pitch_a, bar_a = (np.concatenate(x) for x in (onset, duration, pitch, bar))
+    order = np.lexsort((pitch_a, onset_q))
+    if nominal is not None:
+        nominal /= beat_q
+    return Score(
+        onset_q=onset_q[order].astype(float),
+        duration_q=duration_q[order].astype(float),
+        pitch=pitch_a[order].astype(int),
+        bar=bar_a[order],
+        nominal_bpm=nominal,
+        beat_q=beat_q,
+        name=path.name,
+        hand=hand[order].astype(int),
+    )

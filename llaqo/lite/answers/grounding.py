@@ -1,0 +1,107 @@
+"""Grounded sentences: every number an answer prints is cited from a named field of the answer's document
+(the analysis JSON, plus the question's scale and the rating record), with how it was derived.
+
+A Citer formats a value found at a path ("tempo.curve[3][1]"), or an aggregate of several paths, records
+the citation, and returns the text to print; say() closes a sentence with the citations it used. A test
+(tests/test_grounding.py) recomputes every citation from the document and checks that the sentence holds
+no number outside them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from llaqo.lite.config import LITE
+from llaqo.protocol import clock
+
+NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+def note_name(pitch: float) -> str:
+    """MIDI 60 -> "C4": the name a pianist reads (the JSON keeps the number)."""
+    p = int(pitch)
+    return f"{NOTE_NAMES[p % 12]}{p // 12 - 1}"
+
+
+# How a cited text is derived from the values at its paths; the formats apply to the numbers.
+HOW: dict[str, Callable[[list], float | str]] = {
+    "value": lambda v: v[0],
+    "abs": lambda v: abs(v[0]),
+    "pct": lambda v: 100 * v[0],
+    "mean": lambda v: float(np.mean(v)),
+    "absmean": lambda v: abs(float(np.mean(v))),  # a mean said as "x dB below" rather than "-x dB"
+    "median": lambda v: float(np.median(v)),
+    "min": lambda v: min(v),
+    "max": lambda v: max(v),
+    "count": lambda v: len(v),
+    "diff": lambda v: v[0] - v[1],
+    "absdiff": lambda v: abs(v[0] - v[1]),
+    "pct_change": lambda v: abs(100 * (float(np.mean(v[:-1])) / v[-1] - 1)),  # the mean of all but the last vs it
+    "above_median": lambda v: v[0] - float(np.median(v[1:])),  # a value against the median of the rest given
+    "below_median": lambda v: float(np.median(v[1:])) - v[0],
+    "slow": lambda v: LITE.slow_practice_share * v[0],  # the slow-practice metronome mark
+}
+TEXT_HOW = {"clock": clock, "note": note_name}
+
+
+def resolve(doc: dict, path: str):
+    """ "tempo.curve[3][1]" -> doc["tempo"]["curve"][3][1]."""
+    value = doc
+    for token in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        value = value[int(token[1:-1])] if token.startswith("[") else value[token]
+    return value
+
+
+@dataclass(frozen=True)
+class Cite:
+    """Text printed, derived by `how` (a HOW or TEXT_HOW name) from the values at `paths`, formatted by fmt."""
+
+    text: str
+    how: str
+    paths: tuple[str, ...]
+    fmt: str = ""
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    cites: tuple[Cite, ...] = ()
+
+
+def derive(doc: dict, how: str, paths: Sequence[str], fmt: str) -> str:
+    """The text a citation prints, recomputed from the document."""
+    values = [resolve(doc, p) for p in paths]
+    if how in TEXT_HOW:
+        return TEXT_HOW[how](values[0])
+    value = HOW[how](values)
+    text = format(value, fmt)
+    return "0" if re.fullmatch(r"-0(\.0+)?", text) else text
+
+
+@dataclass
+class Citer:
+    """Formats cited values from `doc` and collects them until say() closes the sentence."""
+
+    doc: dict
+    pending: list[Cite] = field(default_factory=list)
+
+    def __call__(self, path: str, fmt: str = ".0f", how: str = "value") -> str:
+        return self.of(how, [path], fmt)
+
+    def of(self, how: str, paths: Sequence[str], fmt: str = ".0f") -> str:
+        text = derive(self.doc, how, paths, fmt)
+        self.pending.append(Cite(text, how, tuple(paths), fmt))
+        return text
+
+    def get(self, path: str):
+        """A value to reason with (not printed, so not cited)."""
+        return resolve(self.doc, path)
+
+    def say(self, text: str) -> Sentence:
+        sentence = Sentence(text, tuple(self.pending))
+        self.pending = []
+        return sentence

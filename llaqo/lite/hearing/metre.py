@@ -1,0 +1,345 @@
+"""Beat and metre from the played notes alone: the beat a score would most likely notate, the beats per bar
+and the downbeats, for a recording analysed without its score.
+
+Three pure steps over the transcribed notes (N, 4) [onset_s, offset_s, pitch, velocity]:
+
+1. events(): chords (onsets within CHORD_GAP_S) with the accents a listener hears: loudness, a bass note,
+   a long note, a change of harmony.
+2. track_pulse(): a regular pulse through the chords, by dynamic programming over (frame, period). The period
+   may drift by a few per cent a beat, so an accelerando or a ritardando is followed (librosa's tracker
+   assumes one tempo). The pulse is some metrical level, not necessarily the notated beat.
+3. infer_metre(): every hypothesis "the beat is r pulses, a bar is n beats, the first downbeat is beat p" is
+   scored by how the accents fall on it (beats carry more, and stronger, chords than the points between them;
+   downbeats carry the bass notes, long notes and harmony changes: llaqo.lite.hearing.downbeat), plus a prior on the
+   tempo of a notated beat. The best one gives the beats, the metre and the downbeats; the margin over the
+   runner-up gives the bar grid's confidence, lowered when the take's two halves hear their bars elsewhere.
+
+No maintained beat/downbeat model ships its weights offline for this stack (BeatNet needs madmom 0.16, which
+predates numpy 2; beat_this downloads its checkpoints at run time), hence a clear inference over the notes,
+which gets better as the transcription does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from llaqo.lite.hearing import downbeat
+
+CHORD_GAP_S = 0.05  # onsets closer than this are one chord (hand asynchrony is ~10-30 ms)
+FRAME_RATE = 100.0  # frames/s of the pulse tracker's salience curve
+MIN_PULSE_S, MAX_PULSE_S = 0.25, 1.2  # the pulse tracker's periods (240 to 50 BPM)
+PERIOD_STEP = 1.02  # ratio between neighbouring period states
+MAX_DRIFT = 5  # the pulse may drift by this many period states (2% each) a beat: rubato moves 10% a beat
+DRIFT_PENALTY = 0.1  # cost of each 2% step of drift, in units of an average chord's salience
+EMPTY_BEAT_COST = 0.3  # a pulse beat without a chord costs this share of an average chord's salience
+SNAP_S = 0.06  # a pulse or beat moves to a chord within this distance
+SUBDIVISIONS = 6  # fine grid points per pulse: halves and thirds of the pulse both fall on it
+# Candidate beats, in pulses. The tracker's pulse is usually the fastest regular level (every chord on it),
+# so the beat is that or a multiple; 3:2 levels would cut across the bar and are not offered.
+BEAT_FACTORS = (1 / 3, 1 / 2, 1.0, 2.0, 3.0, 4.0)
+BEAT_PRIOR_BPM = 100.0  # notated beats centre on moderato ...
+BEAT_PRIOR_OCTAVES = 0.7  # ... and rarely go beyond one octave either way (50 or 200 BPM)
+COVERAGE_WEIGHT = 4.0  # a notated beat nearly always carries a chord: each 10% of beats without one costs 0.4
+FULL_COVERAGE = 0.9  # ... but rests, held notes and tracking slips leave some beats empty: 90% counts as all
+# Beat hypotheses within this of the best are judged together with their metre: chords on every other quarter
+# make half notes stand out from the quarters between them, but the quarters make clearer bars (a bass note and a
+# new harmony on every other beat), so both levels must be weighed with their bars.
+BEAT_SHORTLIST = 0.75
+DOWNBEAT_WEIGHT = 0.25  # weight of the downbeat accents against the beat's own evidence
+CONFIDENCE_SCALE = 0.5  # a downbeat score margin of this gives a confidence of 0.63
+CONFIDENT = 0.5  # a bar grid at least this confident is used for bar numbers
+# A grid whose downbeats one half of the take hears elsewhere (a scale, a syncopated passage, a bar dropped or
+# added) is not to be trusted from the other half alone: each such half multiplies the confidence by this, which
+# takes even a certain grid below CONFIDENT.
+HALF_DISAGREES = 0.4
+MIN_CHORDS = 8  # fewer chords than this cannot show a metre
+
+
+@dataclass(frozen=True)
+class Events:
+    """Chords of the performance and their accents.
+
+    time: (E,) onset in s; salience: (E,) how strongly each is heard as a beat (loudness, bass, length, notes);
+    loud, bass, long: (E,) accent features in [0, 1]; classes: (E, 12) pitch-class weights of the notes
+    starting in the chord.
+    """
+
+    time: np.ndarray
+    salience: np.ndarray
+    loud: np.ndarray
+    bass: np.ndarray
+    long: np.ndarray
+    classes: np.ndarray
+
+
+@dataclass(frozen=True)
+class Metre:
+    """The inferred beat and bar grid.
+
+    beats: (B,) times in s of the notated beat; downbeats: (D,) times in s of the first beat of each bar
+    beats_per_bar: 2, 3 or 4; compound: the beat divides in three (6/8, 9/8, 12/8)
+    beat_unit / alt_unit: the notated beat in words ("quarter", "dotted quarter") and the other level a
+    listener might count ("eighth", "half"); alt_factor: the alternative's tempo over the beat's
+    confidence: 0-1, how clearly the accents single out this bar grid among the other metres and phases
+    """
+
+    beats: np.ndarray
+    downbeats: np.ndarray
+    beats_per_bar: int
+    compound: bool
+    beat_unit: str
+    alt_unit: str
+    alt_factor: float
+    confidence: float
+
+    @property
+    def name(self) -> str:
+        """The time signature a score would most likely carry: "3/4", "6/8" ..."""
+        return f"{3 * self.beats_per_bar}/8" if self.compound else f"{self.beats_per_bar}/4"
+
+    @property
+    def confident(self) -> bool:
+        return self.confidence >= CONFIDENT
+
+    def bar_bounds(self, end_s: float) -> np.ndarray:
+        """(D+1,) bar boundaries in s: every downbeat, then the next one (or end_s when that is later)."""
+        if len(self.downbeats) == 0:
+            return np.zeros(0)
+        bar = float(np.median(np.diff(self.downbeats))) if len(self.downbeats) > 1 else 0.0
+        return np.append(self.downbeats, max(self.downbeats[-1] + bar, min(end_s, self.downbeats[-1] + 2 * bar)))
+
+    def bar_at(self, times: np.ndarray) -> np.ndarray:
+        """(n,) times in s -> (n,) bar numbers counted from 1 at the first downbeat (0: before it)."""
+        return np.searchsorted(self.downbeats, np.asarray(times, dtype=float) + 1e-6, side="right")
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "beats_per_bar": self.beats_per_bar,
+            "compound": self.compound,
+            "beat_unit": self.beat_unit,
+            "alternative": {"unit": self.alt_unit, "factor": round(self.alt_factor, 3)},
+            "confidence": round(self.confidence, 2),
+            "downbeats_s": [round(float(t), 3) for t in self.downbeats],
+        }
+
+
+def events(notes: np.ndarray) -> Events:
+    """(N, 4) notes sorted by onset -> Events, one per chord (onsets within CHORD_GAP_S)."""
+    onsets = notes[:, 0]
+    group = np.concatenate([[0], np.cumsum(np.diff(onsets) > CHORD_GAP_S)]) if len(notes) else np.zeros(0, int)
+    n = int(group.max()) + 1 if len(notes) else 0
+    low_pitch = np.percentile(notes[:, 2], 25) if len(notes) else 0.0
+    time, loud, bass, long, classes = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros((n, 12))
+    for g in range(n):
+        chord = notes[group == g]
+        time[g] = float(np.median(chord[:, 0]))
+        loud[g] = float(chord[:, 3].max()) / 127.0
+        bass[g] = float(chord[:, 2].min() <= low_pitch)
+        long[g] = float(np.clip(np.log2(max(float((chord[:, 1] - chord[:, 0]).max()), 1e-3) / 0.125) / 4, 0, 1))
+        np.add.at(classes[g], chord[:, 2].astype(int) % 12, 1.0)
+    salience = loud * (1.0 + 0.5 * bass + 0.5 * long + 0.5 * np.log2(classes.sum(axis=1)))
+    return Events(time, salience, loud, bass, long, classes)
+
+
+def track_pulse(ev: Events) -> np.ndarray:
+    """Events -> (P,) pulse times in s: the regular sequence through the chords with the most salience.
+
+    Dynamic programming over (frame, period): a pulse beat at frame t with period k follows one at
+    t - period[k] whose period was within one PERIOD_STEP of it. A beat earns the salience of the chord at it
+    (less EMPTY_BEAT_COST: a pulse through silence must be paid for), and each step of drift costs
+    DRIFT_PENALTY, so the pulse keeps one metrical level and follows gradual tempo changes.
+    """
+    if len(ev.time) < 2:
+        return ev.time.copy()
+    scale = float(np.mean(ev.salience))
+    frames = np.round(ev.time * FRAME_RATE).astype(int)
+    n_frames = int(frames.max()) + 2
+    local = np.full(n_frames, -EMPTY_BEAT_COST)
+    for f, s in zip(frames, ev.salience / scale, strict=True):
+        # A chord slightly off the frame grid still counts, a little less, one frame either side.
+        local[max(f - 1, 0) : f + 2] = np.maximum(local[max(f - 1, 0) : f + 2], s * np.array([0.8, 1.0, 0.8])[:3])
+    n_steps = int(np.log(MAX_PULSE_S / MIN_PULSE_S) / np.log(PERIOD_STEP)) + 1
+    period = np.unique(np.round(MIN_PULSE_S * PERIOD_STEP ** np.arange(n_steps) * FRAME_RATE).astype(int))
+    k_count = len(period)
+    score = np.full((n_frames, k_count), -np.inf)
+    back = np.full((n_frames, k_count), -1, dtype=np.int16)  # previous period state, -1: the pulse starts here
+    states = np.arange(k_count)
+    # (previous state for each state, drift cost) per allowed drift, computed once rather than per frame
+    drifts = [
+        (np.clip(states + shift, 0, k_count - 1), DRIFT_PENALTY * abs(shift))
+        for shift in range(-MAX_DRIFT, MAX_DRIFT + 1)
+    ]
+    for t in range(n_frames):
+        prev_t = t - period
+        ok = prev_t >= 0
+        best = np.zeros(k_count)
+        arg = np.full(k_count, -1)
+        if ok.any():
+            rows = score[np.where(ok, prev_t, 0)]  # (K, K): row k = scores at t - period[k], every previous state
+            for j, cost in drifts:
+                cand = np.where(ok, rows[states, j] - cost, -np.inf)
+                better = cand > best
+                best = np.where(better, cand, best)
+                arg = np.where(better, j, arg)
+        score[t] = local[t] + best
+        back[t] = arg
+    last = frames.max()
+    window = np.arange(max(last - int(MAX_PULSE_S * FRAME_RATE), 0), min(last + 2, n_frames))
+    t, k = np.unravel_index(np.argmax(score[window]), (len(window), k_count))
+    t = int(window[t])
+    pulse = []
+    while True:
+        pulse.append(t)
+        prev = int(back[t, k])
+        if prev < 0:
+            break
+        t, k = t - int(period[k]), prev
+    return snap(np.array(pulse[::-1], dtype=float) / FRAME_RATE, ev.time)
+
+
+def snap(times: np.ndarray, chords: np.ndarray, reach: float = SNAP_S) -> np.ndarray:
+    """(B,) times and (E,) sorted chord times -> (B,) each moved to the nearest chord within reach."""
+    if len(chords) == 0 or len(times) == 0:
+        return times
+    idx = np.clip(np.searchsorted(chords, times), 1, len(chords) - 1) if len(chords) > 1 else np.zeros(len(times), int)
+    left, right = chords[np.maximum(idx - 1, 0)], chords[idx]
+    nearest = np.where(np.abs(left - times) <= np.abs(right - times), left, right)
+    return np.where(np.abs(nearest - times) <= reach, nearest, times)
+
+
+def fine_grid(pulse: np.ndarray, start_s: float, end_s: float) -> np.ndarray:
+    """(P,) pulse times -> (G,) SUBDIVISIONS points per pulse, extended at the local period to cover
+    [start_s, end_s] (a pickup before the first pulse, a last chord after the last)."""
+    period_first = pulse[1] - pulse[0]
+    period_last = pulse[-1] - pulse[-2]
+    before = int(np.ceil(max(pulse[0] - start_s, 0) / period_first + 1e-6))
+    after = int(np.ceil(max(end_s - pulse[-1], 0) / period_last + 1e-6))
+    full = np.concatenate(
+        [pulse[0] - period_first * np.arange(before, 0, -1), pulse, pulse[-1] + period_last * np.arange(1, after + 1)]
+    )
+    steps = np.arange(SUBDIVISIONS) / SUBDIVISIONS
+    grid = (full[:-1, None] + np.diff(full)[:, None] * steps[None, :]).ravel()
+    return np.append(grid, full[-1])
+
+
+def grid_features(grid: np.ndarray, ev: Events) -> dict[str, np.ndarray]:
+    """(G,) grid times and Events -> per grid point: on (a chord there), salience, loud, bass, long (0 without
+    a chord) and change (how far the harmony of the next pulse differs from the previous one's, 0-1)."""
+    unit = np.diff(grid, append=grid[-1] + (grid[-1] - grid[-2]))
+    idx = np.clip(np.searchsorted(grid, ev.time), 1, len(grid) - 1)
+    nearest = np.where(np.abs(grid[idx - 1] - ev.time) <= np.abs(grid[idx] - ev.time), idx - 1, idx)
+    inside = np.abs(grid[nearest] - ev.time) <= np.maximum(0.5 * unit[nearest], 0.03)
+    out = {key: np.zeros(len(grid)) for key in ("on", "salience", "loud", "bass", "long")}
+    for key, values in (("salience", ev.salience), ("loud", ev.loud), ("bass", ev.bass), ("long", ev.long)):
+        np.maximum.at(out[key], nearest[inside], values[inside])
+    out["on"][nearest[inside]] = 1.0
+    classes = np.zeros((len(grid), 12))
+    np.add.at(classes, nearest[inside], ev.classes[inside])
+    window = np.ones(SUBDIVISIONS)
+    after = np.stack([np.convolve(classes[:, c], window)[SUBDIVISIONS - 1 :] for c in range(12)], axis=1)
+    before = np.vstack([np.zeros((SUBDIVISIONS, 12)), after[:-SUBDIVISIONS]])
+    norm = np.linalg.norm(after, axis=1) * np.linalg.norm(before, axis=1)
+    similarity = np.where(norm > 0, (after * before).sum(axis=1) / np.maximum(norm, 1e-9), 1.0)
+    out["change"] = np.where(out["on"] > 0, 1.0 - similarity, 0.0)
+    return out
+
+
+def _beat_score(feat: dict[str, np.ndarray], grid: np.ndarray, step: int, phase: int) -> float:
+    """How well beats every `step` grid points from `phase` fit the chords: coverage, accent contrast, prior."""
+    on_beat = np.zeros(len(grid), dtype=bool)
+    on_beat[phase::step] = True
+    beats = grid[on_beat]
+    if len(beats) < 3:
+        return -np.inf
+    coverage = float(feat["on"][on_beat].mean())
+    off = ~on_beat & (feat["on"] > 0)
+    strength = float(feat["salience"][on_beat & (feat["on"] > 0)].mean()) if (on_beat & (feat["on"] > 0)).any() else 0
+    # Without chords between the beats there is nothing to compare: no contrast either way.
+    off_strength = float(feat["salience"][off].mean()) if off.any() else strength
+    contrast = (strength - off_strength) / max(float(feat["salience"][feat["on"] > 0].mean()), 1e-9)
+    bpm = 60.0 / float(np.median(np.diff(beats)))
+    prior = -0.5 * (np.log2(bpm / BEAT_PRIOR_BPM) / BEAT_PRIOR_OCTAVES) ** 2
+    return COVERAGE_WEIGHT * min(coverage / FULL_COVERAGE, 1.0) + contrast + prior
+
+
+def _triple_subdivision(feat: dict[str, np.ndarray], beat_idx: np.ndarray, step: int) -> bool:
+    """True when the chords between beats fall on thirds of the beat more than on halves and quarters."""
+    thirds = [step // 3, 2 * step // 3] if step % 3 == 0 else []
+    halves = [step // 2] if step % 2 == 0 else []
+    if not thirds:
+        return False
+    idx = beat_idx[:-1]
+    third_share = float(np.mean([feat["on"][idx + o].mean() for o in thirds]))
+    half_share = float(np.mean([feat["on"][idx + o].mean() for o in halves])) if halves else 0.0
+    return third_share > max(half_share, 0.25)
+
+
+def infer_metre(notes: np.ndarray) -> Metre | None:
+    """(N, 4) notes sorted by onset -> the most likely Metre, or None with too few chords (MIN_CHORDS)."""
+    ev = events(notes)
+    if len(ev.time) < MIN_CHORDS:
+        return None
+    pulse = track_pulse(ev)
+    if len(pulse) < 3:
+        return None
+    grid = fine_grid(pulse, float(ev.time[0]) - 0.02, float(ev.time[-1]) + 0.02)
+    feat = grid_features(grid, ev)
+    beat_options = []
+    for factor in BEAT_FACTORS:
+        step = int(round(factor * SUBDIVISIONS))
+        beat_options += [(_beat_score(feat, grid, step, phase), step, phase) for phase in range(step)]
+    top = max(score for score, _, _ in beat_options)
+    # A beat level must also make bars: in a waltz, two quarters cover the chords as well as one, but no
+    # bar of half notes puts the bass notes on its downbeats. So close beat levels are judged with their metre.
+    options = []
+    heard = {}  # (step, phase) -> the beats played on that level and their downbeat accents
+    for beat_score, step, phase in beat_options:
+        if beat_score < top - BEAT_SHORTLIST:
+            continue
+        beats = _played_beats(grid[phase::step], ev)
+        bf = downbeat.beat_features(notes, beats, SNAP_S)
+        heard[step, phase] = beats, bf
+        for n in downbeat.BEATS_PER_BAR:
+            for first in range(n):
+                score = beat_score + DOWNBEAT_WEIGHT * downbeat.downbeat_score(bf, n, first)
+                options.append((score, step, phase, n, first))
+    options.sort(reverse=True)
+    best, step, phase, n, first = options[0]
+    compound = _triple_subdivision(feat, np.arange(phase, len(grid), step), step)
+    # Confidence: the margin over the best bar grid on the same beats whose first downbeat is elsewhere (a bar
+    # of two on the chosen bar of four's downbeats, or the reverse, starts bar 1 at the same time).
+    rivals = [s for s, st, ph, m, f in options[1:] if (st, ph) == (step, phase) and f != first]
+    runner_up = max(rivals, default=-np.inf)
+    margin = (best - runner_up) / DOWNBEAT_WEIGHT
+    confidence = float(1.0 - np.exp(-max(margin, 0.0) / CONFIDENCE_SCALE)) if np.isfinite(runner_up) else 1.0
+    beats, bf = heard[step, phase]
+    confidence *= HALF_DISAGREES ** downbeat.halves_disagreeing(bf, n, first)
+    alt_unit, alt_factor = _alternative(compound, 60.0 / float(np.median(np.diff(beats))), n)
+    return Metre(
+        beats=beats,
+        downbeats=beats[first::n],
+        beats_per_bar=n,
+        compound=compound,
+        beat_unit="dotted quarter" if compound else "quarter",
+        alt_unit=alt_unit,
+        alt_factor=alt_factor,
+        confidence=confidence,
+    )
+
+
+def _played_beats(grid_beats: np.ndarray, ev: Events) -> np.ndarray:
+    """Beats on the (extended) grid -> those from the first chord to the last, each snapped to a chord near it."""
+    beats = snap(grid_beats, ev.time)
+    return beats[(beats >= ev.time[0] - SNAP_S) & (beats <= ev.time[-1] + SNAP_S)]
+
+
+def _alternative(compound: bool, bpm: float, beats_per_bar: int) -> tuple[str, float]:
+    """The other level a listener might count: eighths under a slow beat, a slower level over a fast one."""
+    if compound:
+        return ("eighth", 3.0) if bpm < 100 else ("bar", 1.0 / beats_per_bar)
+    if bpm < 100:
+        return "eighth", 2.0
+    return ("half", 0.5) if beats_per_bar != 3 else ("bar", 1.0 / 3)

@@ -1,0 +1,125 @@
+"""Articulation: how long keys are held relative to the time the notes are written (or given) to last.
+
+A key release is found where the damper stops the string: the note's harmonic-band energy
+(spectral.Envelopes) falls by DROP_DB within DROP_WINDOW_S, far faster than a held note decays.
+Under a held sustain pedal no damper falls, so a key released there is timed by the transcriber's note
+end instead, which marks the key's release (Transkun models the keys and the pedal apart, as MIDI does).
+
+The written duration comes from the score (converted to seconds with the performed tempo) when
+one is given, and otherwise is the time to the next onset in the same register, the part of the
+written value that the performance itself reveals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from llaqo.lite.hearing.spectral import Envelopes
+
+SHORT_RATIO = 0.6  # a note held for less than 60% of its value counts as detached (perfbench definition)
+STACCATO_SHARE = 0.75  # share of detached notes above which the playing is staccato (mixed allows up to 80%)
+LEGATO_SHARE = 0.25  # share of detached notes below which it is legato (mixed needs at least 20%)
+SPLIT_PITCH = 60  # middle C separates the hands' registers when no score says which hand plays
+CHORD_GAP_S = 0.035  # onsets closer than this belong to the same chord
+DROP_DB = 6.0  # a damper stops a string: >= 6 dB down within 70 ms (~86 dB/s, natural decay is ~5-20 dB/s)
+DROP_WINDOW_S = 0.07  # short, to time the release closely; all three harmonics, so one masked band does not hide it
+ATTACK_S = 0.09  # the envelope peak is searched this long after the onset
+HORIZON = 1.3  # look for the release up to 1.3 written durations after the onset
+
+
+@dataclass(frozen=True)
+class Articulation:
+    """ratios: (M,) held / written duration of the notes that have a written duration."""
+
+    ratios: np.ndarray
+    label: str
+
+    @property
+    def short_share(self) -> float:
+        return float((self.ratios < SHORT_RATIO).mean()) if len(self.ratios) else 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "label": self.label,
+            "mean_ratio": round(float(self.ratios.mean()), 3) if len(self.ratios) else None,
+            "median_ratio": round(float(np.median(self.ratios)), 3) if len(self.ratios) else None,
+            "short_share": round(self.short_share, 3),
+            "n_notes": int(len(self.ratios)),
+        }
+
+
+def spans_to_next_onset(notes: np.ndarray) -> np.ndarray:
+    """(N, 4) notes -> (N,) seconds to the next later onset in the same register (nan for the last notes)."""
+    spans = np.full(len(notes), np.nan)
+    for low in (True, False):
+        idx = np.flatnonzero((notes[:, 2] < SPLIT_PITCH) == low)
+        onsets = np.unique(notes[idx, 0])
+        nxt = np.searchsorted(onsets, notes[idx, 0] + CHORD_GAP_S, side="right")
+        ok = nxt < len(onsets)
+        spans[idx[ok]] = onsets[nxt[ok]] - notes[idx[ok], 0]
+    return spans
+
+
+def release_time(
+    env: Envelopes,
+    notes: np.ndarray,
+    i: int,
+    horizon_s: float,
+    drop_db: float = DROP_DB,
+    window_s: float = DROP_WINDOW_S,
+    fundamental: bool = False,
+) -> float:
+    """Seconds after note i's onset at which its string was damped (energy down drop_db within window_s);
+    horizon_s (or the time to the next onset of the same pitch, if sooner) when no such fall is found."""
+    onset, pitch = notes[i, 0], notes[i, 2]
+    same = notes[(notes[:, 2] == pitch) & (notes[:, 0] > onset + CHORD_GAP_S), 0]
+    end_s = min(onset + horizon_s, same[0] if len(same) else np.inf)
+    curve = env.of(int(pitch), fundamental)
+    fr = env.frame_rate
+    start, stop, w = int(onset * fr), min(int(end_s * fr), len(curve) - 1), max(int(window_s * fr), 1)
+    peak = start + int(np.argmax(curve[start : start + max(int(ATTACK_S * fr), 1)]))
+    if stop - w <= peak:
+        return end_s - onset
+    drops = curve[peak : stop - w] - curve[peak + w : stop]
+    hits = np.flatnonzero(drops >= drop_db)
+    return (peak + hits[0]) / fr - onset if len(hits) else end_s - onset
+
+
+def release_ratios(
+    env: Envelopes, notes: np.ndarray, written_s: np.ndarray, pedal: np.ndarray | None = None
+) -> np.ndarray:
+    """(N, 4) notes and (N,) written durations in s (nan = unknown) -> (M,) held / written ratios.
+
+    pedal: (P, 2) transcribed sustain presses [down_s, up_s]. A key released while the pedal is down lets no
+    damper fall, so its release cannot be heard; such a note is timed by its transcribed end instead, which is
+    the key's release (the transcriber models the keys and the pedal apart, as MIDI does).
+    """
+    rows = np.flatnonzero(np.isfinite(written_s) & (written_s > 0))
+    pedal = np.zeros((0, 2)) if pedal is None else np.asarray(pedal, dtype=float).reshape(-1, 2)
+    key_up = notes[rows, 1]
+    under = ((pedal[None, :, 0] <= key_up[:, None]) & (key_up[:, None] <= pedal[None, :, 1])).any(axis=1)
+    return np.array(
+        [
+            (notes[i, 1] - notes[i, 0] if pedalled else release_time(env, notes, i, HORIZON * written_s[i]))
+            / written_s[i]
+            for i, pedalled in zip(rows, under, strict=True)
+        ]
+    )
+
+
+def articulation_label(ratios: np.ndarray) -> str:
+    """(M,) duration ratios -> legato / staccato / mixed."""
+    if len(ratios) == 0:
+        return "legato"
+    share = float((ratios < SHORT_RATIO).mean())
+    if share >= STACCATO_SHARE:
+        return "staccato"
+    if share >= LEGATO_SHARE:
+        return "mixed"
+    return "legato"
+
+
+def analyse_articulation(ratios: np.ndarray) -> Articulation:
+    return Articulation(ratios=ratios, label=articulation_label(ratios))

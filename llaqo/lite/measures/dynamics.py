@@ -1,0 +1,133 @@
+"""Loudness: an RMS level curve in dBFS for the eye, and per-segment note levels for the label.
+
+A segment is a notated bar when a score is given, otherwise a group of tracked beats. A note's
+level is the peak of its own pitch's harmonic bands (spectral.Envelopes) just after its onset,
+so that texture (how many notes sound) and the resonance of earlier notes do not pass for
+dynamics. A segment's level is the power mean of its notes' levels: a bar sounds as loud as its
+loud notes, and a few faint spurious notes barely move it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from llaqo.lite.config import LITE
+from llaqo.lite.hearing.spectral import Envelopes
+
+CURVE_HOP_S = 0.1  # one loudness point every 100 ms
+FRAME_S = 0.2  # RMS window
+ATTACK_S = 0.09  # a note's level is its band peak within this time of the onset
+FLOOR_DB = -80.0  # level of digital silence
+# Label thresholds on segment levels in dB. The perfbench definitions are in velocity units (flat <= 12,
+# cresc >= 25 with r >= 0.8, steps >= 18, wide >= 50); a piano's attack level rises about 0.25 dB per unit.
+# Flat: a spread under LITE.flat_db (llaqo.lite.config), which the headline judges by too.
+TREND_DB = 5.0
+TREND_R = 0.8
+STEP_DB = 4.0
+WIDE_DB = 13.0
+TERRACE_STEP_SHARE = 0.6  # terraced takes step at fewer than 60% of segment boundaries
+# A narrow spread is still terraced when the level steps between plateaus this often: a SoundFont whose samples
+# differ in brightness compresses a 35-velocity terrace to ~7 dB (bench/RESULTS.md, FluidR3 d04), while flat
+# takes measured up to 8 dB but never stepped between plateaus more than once.
+MIN_PLATEAU_STEPS = 2
+
+
+@dataclass(frozen=True)
+class Dynamics:
+    """curve: (T, 2) [time_s, dBFS]; segments: (S, 3) [start_s, end_s, note level dB (relative, not dBFS)]."""
+
+    curve: np.ndarray
+    segments: np.ndarray
+    range_db: float
+    label: str
+    segment_kind: str
+    """"bar" or "beats"."""
+
+    @property
+    def segment_name(self) -> str:
+        """The segment in words, for plots and summaries: "bar" or "beat group"."""
+        return "bar" if self.segment_kind == "bar" else "beat group"
+
+    def to_json(self) -> dict:
+        return {
+            "range_db": round(self.range_db, 1),
+            "curve": [[round(t, 2), round(d, 1)] for t, d in self.curve],
+            "segments": [[round(a, 3), round(b, 3), round(d, 1)] for a, b, d in self.segments],
+            "segment_kind": self.segment_kind,
+            "label": self.label,
+        }
+
+
+def loudness_curve(wave: np.ndarray, sample_rate: int) -> np.ndarray:
+    """(samples,) mono -> (T, 2) [time_s, RMS level in dBFS] every CURVE_HOP_S."""
+    import librosa
+
+    hop = int(CURVE_HOP_S * sample_rate)
+    rms = librosa.feature.rms(y=wave, frame_length=int(FRAME_S * sample_rate), hop_length=hop, center=True)[0]
+    db = np.maximum(20 * np.log10(np.maximum(rms, 1e-12)), FLOOR_DB)
+    return np.stack([np.arange(len(db)) * CURVE_HOP_S, db], axis=1)
+
+
+def note_levels(env: Envelopes, notes: np.ndarray) -> np.ndarray:
+    """(N, 4) notes -> (N,) attack level of each note in dB (band power of its own pitch)."""
+    fr = env.frame_rate
+    width = max(int(ATTACK_S * fr), 1)
+    return np.array(
+        [env.of(int(p))[int(on * fr) : int(on * fr) + width].max(initial=FLOOR_DB) for on, _, p, _ in notes]
+    )
+
+
+def segment_levels(levels: np.ndarray, onsets: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """(N,) note levels in dB, (N,) onsets and (S+1,) segment boundaries in s -> (S', 3) [start, end, level dB].
+
+    Segments without a note are left out.
+    """
+    rows = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        inside = (onsets >= a) & (onsets < b)
+        if inside.any():
+            rows.append((a, b, float(10 * np.log10(np.mean(10 ** (levels[inside] / 10))))))
+    return np.array(rows, dtype=float).reshape(-1, 3)
+
+
+def plateau_steps(levels: np.ndarray) -> int:
+    """(S,) segment levels in dB -> boundaries where the two segments after differ from the two before by
+    STEP_DB or more on average: steps between plateaus, which one odd segment (a spike) does not make."""
+    return sum(abs(levels[k : k + 2].mean() - levels[k - 2 : k].mean()) >= STEP_DB for k in range(2, len(levels) - 1))
+
+
+def dynamics_label(levels: np.ndarray) -> str:
+    """(S,) segment levels in dB -> flat / crescendo / decrescendo / terraced / wide-contrast."""
+    if len(levels) < 2:
+        return "flat"
+    spread = float(levels.max() - levels.min())
+    if spread < LITE.flat_db:
+        return "terraced" if plateau_steps(levels) >= MIN_PLATEAU_STEPS else "flat"
+    r = float(np.corrcoef(np.arange(len(levels)), levels)[0, 1])
+    change = float(levels[-1] - levels[0])
+    if change >= TREND_DB and r >= TREND_R:
+        return "crescendo"
+    if change <= -TREND_DB and r <= -TREND_R:
+        return "decrescendo"
+    steps = np.abs(np.diff(levels)) >= STEP_DB
+    # Terraces are plateaus joined by a few steps; wide contrast changes level at most segment boundaries
+    # (swells, subito changes, accents). The share of steps tells them apart whatever the instrument's
+    # loudness range, which moves the spread in dB.
+    if steps.sum() >= 2 and steps.mean() < TERRACE_STEP_SHARE:
+        return "terraced"
+    if spread >= WIDE_DB or steps.mean() >= TERRACE_STEP_SHARE:
+        return "wide-contrast"
+    # Neither trend, steps nor a wide range: the nearer of "flat" and "wide-contrast".
+    return "flat" if spread < (LITE.flat_db + WIDE_DB) / 2 else "wide-contrast"
+
+
+def analyse_dynamics(
+    curve: np.ndarray, levels: np.ndarray, onsets: np.ndarray, bounds: np.ndarray, segment_kind: str
+) -> Dynamics:
+    """Loudness curve, (N,) note levels and onsets, and segment boundaries (s) -> Dynamics."""
+    segments = segment_levels(levels, onsets, bounds)
+    seg_levels = segments[:, 2]
+    spread = float(seg_levels.max() - seg_levels.min()) if len(seg_levels) else 0.0
+    return Dynamics(curve, segments, spread, dynamics_label(seg_levels), segment_kind)
