@@ -304,7 +304,12 @@ class ChatApp:
             return self._outputs(history, session, False)
         progress_bar(0.1, desc=f"Opening {name}…")
         self.load(session, path, session.class_score, 0.0)
-        history = [*(history or []), {"role": "assistant", "content": f"Opened **{name}** from the class view."}]
+        # A line of the user's, so that the note opens a bubble of its own rather than joining the last answer's.
+        history = [
+            *(history or []),
+            {"role": "user", "content": f"(open {report.escape(str(name))} from the class view)"},
+            {"role": "assistant", "content": f"Opened **{report.escape(str(name))}** from the class view."},
+        ]
         return self._outputs(history, session, True)
 
     def play_bar(self, session: Session, message: dict | None, event: gr.SelectData):

@@ -129,12 +129,14 @@ def build_demo(
                 analysing = not isinstance(chat, list) or (chat and chat[-1].get("content") == ANALYSING)
                 empty = not emptied and not analysing
                 emptied |= empty
-                yield (*update, gr.MultimodalTextbox(value=None) if empty else gr.skip())
+                # A new recording's overview: the previous take's bar player and exported files go with it.
+                stale = gr.update(value=None, visible=False) if isinstance(update[2], str) else gr.skip()
+                yield (*update, gr.MultimodalTextbox(value=None) if empty else gr.skip(), stale, stale)
 
         submitted = message.submit(
             submit,
             [message, chatbot, session, *settings],
-            [*outputs, message],
+            [*outputs, message, bar_player, report_files],
             api_name="chat",
             concurrency_id="coach",
         )
@@ -148,7 +150,10 @@ def build_demo(
         for control in (scope, stride_s):
             control.change(inputs=[session, scope, stride_s], outputs=heard, queue=False, **show_heard)
         clear.click(app.clear, session, [*outputs, report_files, bar_player], api_visibility="private").then(
-            lambda: None, None, compare_plot, api_visibility="private"
+            lambda: (None, practice.NO_REFERENCE),
+            None,
+            [compare_plot, practice_controls["reference_status"]],
+            api_visibility="private",
         )
         submitted.then(app.practice.comparison_plot, session, compare_plot, api_visibility="private")
         practice.wire(app.practice, practice_controls, session, chatbot, outputs, compare_plot, app.open_row)
