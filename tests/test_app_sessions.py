@@ -79,7 +79,7 @@ def test_stop_during_the_analysis_stops_it_and_sending_again_answers(tmp_path):
     from llaqo.synthetic import synth_piano
 
     coach = LiteCoach()
-    app = ChatApp(coach, coach)
+    app = ChatApp(coach, coach, practice_coach=coach)  # as build_demo wires the Lite coach
     session = Session()
     upload = synth_piano(tmp_path / "take.wav", seconds=40.0, seed=3)  # three transcription segments
     message = {"text": "How steady was my tempo?", "files": [str(upload)]}

@@ -58,3 +58,16 @@ def test_a_class_view_row_opens_in_a_bubble_of_its_own(app, session, tmp_path):
     assert chat[-1]["role"] == "assistant" and chat[-1]["content"].startswith("Opened **row.wav**")
     assert chat[-2]["role"] == "user", "the note would join the previous answer's bubble"
     assert chat[1]["content"] == "An answer."
+
+
+def test_play_me_the_passage_you_mean_replays_the_last_cited_one(app, session):
+    """Understood, not an overview: the passage the last answer cited, cut again and playable."""
+    first = app.respond({"text": "What happened around 0:02?", "files": []}, [], session, *SETTINGS)
+    *_, cited = first
+    *_, last = app.respond({"text": "Play me the passage you mean", "files": []}, cited[0], session, *SETTINGS)
+    chat = last[0]
+    replies = [m["content"] for m in chat if m["role"] == "assistant" and isinstance(m["content"], str)]
+    assert "Here it is again: 0:02" in replies[-1]
+    assert not isinstance(chat[-1]["content"], str), "the replayed passage comes as a clip"
+    *_, stops = app.respond({"text": "Did I stop anywhere?", "files": []}, [], session, *SETTINGS)
+    assert "without stopping" in stops[0][-1]["content"]

@@ -27,7 +27,10 @@ from llaqo.lite.answers.scope import resolve_scope
         ("Any missing notes in bars 9-12?", "missed", True), ("Which hand had more mistakes?", "which hand", False),
         ("Which bar was worst?", "worst bar", False), ("What passage needs the most work?", "worst bar", False),
         ("Is my bass too heavy?", None, True), ("Was the pedal too heavy?", None, True),
-        ("How was my tempo?", None, False),
+        ("How was my tempo?", None, False), ("Did I stop anywhere?", "stopped", True),
+        ("Where did I pause?", "stopped", False), ("Play me the passage you mean", "replay", False),
+        ("Can you play bar 5 again?", "replay", True), ("Did I play the right notes?", None, True),
+        ("Did I play the passage too fast?", "too fast", True),
     ],
 )  # fmt: skip
 def test_claims_are_read_from_the_question(question, claim, yes_no):
@@ -148,3 +151,19 @@ def test_every_counted_deviation_is_described_up_to_the_limit(n_extra):
 
 def test_notes_are_named_without_their_midi_number():
     assert note_name(71) == "B4" and note_name(60) == "C4" and note_name(63) == "Eb4"
+
+
+def test_a_stop_is_found_and_a_take_played_through_is_cleared():
+    doc = document([100] * 4)
+    beat = 0.6
+    doc["notes"] = [[i * beat, i * beat + 0.5, 60, 64] for i in range(8)]
+    assert say(doc, "Did I stop anywhere?").startswith("No: you played through without stopping")
+    doc["notes"] += [[7 * beat + 0.5 + 2.5 + i * beat, 7 * beat + 1.0 + 2.5 + i * beat, 62, 64] for i in range(8)]
+    text = say(doc, "Did I stop anywhere?")
+    assert text.startswith("Yes: you stopped for 2.5 s before bar ")
+    q = parse("Did I stop anywhere?")  # the verdict is the whole answer: no topic, no overall assessment
+    assert q.topics == () and q.intents == ("explain",)
+
+
+def test_play_a_named_bar():
+    assert say(document([100] * 4), "Can you play bar 2?") == "Here is bar 2 (0:02-0:05)."

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from llaqo.lite.analysis import Analysis
 from llaqo.lite.answers import advice, sentences, verdicts
 from llaqo.lite.answers.grounding import Citer, Sentence
-from llaqo.lite.answers.questions import Question, parse
+from llaqo.lite.answers.questions import VERDICT_ONLY, Question, parse
 from llaqo.lite.answers.scope import Span, place, resolve_scope
 from llaqo.lite.config import LITE
 from llaqo.lite.measures import articulation, chords, runs
@@ -29,6 +29,10 @@ METHOD = {
     "tempo_departure_pct": round(100 * LITE.tempo_departure),
     "loud_over_db": verdicts.LOUD_OVER_DB,
 }
+NOTHING_TO_REPLAY = (
+    "I have not pointed to a passage yet: ask about a part of the take first (a bar, a phrase, a moment), then ask "
+    "me to play it."
+)
 COUNTED_BAR = re.compile(r"\bbars? \d")  # an answer that cites a bar number
 
 
@@ -66,6 +70,8 @@ def answer(
     # A yes/no or which-question is answered first; the measurements behind the verdict follow.
     found = verdicts.verdict(c, span, q) if q.claim else None
     out = [found] if found else []
+    if q.claim in VERDICT_ONLY:  # "did I stop anywhere?", "play me bar 5": the verdict is the answer
+        return out or [c.say(NOTHING_TO_REPLAY if q.claim == "replay" else "I found too few notes to tell.")], c.doc
     out += [c.say(f"Note: {c(f'cautions[{i}]', 's')}.") for i in range(len(a.cautions))]
     if span.unresolved:
         out.append(c.say("Without a score I cannot count bars, so I judged the whole take."))

@@ -218,7 +218,19 @@ CLAIMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("too soft", "dynamics", (
         r"too (?:soft|quiet|weak|timid)", r"hard to hear", r"inaudible", r"could(?:n't| not) hear",
     )),
+    # Answered by the verdict alone (VERDICT_ONLY).
+    ("stopped", "", (
+        r"did i (?:stop|pause|break off|hesitate)", r"(?:stop|stopp?ed|pause[sd]?|break) anywhere",
+        r"any (?:stops|pauses|breaks|gaps)", r"(?:where|when) did i (?:stop|pause|break off|hesitate)",
+        r"(?:play|get) (?:it )?(?:through|all the way)(?: without stopping)?", r"without stopping",
+    )),
+    ("replay", "", (
+        r"^(?:please |now |ok,? )?(?:re)?play (?:me |us )?(?:it|that|this|the|again|back)",
+        r"^(?:can|could|would|will) you (?:please )?(?:re)?play", r"replay", r"let me hear (?:it|that|the)",
+        r"(?:hear|listen to) (?:that|it|the passage|the bar) again", r"(?:passage|bar|part|place) you (?:mean|meant)",
+    )),
 )
+VERDICT_ONLY = ("stopped", "replay")
 YES_NO = r"(?:did|was|were|am|is|are|do|does|have|has|had|any|could|can|should|would)\b"
 
 PARTS: dict[str, tuple[str, ...]] = {
@@ -502,7 +514,9 @@ def parse(question: str) -> Question:
     if "composer and style" in unmeasurable and re.search(r"score instructions|following the score", text):
         unmeasurable = tuple(u for u in unmeasurable if u != "composer and style")
     claim, claimed = parse_claim(text, part, topics)
-    if claimed == "priority":
+    if claim in VERDICT_ONLY:
+        topics, intents = [], []  # "did I stop anywhere?" asks for the stops, not an overall assessment
+    elif claimed == "priority":
         intents = ["priority", *(i for i in intents if i != "priority")]  # the bar, then how to practise it
     elif claimed is not None and claimed not in topics:
         topics.insert(0, claimed)  # "did I slow down at the end?" asks about the tempo, whatever else it names

@@ -16,6 +16,8 @@ from llaqo.lite.config import LITE
 
 EDGE_BEATS = 4  # the start and end of a span: the mean of its first and last four beats
 LOUD_OVER_DB = 6.0  # a bar this much above (or below) the take's median bar level jumps out
+STOP_S = 1.0  # silence this long between notes, and ...
+STOP_BEATS = 2.0  # ... this many beats of the median tempo, is a stop rather than a rest in the music
 HANDS = ("right", "left")
 
 
@@ -31,12 +33,14 @@ def verdict(c: Citer, span: Span, q: Question) -> Sentence | None:
         "missed": lambda: _missed(c, span),
         "which hand": lambda: _which_hand(c, span),
         "worst bar": lambda: _worst_bar(c, span),
+        "stopped": lambda: _stops(c, span),
+        "replay": lambda: (None, f"here is {place(c, span, times=True)}.") if not span.whole else None,
     }[q.claim]
     found = judge()
     if found is None:
         return None
     yes, text = found
-    if yes is None or not q.yes_no:
+    if yes is None or not q.yes_no or q.claim == "replay":
         return c.say(text[0].upper() + text[1:])
     return c.say(("Yes: " if yes else "No: ") + text)
 
@@ -284,3 +288,38 @@ def _worst_bar(c: Citer, span: Span) -> tuple[None, str] | None:
         return None, f"no bar stood out; the least steady was bar {c(bar + '.bar', 'd')}, with {reasons[0]}."
     listed = reasons[0] if len(reasons) == 1 else f"{', '.join(reasons[:-1])} and {reasons[-1]}"
     return None, f"bar {c(bar + '.bar', 'd')} was the weakest: {listed}."
+
+
+def _stops(c: Citer, span: Span) -> tuple[bool, str] | None:
+    """Silences inside the span, from the end of everything sounding to the next onset, of at least STOP_S and
+    STOP_BEATS beats: where the player stopped, and for how long."""
+    notes = c.get("notes")
+    if len(notes) < 2:
+        return None
+    bpm = c.get("tempo.bpm") or 60.0
+    shortest = max(STOP_S, STOP_BEATS * 60.0 / bpm)
+    order = sorted(range(len(notes)), key=lambda i: notes[i][0])
+    gaps, sounding = [], order[0]  # (restart, note sounding longest before it)
+    for j in order[1:]:
+        if span.holds(notes[j][0]):
+            gaps.append((j, sounding))
+        if notes[j][1] > notes[sounding][1]:
+            sounding = j
+    if not gaps:
+        return None
+
+    def gap(j: int, i: int) -> float:
+        return notes[j][0] - notes[i][1]
+
+    stops = [(j, i) for j, i in gaps if gap(j, i) >= shortest]
+    if not stops:
+        j, i = max(gaps, key=lambda g: gap(*g))
+        longest = c.of("diff", [f"notes[{j}][0]", f"notes[{i}][1]"], ".1f") if gap(j, i) > 0 else "0"
+        return False, f"you played through without stopping; the longest silence between notes was {longest} s."
+    listed = [
+        f"for {c.of('diff', [f'notes[{j}][0]', f'notes[{i}][1]'], '.1f')} s before {where(c, f'notes[{j}][0]')}"
+        for j, i in stops[: sentences.MAX_PLACES]
+    ]
+    listed += [f"{len(stops) - sentences.MAX_PLACES} more times"] if len(stops) > sentences.MAX_PLACES else []
+    said = listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} and {listed[-1]}"
+    return True, f"you stopped {said}."
