@@ -59,12 +59,15 @@ class BatchConfig:
     """Greedy and sampling: dynamic (grows by one position per token), static (preallocated, in buckets; its
     decoding step compiled by transformers on CUDA), or auto: static on CUDA, dynamic on the CPU, where the
     static cache measured no faster (bench/RESULTS.md). Beam search always uses the dynamic cache."""
-    batch_buckets: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+    batch_buckets: tuple[int, ...] = (1, 2, 4, 8, 16, 24, 32)
     """Static cache: batch sizes it is compiled for; a batch is padded up to the next one (past the last, to
     a multiple of it). Only the buckets the batches reach are ever compiled or allocated."""
     length_step: int = 256
     """Static cache: it holds the padded prompt and the longest budget, rounded up to a multiple of this many
     positions (256: the original's whole length, so a default answer always fits one step)."""
+    compile: bool = True
+    """Static cache: let transformers compile the decoding step where it does (CUDA). False decodes the static
+    cache eagerly: the same memory, no compile time (the memory benchmark's fresh processes use it)."""
     warm_up: tuple[int, ...] = (1,)
     """Static cache: batch sizes compiled when the scheduler is built (at `length_step` positions), so that
     their first answer does not wait for the compiler; other buckets compile at their first batch."""
@@ -214,20 +217,26 @@ class Scheduler:
         """The size of every batch decoded so far (for tests and benchmarks)."""
         self.cache_shapes: list[tuple[int, int]] = []
         """The (rows, positions) of every static cache used so far, warm-up included."""
-        self.warm_up_s = self._warm_up() if self.static else 0.0
+        # transformers compiles a static cache's decoding step on accelerators only (GenerationMixin.
+        # _valid_auto_compile_criteria); elsewhere the static cache decodes eagerly and needs no warm-up.
+        self.compiles = self.static and config.compile and llm.device.type in ("cuda", "xpu")
+        self.warm_up_s = self.warm_up() if self.compiles else 0.0
         log.info("LLaQo engine ready: %s", self.describe())
 
     def describe(self) -> str:
         """The KV cache in use and its warm-up, in words (the log line at load, the app's banner)."""
         if not self.static:
             return "dynamic KV cache"
+        cache = f"static KV cache in steps of {self.config.length_step} positions"
+        if not self.compiles:
+            return f"{cache}, decoded eagerly"
         sizes = ", ".join(map(str, self.config.warm_up)) or "none"
         return (
-            f"static KV cache in buckets of {self.config.length_step} positions; batch sizes {sizes} "
-            f"warmed up in {self.warm_up_s:.1f} s, others compile at their first batch"
+            f"{cache}; the decoding step compiled for batch sizes {sizes} in {self.warm_up_s:.1f} s at load, "
+            "for other sizes at their first batch"
         )
 
-    def _warm_up(self) -> float:
+    def warm_up(self) -> float:
         """Decode a few steps for each warm_up batch size, so that transformers compiles their decoding step
         now. Returns the seconds it took."""
         start = time.perf_counter()
@@ -248,6 +257,7 @@ class Scheduler:
                     min_new_tokens=steps,  # however soon the model would end
                     do_sample=False,
                     cache=self._static_cache(rows, 8 + steps),
+                    disable_compile=not self.config.compile,
                 )
         return time.perf_counter() - start
 
@@ -321,6 +331,7 @@ class Scheduler:
         }
         if self.static and beams == 1:
             extra["cache"] = self._static_cache(len(rows) + padding, inputs.prompt_length + budget)
+            extra["disable_compile"] = not self.config.compile
         if inputs.attention_mask.min() == 0 and kwargs["repetition_penalty"] != 1.0:
             # generate() would exempt as many generated tokens from the penalty as a row has padding
             # positions (it takes them for prompt ids, which inputs_embeds leaves empty); the plain processor

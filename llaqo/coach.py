@@ -101,6 +101,8 @@ class LLaQoCoach:
         )
         self.model, self.tokenizer = loaded.model, loaded.tokenizer
         self.scheduler = Scheduler(self.model.llm, config.batch, eos_id=self.tokenizer.prompt.eos_id)
+        if self.scheduler.static:  # the banner says the compiled engine is ready (built after the warm-up)
+            self.about = f"{LLaQoCoach.about} Decoding: {self.scheduler.describe()}."
         self._clips: OrderedDict[str, Clip] = OrderedDict()
         self._lock = threading.Lock()
         self.encoder_calls = 0

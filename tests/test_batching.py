@@ -252,3 +252,12 @@ def test_sampling_runs_with_the_static_cache(static, takes):
     text = "".join(static.answer(clip, QUESTIONS[0], settings=Settings(mode="sample", max_new_tokens=12)))
     assert isinstance(text, str)
     assert static.scheduler.static and "static KV cache" in static.scheduler.describe()
+
+
+def test_the_warm_up_decodes_each_of_its_batch_sizes(release):
+    """On CUDA it runs at load, so that transformers compiles those buckets' decoding step before any answer."""
+    config = BatchConfig(kv_cache="static", batch_buckets=(1, 2, 4, 8), warm_up=(1, 3))
+    scheduler = LLaQoCoach(CoachConfig(paths=release, batch=config)).scheduler
+    assert not scheduler.compiles and scheduler.cache_shapes == [], "nothing to compile on the CPU"
+    assert scheduler.warm_up() > 0
+    assert scheduler.cache_shapes == [(1, 256), (4, 256)]
