@@ -5,7 +5,8 @@ loading code, then measures, on one device:
   (a) time to first token and greedy tokens/s: the streaming pipeline vs bare generate;
   (b) first-question latency (decode + encoder + answer) vs follow-up latency, with encoder call counts;
   (c) peak memory (process RSS; CUDA: max allocated);
-  (d) on CUDA: faithful beam-5 latency, and peak memory at fp16 and with a 4-bit LLM;
+  (d) on CUDA: faithful beam-5 latency, and peak memory (of this one process; bench/memory.py measures each
+      configuration in a fresh one);
   (e) with --what batching (or --what engine batching): N concurrent greedy questions, each about its own
       recording, batched vs one after another (total time, each session's time to first token from the
       common start), and a whole-recording scan batched vs window by window;
@@ -186,11 +187,6 @@ def measure(paths: PathsConfig, device: str, dtype: str, quantization: str, args
     if args.beam:
         beam = Settings(mode="faithful", max_new_tokens=args.new_tokens)
         result["faithful_beam5"] = pipeline(coach, clip, QUESTION, beam)
-    if args.compile and dev.type == "cuda" and quantization == "none":
-        try:
-            result["static_cache_compile"] = static_compile(coach, clip, settings)
-        except Exception as error:  # a ceiling, not the engine: record why it could not be measured
-            result["static_cache_compile"] = {"error": f"{type(error).__name__}: {error}"[:500]}
     result["peak_memory_mb"] = peak_memory_mb(dev)
     del coach
     return result
@@ -325,7 +321,7 @@ def pipeline_batch(coach: LLaQoCoach, clips: list, settings: Settings) -> dict:
 def kv_cache(paths: PathsConfig, device: str, dtype: str, args, work: Path, report: dict) -> dict:
     """(f) dynamic against static KV cache, pipeline against bare generate, at each of args.batches."""
     sizes = sorted(set(args.batches))
-    batch = BatchConfig(max_batch_size=max(sizes), kv_cache="static", warm_up=tuple(sizes))
+    batch = BatchConfig(max_batch_size=max(sizes), kv_cache="static", compile=args.compile, warm_up=tuple(sizes))
     start = time.perf_counter()
     coach = LLaQoCoach(CoachConfig(paths=paths, device=device, dtype=dtype, batch=batch))
     coach.model.llm.generation_config.eos_token_id = None  # run every generation to its full length
@@ -391,23 +387,6 @@ def write(report: dict, out: Path | None) -> None:
         out.write_text(json.dumps(report, indent=1) + "\n")
 
 
-def static_compile(coach: LLaQoCoach, clip, settings: Settings) -> dict:
-    """Bare generate with a static KV cache and torch.compile: the ceiling the engine could reach."""
-    inputs = coach.inputs(clip, QUESTION)
-    kwargs = {**generate_kwargs(settings, inputs.prompt_length), "cache_implementation": "static"}
-    llm = coach.model.llm
-    llm.forward = torch.compile(llm.forward, mode="reduce-overhead", fullgraph=True)
-    rates = []
-    with torch.inference_mode():
-        for _ in range(3):  # the first runs compile
-            sync(coach.device)
-            start = time.perf_counter()
-            out = llm.generate(inputs_embeds=inputs.inputs_embeds, attention_mask=inputs.attention_mask, **kwargs)
-            sync(coach.device)
-            rates.append(out.shape[1] / (time.perf_counter() - start))
-    return {"tokens_per_s_by_run": rates}
-
-
 def release(folder: Path, size: str) -> PathsConfig:
     """The random release in folder, written there first unless a previous run left it (gpu.sh writes it once
     for all its processes). Written in a child process, so that building the random weights does not count in
@@ -445,10 +424,13 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--beam", action="store_true", help="also time the faithful 5-beam mode")
-    parser.add_argument("--compile", action="store_true", help="CUDA: also a static cache with torch.compile")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     parser.add_argument(
-        "--what", nargs="+", choices=["engine", "batching", "kv_cache"], default=["engine"], help="which measurements"
+        "--what",
+        nargs="+",
+        choices=["engine", "batching", "kv_cache", "release"],
+        default=["engine"],
+        help="which measurements (release: only write --release)",
     )
     parser.add_argument("--sessions", type=int, default=8, help="batching: concurrent sessions")
     parser.add_argument("--fill-wait", type=float, default=0.2, help="batching: seconds to wait for a batch to fill")
@@ -456,6 +438,9 @@ def main() -> None:
     parser.add_argument("--scan-tokens", type=int, default=16, help="new tokens per window of a scan")
     parser.add_argument("--scan-group", type=int, default=32, help="kv_cache: windows decoded together in a scan")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8], help="kv_cache: batch sizes")
+    parser.add_argument(
+        "--compile", default="auto", help="kv_cache: BatchConfig.compile (always: compile on the CPU too)"
+    )
     args = parser.parse_args()
 
     report = {"machine": machine(), "size": args.size, "results": []}

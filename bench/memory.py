@@ -78,9 +78,7 @@ def main() -> None:
     parser.add_argument("--quantization", default="none", help="none, 8bit or 4bit (CUDA)")
     parser.add_argument("--case", choices=["one", "batch8", "scan"], default="one")
     parser.add_argument("--kv-cache", default="auto", help="auto, static or dynamic (BatchConfig.kv_cache)")
-    parser.add_argument(
-        "--compile", action="store_true", help="let transformers compile the static cache's step (adds its time)"
-    )
+    parser.add_argument("--compile", default="never", help="BatchConfig.compile: never (default), auto, always")
     parser.add_argument("--new-tokens", type=int, help="per answer (default: the original's 256 positions)")
     parser.add_argument("--scan-seconds", type=float, default=180.0)
     parser.add_argument("--out", type=Path, help="append the result as one JSON line here")

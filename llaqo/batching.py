@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 
 import torch
 from transformers import (
+    CompileConfig,
     LlamaForCausalLM,
     LogitsProcessorList,
     RepetitionPenaltyLogitsProcessor,
@@ -65,9 +66,10 @@ class BatchConfig:
     length_step: int = 256
     """Static cache: it holds the padded prompt and the longest budget, rounded up to a multiple of this many
     positions (256: the original's whole length, so a default answer always fits one step)."""
-    compile: bool = True
-    """Static cache: let transformers compile the decoding step where it does (CUDA). False decodes the static
-    cache eagerly: the same memory, no compile time (the memory benchmark's fresh processes use it)."""
+    compile: str = "auto"
+    """Static cache: auto (transformers compiles the decoding step where it does: CUDA, most quantized weights
+    included), never (the static cache decoded eagerly: the same memory, no compile time; the memory benchmark's
+    fresh processes use it), or always (the CPU too, through transformers' testing switch: for measuring)."""
     warm_up: tuple[int, ...] = (1,)
     """Static cache: batch sizes compiled when the scheduler is built (at `length_step` positions), so that
     their first answer does not wait for the compiler; other buckets compile at their first batch."""
@@ -217,9 +219,24 @@ class Scheduler:
         """The size of every batch decoded so far (for tests and benchmarks)."""
         self.cache_shapes: list[tuple[int, int]] = []
         """The (rows, positions) of every static cache used so far, warm-up included."""
-        # transformers compiles a static cache's decoding step on accelerators only (GenerationMixin.
-        # _valid_auto_compile_criteria); elsewhere the static cache decodes eagerly and needs no warm-up.
-        self.compiles = self.static and config.compile and llm.device.type in ("cuda", "xpu")
+        # transformers compiles a static cache's decoding step on accelerators only, and not for every kind of
+        # quantized weights (GenerationMixin._valid_auto_compile_criteria); otherwise it decodes the static cache
+        # eagerly, which needs no warm-up.
+        if config.compile not in ("auto", "never", "always"):
+            raise ValueError(f"compile must be auto, never or always (got {config.compile!r})")
+        quantizer = getattr(llm, "hf_quantizer", None)
+        self.compiles = self.static and (
+            config.compile == "always"
+            or config.compile == "auto"
+            and llm.device.type in ("cuda", "xpu")
+            and (quantizer is None or quantizer.is_compileable)
+        )
+        """Whether transformers compiles the static cache's decoding step."""
+        self._compile = {"disable_compile": not self.compiles}
+        if config.compile == "always":
+            compile_config = CompileConfig(mode="reduce-overhead" if llm.device.type == "cuda" else "default")
+            compile_config._compile_all_devices = True  # transformers' switch to compile on the CPU
+            self._compile["compile_config"] = compile_config
         self.warm_up_s = self.warm_up() if self.compiles else 0.0
         log.info("LLaQo engine ready: %s", self.describe())
 
@@ -257,7 +274,7 @@ class Scheduler:
                     min_new_tokens=steps,  # however soon the model would end
                     do_sample=False,
                     cache=self._static_cache(rows, 8 + steps),
-                    disable_compile=not self.config.compile,
+                    **self._compile,
                 )
         return time.perf_counter() - start
 
@@ -331,7 +348,7 @@ class Scheduler:
         }
         if self.static and beams == 1:
             extra["cache"] = self._static_cache(len(rows) + padding, inputs.prompt_length + budget)
-            extra["disable_compile"] = not self.config.compile
+            extra.update(self._compile)
         if inputs.attention_mask.min() == 0 and kwargs["repetition_penalty"] != 1.0:
             # generate() would exempt as many generated tokens from the penalty as a row has padding
             # positions (it takes them for prompt ids, which inputs_embeds leaves empty); the plain processor
