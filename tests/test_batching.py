@@ -261,3 +261,22 @@ def test_the_warm_up_decodes_each_of_its_batch_sizes(release):
     assert not scheduler.compiles and scheduler.cache_shapes == [], "nothing to compile on the CPU"
     assert scheduler.warm_up() > 0
     assert scheduler.cache_shapes == [(1, 256), (4, 256)]
+
+
+@pytest.mark.slow
+def test_the_compiled_static_cache_gives_the_same_ids(release, alone, takes):
+    """transformers' compiled decoding step (CUDA's default), forced on the CPU: warmed up at load for one answer,
+    compiled at its first batch for three (a bucket of 4), each answer's ids equal to the dynamic cache's."""
+    config = BatchConfig(max_batch_size=3, fill_wait_s=1.0, kv_cache="static", compile="always")
+    compiled = LLaQoCoach(CoachConfig(paths=release, batch=config))
+    assert compiled.scheduler.compiles and compiled.scheduler.warm_up_s > 0
+    settings = Settings(max_new_tokens=16)
+    for questions in (QUESTIONS[:1], QUESTIONS[1:4]):
+        clip = compiled.prepare(takes[0])
+        rows = [Row(compiled.inputs(clip, q), settings) for q in questions]
+        compiled.scheduler.run(rows)
+        for question, row in zip(questions, rows, strict=True):
+            want = Row(alone.inputs(alone.prepare(takes[0]), question), settings)
+            alone.scheduler.run([want])
+            assert row.ids == want.ids
+    assert compiled.scheduler.cache_shapes == [(1, 256), (1, 256), (4, 256)]
