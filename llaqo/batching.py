@@ -70,9 +70,10 @@ class BatchConfig:
     """Static cache: auto (transformers compiles the decoding step where it does: CUDA, most quantized weights
     included), never (the static cache decoded eagerly: the same memory, no compile time; the memory benchmark's
     fresh processes use it), or always (the CPU too, through transformers' testing switch: for measuring)."""
-    warm_up: tuple[int, ...] = (1,)
+    warm_up: tuple[int, ...] | None = None
     """Static cache: batch sizes compiled when the scheduler is built (at `length_step` positions), so that
-    their first answer does not wait for the compiler; other buckets compile at their first batch."""
+    their first answer does not wait for the compiler; other buckets compile at their first batch. None: one
+    answer and a full batch (1 and max_batch_size)."""
 
 
 class Row:
@@ -247,11 +248,17 @@ class Scheduler:
         cache = f"static KV cache in steps of {self.config.length_step} positions"
         if not self.compiles:
             return f"{cache}, decoded eagerly"
-        sizes = ", ".join(map(str, self.config.warm_up)) or "none"
+        sizes = ", ".join(map(str, self.warm_up_sizes)) or "none"
         return (
             f"{cache}; the decoding step compiled for batch sizes {sizes} in {self.warm_up_s:.1f} s at load, "
             "for other sizes at their first batch"
         )
+
+    @property
+    def warm_up_sizes(self) -> tuple[int, ...]:
+        if self.config.warm_up is not None:
+            return self.config.warm_up
+        return tuple(sorted({1, self.config.max_batch_size}))
 
     def warm_up(self) -> float:
         """Decode a few steps for each warm_up batch size, so that transformers compiles their decoding step
@@ -259,7 +266,7 @@ class Scheduler:
         start = time.perf_counter()
         embeddings = self.llm.get_input_embeddings().weight
         steps = 4  # CUDA graphs are recorded from the second call of a compiled step on, then replayed
-        for size in self.config.warm_up:
+        for size in self.warm_up_sizes:
             rows = bucket(size, self.config.batch_buckets)
             embeds = torch.zeros(rows, 8, embeddings.shape[1], dtype=embeddings.dtype, device=embeddings.device)
             mask = torch.ones(rows, 8, dtype=torch.long, device=embeddings.device)

@@ -267,7 +267,7 @@ def test_the_warm_up_decodes_each_of_its_batch_sizes(release):
 def test_the_compiled_static_cache_gives_the_same_ids(release, alone, takes):
     """transformers' compiled decoding step (CUDA's default), forced on the CPU: warmed up at load for one answer,
     compiled at its first batch for three (a bucket of 4), each answer's ids equal to the dynamic cache's."""
-    config = BatchConfig(max_batch_size=3, fill_wait_s=1.0, kv_cache="static", compile="always")
+    config = BatchConfig(max_batch_size=3, fill_wait_s=1.0, kv_cache="static", compile="always", warm_up=(1,))
     compiled = LLaQoCoach(CoachConfig(paths=release, batch=config))
     assert compiled.scheduler.compiles and compiled.scheduler.warm_up_s > 0
     settings = Settings(max_new_tokens=16)
