@@ -220,6 +220,7 @@ class Scheduler:
         """The size of every batch decoded so far (for tests and benchmarks)."""
         self.cache_shapes: list[tuple[int, int]] = []
         """The (rows, positions) of every static cache used so far, warm-up included."""
+        self._cache: tuple[tuple[int, int], StaticCache] | None = None
         # transformers compiles a static cache's decoding step on accelerators only, and not for every kind of
         # quantized weights (GenerationMixin._valid_auto_compile_criteria); otherwise it decodes the static cache
         # eagerly, which needs no warm-up.
@@ -286,11 +287,22 @@ class Scheduler:
         return time.perf_counter() - start
 
     def _static_cache(self, rows: int, positions: int) -> StaticCache:
-        """A fresh static cache for rows x positions, rounded up to its bucket. Only one exists at a time: it is
-        allocated for its batch and freed after it, so memory never holds more than the batch in flight."""
-        length = -(-positions // self.config.length_step) * self.config.length_step
-        self.cache_shapes.append((rows, length))
-        return StaticCache(config=self.llm.config.get_text_config(decoder=True), max_cache_len=length)
+        """The static cache for rows x positions, rounded up to its bucket.
+
+        The last batch's cache is kept and reused (zeroed) by the next batch of its bucket: a compiled step
+        replays its CUDA graphs only while the cache stays at the same addresses, and re-records them
+        otherwise. A batch of another bucket frees it before allocating its own, so memory never holds more
+        than one cache. Made in inference mode, as generate runs: a compiled step specialises on that too."""
+        shape = (rows, -(-positions // self.config.length_step) * self.config.length_step)
+        self.cache_shapes.append(shape)
+        with torch.inference_mode():
+            if self._cache is not None and self._cache[0] == shape:
+                self._cache[1].reset()
+                return self._cache[1]
+            self._cache = None
+            cache = StaticCache(config=self.llm.config.get_text_config(decoder=True), max_cache_len=shape[1])
+        self._cache = (shape, cache)
+        return cache
 
     def submit(self, rows: list[Row]) -> list[Row]:
         """Queue rows: one answer, or a group to be decoded together. Returns them."""

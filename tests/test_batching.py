@@ -280,3 +280,26 @@ def test_the_compiled_static_cache_gives_the_same_ids(release, alone, takes):
             alone.scheduler.run([want])
             assert row.ids == want.ids
     assert compiled.scheduler.cache_shapes == [(1, 256), (1, 256), (4, 256)]
+
+
+def test_one_static_cache_is_kept_for_its_bucket(alone, static, takes):
+    """The next batch of the same bucket reuses the last cache (the same addresses, which a compiled step's CUDA
+    graphs need), zeroed: its ids are its ids alone; a batch of another bucket gets a cache of its own."""
+    llm, caches = static.model.llm, []
+    generate = llm.generate
+    llm.generate = lambda *args, **kwargs: caches.append(kwargs["cache"]) or generate(*args, **kwargs)
+    settings = Settings(max_new_tokens=10)
+    clip = static.prepare(takes[1])
+    batches = [QUESTIONS[:1], QUESTIONS[1:2], QUESTIONS[2:5], QUESTIONS[5:6]]
+    try:
+        answers = []
+        for questions in batches:
+            rows = [Row(static.inputs(clip, q), settings) for q in questions]
+            static.scheduler.run(rows)
+            answers.append(rows[0].ids)
+    finally:
+        del llm.generate
+    assert caches[0] is caches[1] and caches[2] is not caches[1] and caches[3] is not caches[0]
+    want = Row(alone.inputs(alone.prepare(takes[1]), QUESTIONS[1]), settings)
+    alone.scheduler.run([want])
+    assert answers[1] == want.ids
