@@ -190,7 +190,8 @@ def test_the_loaded_model_holds_each_weight_once_in_its_dtype(release):
 
     def alive() -> dict[int, torch.Tensor]:
         gc.collect()
-        return {id(o): o for o in gc.get_objects() if isinstance(o, torch.Tensor)}
+        # type(), not isinstance(): a weak proxy left by an earlier test raises when its object is gone.
+        return {id(o): o for o in gc.get_objects() if issubclass(type(o), torch.Tensor)}
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # gc.get_objects() meets deprecated torch attributes
@@ -201,6 +202,7 @@ def test_the_loaded_model_holds_each_weight_once_in_its_dtype(release):
     tensors = list(model.parameters()) + list(model.buffers())
     storages = [t.untyped_storage().data_ptr() for t in tensors]
     assert len(set(storages)) == len(storages)
-    stray = [t for i, t in after.items() if i not in before and t.untyped_storage().data_ptr() not in set(storages)]
-    assert stray == []
+    # Inference tensors are left out: earlier tests' scheduler threads may still be decoding meanwhile.
+    new = [t for i, t in after.items() if i not in before and not t.is_inference()]
+    assert [t for t in new if t.untyped_storage().data_ptr() not in set(storages)] == []
     assert {p.dtype for p in model.llm.parameters()} == {torch.float16}
