@@ -101,7 +101,7 @@ class LLaQoCoach:
         )
         self.model, self.tokenizer = loaded.model, loaded.tokenizer
         self.scheduler = Scheduler(self.model.llm, config.batch, eos_id=self.tokenizer.prompt.eos_id)
-        if self.scheduler.static:  # the banner says the compiled engine is ready (built after the warm-up)
+        if getattr(self.scheduler, "static", False):  # the banner: the static cache is ready, warmed up
             self.about = f"{LLaQoCoach.about} Decoding: {self.scheduler.describe()}."
         self._clips: OrderedDict[str, Clip] = OrderedDict()
         self._lock = threading.Lock()
