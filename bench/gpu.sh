@@ -9,11 +9,12 @@
 #      (tokens/s per answer and in total, time to first token), the warm-up at load and each configuration's
 #      first run, and the whole-recording scan of a 3-minute take with each cache;
 #   2. bench/memory.py, each configuration in a fresh process: one answer, 8 concurrent answers and the
-#      3-minute scan, at fp16 and with a 4-bit LLM (weights, KV cache, activations, peak).
+#      3-minute scan, at fp16 and with a 4-bit LLM (weights, KV cache, activations, peak);
+#   3. in the time left, the CUDA tests (pytest -m gpu: the compiled static cache, the 8-bit and 4-bit LLM).
 # It installs the `gpu` extra of pyproject.toml (bitsandbytes) when missing, as before; the machine reaches no
-# registry, so it carries what it needs. ALSO="tests batching transkun" adds the quantized tests (pytest -m
-# gpu), the earlier engine and batching measurements, and the Lite transcriber at fp32/TF32/bf16: they were
-# measured on 2026-11-28 (bench/RESULTS.md) and do not fit the 9 minutes with the rest.
+# registry, so it carries what it needs. ALSO="batching transkun" adds the earlier engine and batching
+# measurements and the Lite transcriber at fp32/TF32/bf16: they were measured on 2026-11-28
+# (bench/RESULTS.md) and do not fit the 9 minutes with the rest.
 #
 #   bash bench/gpu.sh                       # on the GPU machine; results in $OUT (or bench/out)
 #   SIZE=tiny DEVICE=cpu bash bench/gpu.sh  # end to end on a CPU
@@ -71,7 +72,7 @@ for case in one batch8 scan; do
 done
 echo "wrote $OUT_DIR/kv-cache-$SIZE-$DEVICE.json and $memory"
 
-if [[ " $ALSO " == *" tests "* && " ${quant[*]} " == *" 4bit "* ]]; then
+if [ "$DEVICE" != cpu ]; then  # last, in whatever time is left: the CUDA tests (static cache, 8-bit, 4-bit)
   step 90 "$PYTHON" -m pytest -q -m gpu -p no:cacheprovider tests/test_coach.py
 fi
 if [[ " $ALSO " == *" batching "* ]]; then
