@@ -5,16 +5,23 @@ loading code, then measures, on one device:
   (a) time to first token and greedy tokens/s: the streaming pipeline vs bare generate;
   (b) first-question latency (decode + encoder + answer) vs follow-up latency, with encoder call counts;
   (c) peak memory (process RSS; CUDA: max allocated);
-  (d) on CUDA: faithful beam-5 latency, and peak memory at fp16 and with a 4-bit LLM;
+  (d) on CUDA: faithful beam-5 latency, and peak memory (of this one process; bench/memory.py measures each
+      configuration in a fresh one);
   (e) with --what batching (or --what engine batching): N concurrent greedy questions, each about its own
       recording, batched vs one after another (total time, each session's time to first token from the
-      common start), and a whole-recording scan batched vs window by window.
+      common start), and a whole-recording scan batched vs window by window;
+  (f) with --what kv_cache: the dynamic KV cache against the static one (compiled by transformers on CUDA),
+      at batch 1 and 8: the pipeline against bare generate on the same inputs (tokens/s per answer and in
+      total, time to first token, each configuration's first run, which compiles), the warm-up at load, and a
+      whole-recording scan with each cache. Peak memory per configuration is bench/memory.py's, in fresh
+      processes.
 Random weights never emit the end token by design here (EOS is disabled for both sides), so every
 run generates exactly --new-tokens tokens.
 
     python bench/engine.py --size 1b --new-tokens 32 --out bench/out/cpu-1b.json
     python bench/engine.py --size tiny                      # seconds; what CI-sized checks use
     python bench/engine.py --size 1b --what batching --out bench/out/cpu-1b-batching.json
+    python bench/engine.py --size 1b --what kv_cache --batches 1 8 --out bench/out/cpu-1b-kv.json
 """
 
 from __future__ import annotations
@@ -35,7 +42,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+import transformers
 
+from llaqo.batching import BatchConfig, left_pad
 from llaqo.coach import CoachConfig, LLaQoCoach
 from llaqo.config import PathsConfig
 from llaqo.decoding import generate_kwargs
@@ -178,11 +187,6 @@ def measure(paths: PathsConfig, device: str, dtype: str, quantization: str, args
     if args.beam:
         beam = Settings(mode="faithful", max_new_tokens=args.new_tokens)
         result["faithful_beam5"] = pipeline(coach, clip, QUESTION, beam)
-    if args.compile and dev.type == "cuda" and quantization == "none":
-        try:
-            result["static_cache_compile"] = static_compile(coach, clip, settings)
-        except Exception as error:  # a ceiling, not the engine: record why it could not be measured
-            result["static_cache_compile"] = {"error": f"{type(error).__name__}: {error}"[:500]}
     result["peak_memory_mb"] = peak_memory_mb(dev)
     del coach
     return result
@@ -193,7 +197,7 @@ def concurrent_answers(coach: LLaQoCoach, clips: list, settings: Settings, batch
     coach.config.batch.max_batch_size, coach.config.batch.fill_wait_s = batch_size, wait_s
     before = len(coach.scheduler.batch_sizes)
     n = len(clips)
-    ttft, done, texts = [0.0] * n, [0.0] * n, [""] * n
+    ttft, done, texts, rates = [0.0] * n, [0.0] * n, [""] * n, [0.0] * n
     sync(coach.device)
     start = time.perf_counter()
 
@@ -204,6 +208,7 @@ def concurrent_answers(coach: LLaQoCoach, clips: list, settings: Settings, batch
         ttft[i] = stream.rows[0].first_token_at - start
         done[i] = time.perf_counter() - start
         texts[i] = stream.stats.text
+        rates[i] = stream.stats.tokens_per_s
 
     threads = [threading.Thread(target=session, args=(i,)) for i in range(n)]
     for t in threads:
@@ -218,6 +223,7 @@ def concurrent_answers(coach: LLaQoCoach, clips: list, settings: Settings, batch
         "done_s": done,
         "batches": coach.scheduler.batch_sizes[before:],
         "texts": texts,
+        "tokens_per_s": rates,
     }
 
 
@@ -275,71 +281,185 @@ def batching(paths: PathsConfig, device: str, dtype: str, args, work: Path) -> d
     return result
 
 
-def static_compile(coach: LLaQoCoach, clip, settings: Settings) -> dict:
-    """Bare generate with a static KV cache and torch.compile: the ceiling the engine could reach."""
-    inputs = coach.inputs(clip, QUESTION)
-    kwargs = {**generate_kwargs(settings, inputs.prompt_length), "cache_implementation": "static"}
-    llm = coach.model.llm
-    llm.forward = torch.compile(llm.forward, mode="reduce-overhead", fullgraph=True)
-    rates = []
-    with torch.inference_mode():
-        for _ in range(3):  # the first runs compile
-            sync(coach.device)
+def bare_batch(coach: LLaQoCoach, clips: list, settings: Settings, static: bool) -> dict:
+    """Bare generate on the pipeline's own inputs for len(clips) answers, left-padded into one batch; static:
+    transformers' own `cache_implementation="static"`, sized as the engine's bucket so both compile once."""
+    inputs = left_pad([coach.inputs(clip, QUESTIONS[i % len(QUESTIONS)]) for i, clip in enumerate(clips)])
+    kwargs = generate_kwargs(settings, inputs.prompt_length)
+    if static:
+        step = coach.config.batch.length_step
+        kwargs.update(
+            cache_implementation="static",
+            max_cache_len=-(-(inputs.prompt_length + settings.max_new_tokens) // step) * step,
+        )
+    clock = TokenClock()
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*repetition_penalty.*")  # as in llaqo.decoding
+        sync(coach.device)
+        start = time.perf_counter()
+        coach.model.llm.generate(
+            inputs_embeds=inputs.inputs_embeds, attention_mask=inputs.attention_mask, streamer=clock, **kwargs
+        )
+        sync(coach.device)
+    first, last = clock.times[0], clock.times[-1]
+    per_answer = (len(clock.times) - 1) / max(last - first, 1e-9)
+    return {"ttft_s": first - start, "tokens_per_s": per_answer, "total_tokens_per_s": per_answer * len(clips)}
+
+
+def pipeline_batch(coach: LLaQoCoach, clips: list, settings: Settings) -> dict:
+    """len(clips) sessions ask at once through the coach (the scheduler batches them); per answer and in total."""
+    batch = concurrent_answers(coach, clips, settings, len(clips), 0.2 if len(clips) > 1 else 0.0)
+    rates = batch["tokens_per_s"]
+    return {
+        "ttft_s": statistics.mean(batch["ttft_s"]),
+        "tokens_per_s": statistics.mean(rates),
+        "total_tokens_per_s": sum(rates),
+        "batches": batch["batches"],
+    }
+
+
+def kv_cache(paths: PathsConfig, device: str, dtype: str, args, work: Path, report: dict) -> dict:
+    """(f) dynamic against static KV cache, pipeline against bare generate, at each of args.batches."""
+    sizes = sorted(set(args.batches))
+    batch = BatchConfig(max_batch_size=max(sizes), kv_cache="static", compile=args.compile, warm_up=tuple(sizes))
+    start = time.perf_counter()
+    coach = LLaQoCoach(CoachConfig(paths=paths, device=device, dtype=dtype, batch=batch))
+    coach.model.llm.generation_config.eos_token_id = None  # run every generation to its full length
+    scheduler = coach.scheduler
+    result = {
+        "what": "kv_cache",
+        "device": str(coach.device),
+        "llm_dtype": str(coach.model.llm.dtype),
+        "new_tokens": args.new_tokens,
+        "load_s": time.perf_counter() - start,
+        "warm_up_s": scheduler.warm_up_s,
+        "compiled": scheduler.compiles,
+        "configurations": [],
+    }
+    report["results"].append(result)
+    settings = Settings(max_new_tokens=args.new_tokens)
+    clips = [coach.prepare(synth_piano(work / f"kv{i}.wav", seconds=10.0, seed=i)) for i in range(max(sizes))]
+    for size in sizes:
+        for static in (False, True):
+            scheduler.static = static
+            row = {"batch": size, "kv_cache": "static" if static else "dynamic"}
             start = time.perf_counter()
-            out = llm.generate(inputs_embeds=inputs.inputs_embeds, attention_mask=inputs.attention_mask, **kwargs)
-            sync(coach.device)
-            rates.append(out.shape[1] / (time.perf_counter() - start))
-    return {"tokens_per_s_by_run": rates}
+            bare_batch(coach, clips[:size], settings, static)  # its first run compiles, where anything does
+            row["bare_first_run_s"] = time.perf_counter() - start
+            start = time.perf_counter()
+            pipeline_batch(coach, clips[:size], settings)
+            row["pipeline_first_run_s"] = time.perf_counter() - start
+            runs = {"bare": [], "pipeline": []}
+            for _ in range(args.repeats):  # alternating, so machine noise hits both alike
+                runs["bare"].append(bare_batch(coach, clips[:size], settings, static))
+                runs["pipeline"].append(pipeline_batch(coach, clips[:size], settings))
+            for side, measured in runs.items():
+                row[side] = {
+                    key: statistics.median(m[key] for m in measured) for key in measured[0] if key != "batches"
+                }
+            row["pipeline"]["batches"] = runs["pipeline"][-1]["batches"]
+            row["pipeline_vs_bare"] = row["pipeline"]["tokens_per_s"] / row["bare"]["tokens_per_s"]
+            result["configurations"].append(row)
+            print(json.dumps(row), flush=True)
+            write(report, args.out)
+    take = coach.prepare(synth_piano(work / "kv-piece.wav", seconds=args.scan_seconds, seed=99))
+    scan_settings = Settings(max_new_tokens=args.scan_tokens, scope="whole")
+    result["whole_scan"] = {"seconds": args.scan_seconds, "new_tokens": args.scan_tokens}
+    texts = {}
+    for static in (False, True):
+        scheduler.static = static
+        name = "static" if static else "dynamic"
+        first = whole_scan(coach, take, scan_settings, args.scan_group)  # it compiles, where anything does
+        scan = {**whole_scan(coach, take, scan_settings, args.scan_group), "first_run_s": first["total_s"]}
+        texts[name] = scan.pop("text")
+        result["whole_scan"][name] = scan
+    result["whole_scan"]["same_answers"] = texts["static"] == texts["dynamic"]
+    result["static_cache_shapes"] = sorted(set(scheduler.cache_shapes))
+    result["peak_memory_mb"] = peak_memory_mb(coach.device)
+    print(json.dumps(result["whole_scan"]), flush=True)
+    return result
+
+
+def write(report: dict, out: Path | None) -> None:
+    """The report so far: a stopped run leaves what it measured."""
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1) + "\n")
+
+
+def release(folder: Path, size: str) -> PathsConfig:
+    """The random release in folder, written there first unless a previous run left it (gpu.sh writes it once
+    for all its processes). Written in a child process, so that building the random weights does not count in
+    this process's peak memory."""
+    files = {"checkpoint": "checkpoint.pth", "audio_encoder": "vit.pth", "llm": "llm", "qformer_tokenizer": "bert"}
+    done = folder / "written.json"
+    if not done.is_file():
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            written = pool.submit(write_release, folder, sizes(size)).result()
+        assert {k: Path(v).name for k, v in written.items()} == files
+        done.write_text(json.dumps({"size": size}) + "\n")
+    elif json.loads(done.read_text())["size"] != size:
+        raise SystemExit(f"{folder} holds a release of another size: remove it or choose another folder")
+    return PathsConfig(**{k: str(folder / v) for k, v in files.items()})
+
+
+def machine() -> dict:
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor(),
+        "cpus": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=["tiny", "1b", "7b"], default="tiny")
+    parser.add_argument("--release", type=Path, help="the random release's folder, reused if already written")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto", help="the LLM's dtype")
     parser.add_argument("--quantization", nargs="+", default=["none"], help="none 8bit 4bit (CUDA)")
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--beam", action="store_true", help="also time the faithful 5-beam mode")
-    parser.add_argument("--compile", action="store_true", help="CUDA: also a static cache with torch.compile")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     parser.add_argument(
-        "--what", nargs="+", choices=["engine", "batching"], default=["engine"], help="which measurements"
+        "--what",
+        nargs="+",
+        choices=["engine", "batching", "kv_cache", "release"],
+        default=["engine"],
+        help="which measurements (release: only write --release)",
     )
     parser.add_argument("--sessions", type=int, default=8, help="batching: concurrent sessions")
     parser.add_argument("--fill-wait", type=float, default=0.2, help="batching: seconds to wait for a batch to fill")
-    parser.add_argument("--scan-seconds", type=float, default=180.0, help="batching: the scanned recording's length")
-    parser.add_argument("--scan-tokens", type=int, default=16, help="batching: new tokens per window")
+    parser.add_argument("--scan-seconds", type=float, default=180.0, help="the scanned recording's length")
+    parser.add_argument("--scan-tokens", type=int, default=16, help="new tokens per window of a scan")
+    parser.add_argument("--scan-group", type=int, default=32, help="kv_cache: windows decoded together in a scan")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8], help="kv_cache: batch sizes")
+    parser.add_argument(
+        "--compile", default="auto", help="kv_cache: BatchConfig.compile (always: compile on the CPU too)"
+    )
     args = parser.parse_args()
 
-    report = {
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpus": torch.get_num_threads(),
-            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-            "torch": torch.__version__,
-        },
-        "size": args.size,
-        "results": [],
-    }
+    report = {"machine": machine(), "size": args.size, "results": []}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         start = time.perf_counter()
-        # In a child process, so that building the random weights does not count in this process's peak memory.
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            written = pool.submit(write_release, work / "release", sizes(args.size)).result()
-        paths = PathsConfig(**{k: str(v) for k, v in written.items()})
+        paths = release(args.release or work / "release", args.size)
         report["write_release_s"] = time.perf_counter() - start
+        if "kv_cache" in args.what:
+            kv_cache(paths, args.device, args.dtype, args, work, report)
+            write(report, args.out)
         if "batching" in args.what:
             report["results"].append(batching(paths, args.device, args.dtype, args, work))
             print(json.dumps(report["results"][-1], indent=1), flush=True)
+            write(report, args.out)
         for quantization in args.quantization if "engine" in args.what else ():
             report["results"].append(measure(paths, args.device, args.dtype, quantization, args, work))
             print(json.dumps(report["results"][-1], indent=1), flush=True)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=1) + "\n")
+            write(report, args.out)
 
 
 if __name__ == "__main__":

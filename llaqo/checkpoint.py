@@ -247,6 +247,12 @@ def load(
     device = torch.device(device)
     llm_dtype = llm_dtype or (torch.float16 if device.type == "cuda" else torch.float32)
     config, state, tokenizer_dir = read_bridge(paths, bridge)
+    model = LLaQo(config, llm=None)
+    check_and_load(model, state, f"{paths.checkpoint} + {paths.audio_encoder}")
+    # The bridge's file tensors are copied into the model: dropped before the LLM loads, so that the two never
+    # sit in memory together.
+    del state
+    model.bridge_to(device)
     llm = load_llm(paths.llm, llm_dtype, llm_device_map or device, **(llm_kwargs or {}))
     adapter = Path(paths.checkpoint) / CONVERTED_ADAPTER
     if adapter.is_dir():
@@ -254,9 +260,7 @@ def load(
 
         # Merged, so inference runs a plain LLaMA at full speed.
         llm = PeftModel.from_pretrained(llm, str(adapter)).merge_and_unload()
-    model = LLaQo(config, llm)
-    check_and_load(model, state, f"{paths.checkpoint} + {paths.audio_encoder}")
-    model.bridge_to(device)
+    model.llm = llm
     model.requires_grad_(False).eval()
     tokenizer = QuestionTokenizer(
         load_qformer_tokenizer(tokenizer_dir, config.qformer.max_text_len),

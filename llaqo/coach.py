@@ -101,6 +101,8 @@ class LLaQoCoach:
         )
         self.model, self.tokenizer = loaded.model, loaded.tokenizer
         self.scheduler = Scheduler(self.model.llm, config.batch, eos_id=self.tokenizer.prompt.eos_id)
+        if getattr(self.scheduler, "static", False):  # the banner: the static cache is ready, warmed up
+            self.about = f"{LLaQoCoach.about} Decoding: {self.scheduler.describe()}."
         self._clips: OrderedDict[str, Clip] = OrderedDict()
         self._lock = threading.Lock()
         self.encoder_calls = 0
@@ -180,7 +182,20 @@ class LLaQoCoach:
     def stream(
         self, clip: Clip, question: str, history: Sequence[Turn] = (), settings: Settings = Settings()
     ) -> AnswerStream:
-        return AnswerStream(self, clip, self.prompt(question, history, settings), settings)
+        prompt = self.prompt(question, history, settings)
+
+        def rows() -> tuple[list[Row], list[tuple[float, float]] | None]:
+            if settings.scope == "whole":
+                windows, rows = self.scan_rows(clip, prompt, settings)
+                return rows, windows.spans
+            return [Row(self.inputs(clip, prompt), settings)], None
+
+        return AnswerStream(rows, self.scheduler, self._decode_unstripped, settings, clip.facts.heard_s)
+
+    def _decode_unstripped(self, ids: list[int]) -> str:
+        """The tokenizer's decode before its final strip, which a streamed answer applies piece by piece."""
+        prompt = self.tokenizer.prompt
+        return prompt.decode([prompt.eos_id if i == 0 else i for i in ids])
 
     def answer_all(self, clips: Sequence[Clip], question: str, settings: Settings = Settings()) -> list[AnswerStats]:
         """The same question about many recordings, decoded together in batches. Raises PromptTooLong."""

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from llaqo import audio, checkpoint, decoding
+from llaqo.batching import BatchConfig, Row, Scheduler
 from llaqo.cli import main
 from llaqo.config import PathsConfig
 from llaqo.protocol import Settings
@@ -232,6 +233,18 @@ def test_greedy_ids(case, kind):
     texts = case.meta.get("generate", {}).get("texts", {})
     if kind in texts:
         assert case.loaded.tokenizer.decode(ids[0].tolist()) == texts[kind][0]
+
+
+@pytest.mark.parametrize("kind", ["greedy", "greedy_norep"])
+def test_greedy_ids_with_the_static_cache(case, kind):
+    """The engine's static KV cache (CUDA's default; on the CPU its eager path) gives the fixture's ids too."""
+    if f"{kind}_ids" not in case.expected:
+        pytest.skip(f"fixture {case.folder.name} has no {kind}_ids")
+    llm = case.loaded.model.llm
+    scheduler = Scheduler(llm, BatchConfig(kv_cache="static", warm_up=()), eos_id=case.loaded.tokenizer.prompt.eos_id)
+    row = Row(case.inputs, case.settings(kind, "greedy"))
+    scheduler.run([row])
+    assert scheduler.cache_shapes and row.ids == case.expected[f"{kind}_ids"][0].tolist()
 
 
 def test_beam_ids(case):
