@@ -28,13 +28,14 @@ from llaqo.lite.coach import LiteCoach
 from llaqo.lite.score import ScoreError
 from llaqo.lite.transcribe import Progress
 from llaqo.protocol import Coach, Evidence, Passage, Settings, Turn, content_hash
+from llaqo.vllm_engine import VllmError
 
 log = logging.getLogger(__name__)
 
 AUDIO_TYPES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".webm", ".m4a")
 SCORE_TYPES = (".mid", ".midi", ".musicxml", ".xml", ".mxl")
 OVERALL_QUESTION = "How would you rate the performance, and what should the student practise?"
-USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong)
+USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong, VllmError)
 PROGRESS = gr.Progress()  # Gradio injects a live tracker for a parameter whose default is a Progress
 
 
