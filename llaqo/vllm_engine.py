@@ -20,7 +20,10 @@ import http.client
 import io
 import json
 import logging
+import os
+import signal
 import socket
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -292,3 +295,71 @@ def connect(config: VllmConfig, llm: str | Path, hidden_size: int, eos_id: int) 
     info = engine.check(llm, hidden_size)
     log.info("LLaQo's LLM is served by vLLM at %s (%s)", engine.url, info.root)
     return engine
+
+
+def serve_command(python: str | Path, llm: str | Path, port: int, *extra: str, host: str = "127.0.0.1") -> list[str]:
+    """The command that serves LLaQo's LLM for this engine (the README's), with `python` the vLLM venv's.
+
+    It needs LLaQo's folder on PYTHONPATH for the penalty processor. extra: more vLLM flags, such as
+    --tensor-parallel-size 2, or on a CPU --dtype float32 (the local engine's CPU dtype)."""
+    module = "vllm.entrypoints.openai.api_server"  # what `vllm serve` runs; the CPU wheel has no `vllm` command
+    flags = ["--model", str(llm), "--host", host, "--port", str(port), "--enable-prompt-embeds"]
+    return [str(python), "-m", module, *flags, "--logits-processors", PLUGIN, *extra]
+
+
+class LocalServer:
+    """A vLLM server in a child process on a loopback port, for tests and benchmarks. A context manager.
+
+    Its log goes to `log_path`; `kill()` stops it at once, as a crash would."""
+
+    def __init__(self, python: str | Path, llm: str | Path, log_path: str | Path, *extra: str, start_timeout_s=600):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = Path(log_path)
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB of KV cache on a CPU; its default takes a lot more
+        with open(self.log_path, "wb") as log_file:
+            # Its own session, so that kill() reaches the engine processes it starts, too.
+            self.process = subprocess.Popen(
+                serve_command(python, llm, port, *extra),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        self._wait_up(start_timeout_s)
+
+    def _wait_up(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            with contextlib.suppress(VllmError):
+                status, _ = VllmEngine(VllmConfig(self.url), 0, 0)._call("GET", "/v1/models")
+                if status == 200:
+                    return
+            time.sleep(1)
+        self.stop()
+        tail = self.log_path.read_text(errors="replace")[-3000:]
+        raise VllmError(f"the vLLM server at {self.url} did not start; the end of {self.log_path}:\n{tail}")
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def __enter__(self) -> LocalServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

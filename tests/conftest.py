@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import socket
 import sys
 from pathlib import Path
@@ -42,3 +43,18 @@ def two_process_launch() -> list[str]:
         "--dynamo_backend",
         "no",
     ]
+
+
+VLLM_PYTHON = Path(__file__).resolve().parents[1] / ".venv-vllm" / "bin" / "python"
+VLLM_CPU_FLAGS = ("--dtype", "float32", "--enforce-eager")
+"""vLLM on a CPU: the local engine's CPU dtype, and no torch.compile (minutes of start-up on 2 cores)."""
+
+
+def vllm_unavailable() -> str | None:
+    """Why vLLM's CPU engine cannot run here (scripts/setup.sh --test builds it where it can), or None."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if platform.machine() != "x86_64" or not cpuinfo.is_file() or "avx512f" not in cpuinfo.read_text():
+        return "vLLM's CPU engine (vllm-cpu) needs an x86-64 CPU with AVX-512, which this one lacks"
+    if not VLLM_PYTHON.is_file():
+        return f"{VLLM_PYTHON.parents[1]} is missing: scripts/setup.sh --test builds it"
+    return None
