@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import socket
 import sys
@@ -50,11 +51,21 @@ VLLM_CPU_FLAGS = ("--dtype", "float32", "--enforce-eager")
 """vLLM on a CPU: the local engine's CPU dtype, and no torch.compile (minutes of start-up on 2 cores)."""
 
 
-def vllm_unavailable() -> str | None:
-    """Why vLLM's CPU engine cannot run here (scripts/setup.sh --test builds it where it can), or None."""
+VLLM_CPU_HEAD_SIZES = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
+"""The attention head sizes vLLM's CPU engine takes (vllm-cpu 0.32.0, CPUAttentionBackend)."""
+
+
+def vllm_unavailable(llm: Path | None = None) -> str | None:
+    """Why vLLM's CPU engine cannot run here, or serve `llm` (scripts/setup.sh --test builds it where it can);
+    None when it can."""
     cpuinfo = Path("/proc/cpuinfo")
     if platform.machine() != "x86_64" or not cpuinfo.is_file() or "avx512f" not in cpuinfo.read_text():
         return "vLLM's CPU engine (vllm-cpu) needs an x86-64 CPU with AVX-512, which this one lacks"
     if not VLLM_PYTHON.is_file():
         return f"{VLLM_PYTHON.parents[1]} is missing: scripts/setup.sh --test builds it"
+    if llm is not None:
+        config = json.loads((llm / "config.json").read_text())
+        head = config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
+        if head not in VLLM_CPU_HEAD_SIZES:
+            return f"vLLM's CPU engine takes attention heads of {VLLM_CPU_HEAD_SIZES} dims; {llm} has {head}"
     return None
