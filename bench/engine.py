@@ -8,13 +8,16 @@ loading code, then measures, on one device:
   (d) on CUDA: faithful beam-5 latency, and peak memory at fp16 and with a 4-bit LLM;
   (e) with --what batching (or --what engine batching): N concurrent greedy questions, each about its own
       recording, batched vs one after another (total time, each session's time to first token from the
-      common start), and a whole-recording scan batched vs window by window.
+      common start), and a whole-recording scan batched vs window by window;
+  (f) with --what batching --engine vllm: the same, and the same sessions and scan through a vLLM server
+      (started here from .venv-vllm on the same LLM, --llm-engine vllm), in one run so the ratios compare.
 Random weights never emit the end token by design here (EOS is disabled for both sides), so every
 run generates exactly --new-tokens tokens.
 
     python bench/engine.py --size 1b --new-tokens 32 --out bench/out/cpu-1b.json
     python bench/engine.py --size tiny                      # seconds; what CI-sized checks use
     python bench/engine.py --size 1b --what batching --out bench/out/cpu-1b-batching.json
+    python bench/engine.py --size 1b --what batching --engine vllm --out bench/out/cpu-1b-vllm.json
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ from llaqo.config import PathsConfig
 from llaqo.decoding import generate_kwargs
 from llaqo.protocol import Settings
 from llaqo.synthetic import ReleaseSizes, synth_piano, write_release
+from llaqo.vllm_engine import LocalServer, VllmConfig
+
+REPO = Path(__file__).resolve().parents[1]
 
 QUESTION = "How would you rate the performance, in a scale of 5?"
 QUESTIONS = [
@@ -56,9 +62,9 @@ QUESTIONS = [
 FOLLOW_UP = "What should the student practise to improve the pedalling?"
 
 
-def sizes(name: str) -> ReleaseSizes:
+def sizes(name: str, engine: str = "local") -> ReleaseSizes:
     if name == "tiny":
-        return ReleaseSizes()
+        return ReleaseSizes.tiny_served() if engine == "vllm" else ReleaseSizes()
     if name == "7b":
         return ReleaseSizes.vicuna_7b()
     full = ReleaseSizes.vicuna_7b()
@@ -189,9 +195,11 @@ def measure(paths: PathsConfig, device: str, dtype: str, quantization: str, args
 
 
 def concurrent_answers(coach: LLaQoCoach, clips: list, settings: Settings, batch_size: int, wait_s: float) -> dict:
-    """Every session asks at once (its own recording and question); the scheduler batches up to batch_size."""
+    """Every session asks at once (its own recording and question); the scheduler batches up to batch_size
+    (a vLLM server batches them its own way)."""
     coach.config.batch.max_batch_size, coach.config.batch.fill_wait_s = batch_size, wait_s
-    before = len(coach.scheduler.batch_sizes)
+    batch_sizes = getattr(coach.scheduler, "batch_sizes", [])
+    before = len(batch_sizes)
     n = len(clips)
     ttft, done, texts = [0.0] * n, [0.0] * n, [""] * n
     sync(coach.device)
@@ -216,7 +224,7 @@ def concurrent_answers(coach: LLaQoCoach, clips: list, settings: Settings, batch
         "total_s": max(done),
         "ttft_s": ttft,
         "done_s": done,
-        "batches": coach.scheduler.batch_sizes[before:],
+        "batches": batch_sizes[before:],
         "texts": texts,
     }
 
@@ -225,7 +233,8 @@ def whole_scan(coach: LLaQoCoach, clip, settings: Settings, group: int) -> dict:
     """A whole-recording answer from scratch (windows encoded, then asked), group windows per batch."""
     coach.config.batch.max_group_size = group
     clip.payload.scans.clear()
-    before = len(coach.scheduler.batch_sizes)
+    batch_sizes = getattr(coach.scheduler, "batch_sizes", [])
+    before = len(batch_sizes)
     sync(coach.device)
     start = time.perf_counter()
     stream = coach.stream(clip, QUESTION, settings=settings)
@@ -237,7 +246,7 @@ def whole_scan(coach: LLaQoCoach, clip, settings: Settings, group: int) -> dict:
         "group": group,
         "windows": len(windows.spans),
         "total_s": time.perf_counter() - start,
-        "batches": coach.scheduler.batch_sizes[before:],
+        "batches": batch_sizes[before:],
         "text": stream.stats.text,
     }
 
@@ -257,7 +266,7 @@ def batching(paths: PathsConfig, device: str, dtype: str, args, work: Path) -> d
         "one_after_another": one_by_one,
         "batched": batched,
         "total_time_ratio": batched["total_s"] / one_by_one["total_s"],
-        "same_answers": batched.pop("texts") == one_by_one.pop("texts"),
+        "same_answers": batched["texts"] == one_by_one.pop("texts"),
     }
     take = coach.prepare(synth_piano(work / "piece.wav", seconds=args.scan_seconds, seed=99))
     scan_settings = Settings(max_new_tokens=args.scan_tokens, scope="whole")
@@ -269,10 +278,40 @@ def batching(paths: PathsConfig, device: str, dtype: str, args, work: Path) -> d
         "window_by_window": by_window,
         "batched": together,
         "total_time_ratio": together["total_s"] / by_window["total_s"],
-        "same_answers": together.pop("text") == by_window.pop("text"),
+        "same_answers": together["text"] == by_window["text"],
     }
+    if args.engine == "vllm":
+        result["vllm"] = served(paths, device, args, work, clips, take, batched, together)
+    batched.pop("texts")
+    for scan in (by_window, together):
+        scan.pop("text")
     del coach
     return result
+
+
+def served(paths: PathsConfig, device: str, args, work: Path, clips: list, take, batched: dict, scan: dict) -> dict:
+    """The same 8 sessions and scan through a vLLM server on the same LLM (--llm-engine vllm), against the local
+    scheduler's batched runs of this same process."""
+    # On a CPU: the local engine's fp32, and no torch.compile (minutes of start-up on 2 cores).
+    extra = [] if torch.cuda.is_available() and device != "cpu" else ["--enforce-eager", "--dtype", "float32"]
+    with LocalServer(args.vllm_python, paths.llm, work / "vllm.log", *extra) as server:
+        coach = LLaQoCoach(CoachConfig(paths=paths, device=device, llm_engine="vllm", vllm=VllmConfig(url=server.url)))
+        settings = Settings(max_new_tokens=args.new_tokens)
+        sessions = [coach.prepare(clip.payload.path) for clip in clips]
+        concurrent_answers(coach, sessions[:2], Settings(max_new_tokens=2), 2, 0.0)  # warm-up
+        answers = concurrent_answers(coach, sessions, settings, len(sessions), 0.0)
+        whole = whole_scan(
+            coach, coach.prepare(take.payload.path), Settings(max_new_tokens=args.scan_tokens, scope="whole"), 32
+        )
+    return {
+        "server_flags": extra,
+        "sessions": answers,
+        "total_time_ratio_to_local_batched": answers["total_s"] / batched["total_s"],
+        "same_answers_as_local": answers.pop("texts") == batched["texts"],
+        "whole_scan": whole,
+        "scan_time_ratio_to_local_batched": whole["total_s"] / scan["total_s"],
+        "same_scan_as_local": whole.pop("text") == scan["text"],
+    }
 
 
 def static_compile(coach: LLaQoCoach, clip, settings: Settings) -> dict:
@@ -310,6 +349,10 @@ def main() -> None:
     parser.add_argument("--fill-wait", type=float, default=0.2, help="batching: seconds to wait for a batch to fill")
     parser.add_argument("--scan-seconds", type=float, default=180.0, help="batching: the scanned recording's length")
     parser.add_argument("--scan-tokens", type=int, default=16, help="batching: new tokens per window")
+    parser.add_argument(
+        "--engine", choices=["local", "vllm"], default="local", help="batching: also through a vLLM server"
+    )
+    parser.add_argument("--vllm-python", default=str(REPO / ".venv-vllm" / "bin" / "python"), help="vLLM's venv")
     args = parser.parse_args()
 
     report = {
@@ -328,7 +371,7 @@ def main() -> None:
         start = time.perf_counter()
         # In a child process, so that building the random weights does not count in this process's peak memory.
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            written = pool.submit(write_release, work / "release", sizes(args.size)).result()
+            written = pool.submit(write_release, work / "release", sizes(args.size, args.engine)).result()
         paths = PathsConfig(**{k: str(v) for k, v in written.items()})
         report["write_release_s"] = time.perf_counter() - start
         if "batching" in args.what:
