@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import VLLM_CPU_FLAGS, VLLM_PYTHON, vllm_unavailable
+from conftest import VLLM_CPU_FLAGS, VLLM_CPU_HEAD_SIZES, VLLM_PYTHON, head_size, vllm_unavailable, widen_heads
 
 from llaqo import audio, checkpoint, decoding
 from llaqo.cli import main
@@ -174,13 +174,19 @@ def cli_argv(case, flag: str, kind: str) -> list[str]:
 @pytest.mark.vllm
 @pytest.mark.slow
 def test_cli_prints_the_fixture_text_through_vllm(case, capsys, tmp_path):
-    """`ask ... --greedy --llm-engine vllm --vllm-url URL`, on a vLLM server for the fixture's LLM."""
-    reason = vllm_unavailable(case.folder / "llm")
+    """`ask ... --greedy --llm-engine vllm --vllm-url URL`, on a vLLM server for the fixture's LLM.
+
+    vLLM's CPU engine takes heads of 32 or more dims; a fixture's narrower heads are served widened with zeros
+    (the same function, conftest.widen_heads), under the same folder name. The CLI reads the fixture's own."""
+    reason = vllm_unavailable()
     if reason:
         pytest.skip(reason)
     texts = case.meta.get("generate", {}).get("texts", {})
     if "greedy" not in texts:
         pytest.skip(f"fixture {case.folder.name} records no greedy text")
-    with LocalServer(VLLM_PYTHON, case.folder / "llm", tmp_path / "vllm.log", *VLLM_CPU_FLAGS) as server:
+    llm = case.folder / "llm"
+    if head_size(llm) not in VLLM_CPU_HEAD_SIZES:
+        llm = widen_heads(llm, tmp_path / "widened" / llm.name)
+    with LocalServer(VLLM_PYTHON, llm, tmp_path / "vllm.log", *VLLM_CPU_FLAGS) as server:
         assert main([*cli_argv(case, "--greedy", "greedy"), "--llm-engine", "vllm", "--vllm-url", server.url]) == 0
     assert capsys.readouterr().out == texts["greedy"][0] + "\n"
