@@ -85,7 +85,6 @@ class ServerInfo:
 
     model: str
     root: str
-    max_model_len: int | None
 
 
 class VllmEngine:
@@ -139,10 +138,10 @@ class VllmEngine:
         if not match:
             names = ", ".join(str(m.get("root") or m["id"]) for m in served)
             raise VllmError(
-                f"the vLLM server at {self.url} serves {names}, not LLaQo's LLM {llm}: serve that folder "
-                "(`vllm serve` it), or point --llm at the folder the server serves"
+                f"the vLLM server at {self.url} serves {names}, not LLaQo's LLM {llm}: serve that folder (README: "
+                "Serving LLaQo's LLM with vLLM), or point --llm at a copy of the folder the server serves"
             )
-        info = ServerInfo(match[0]["id"], str(match[0].get("root") or match[0]["id"]), match[0].get("max_model_len"))
+        info = ServerInfo(match[0]["id"], str(match[0].get("root") or match[0]["id"]))
         probe = {"model": info.model, "prompt_embeds": encode_embeds(torch.zeros(1, hidden_size)), "max_tokens": 1}
         status, answer = self._call("POST", "/v1/completions", probe)
         if status != 200:
