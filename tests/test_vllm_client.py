@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import torch
@@ -168,3 +169,35 @@ def test_a_wrong_server_is_refused_by_name(fake, setting, message):
     with pytest.raises(VllmError, match=message) as raised:
         engine(fake)
     assert fake.url in str(raised.value)
+
+
+def test_the_chat_names_the_server_that_broke_off_and_keeps_beams_local(fake, release, clip, tmp_path):
+    import os
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from gradio_client import Client, handle_file
+
+    from llaqo.app import build_demo
+    from llaqo.coach import CoachConfig, LLaQoCoach
+
+    fake.root = "/models/" + Path(release.llm).name
+    coach = LLaQoCoach(CoachConfig(paths=release, llm_engine="vllm", vllm=VllmConfig(fake.url, timeout_s=10)))
+    demo = build_demo(coach, examples_dir=tmp_path)
+    demo.queue(default_concurrency_limit=2)
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(url, verbose=False)
+
+        def chat(mode: str) -> str:
+            message = {"text": "How was my pedalling?", "files": [handle_file(str(clip))]}
+            outputs = list(client.submit(message, [], mode, 0.7, 8, 0.0, False, api_name="/chat"))
+            return outputs[-1][0][-1]["content"][0]["text"]
+
+        fake.die_after = 3
+        assert f"**Problem:** the vLLM server at {fake.url} closed the answer before it ended" in chat(
+            "Streaming, greedy"
+        )
+        beams = chat("Faithful (the original's 5-beam search)")
+        assert "**Problem:** faithful decoding (beam search) runs on the local engine only" in beams
+    finally:
+        demo.close()
