@@ -34,6 +34,7 @@ import threading
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -251,7 +252,7 @@ def whole_scan(coach: LLaQoCoach, clip, settings: Settings, group: int) -> dict:
     }
 
 
-def batching(paths: PathsConfig, device: str, dtype: str, args, work: Path) -> dict:
+def batching(paths: PathsConfig, device: str, dtype: str, args, work: Path, server: LocalServer | None) -> dict:
     coach = LLaQoCoach(CoachConfig(paths=paths, device=device, dtype=dtype))
     coach.model.llm.generation_config.eos_token_id = None  # run every generation to its full length
     settings = Settings(max_new_tokens=args.new_tokens)
@@ -280,8 +281,8 @@ def batching(paths: PathsConfig, device: str, dtype: str, args, work: Path) -> d
         "total_time_ratio": together["total_s"] / by_window["total_s"],
         "same_answers": together["text"] == by_window["text"],
     }
-    if args.engine == "vllm":
-        result["vllm"] = served(paths, device, args, work, clips, take, batched, together)
+    if server is not None:
+        result["vllm"] = served(server, paths, device, args, clips, take, batched, together)
     batched.pop("texts")
     for scan in (by_window, together):
         scan.pop("text")
@@ -289,22 +290,27 @@ def batching(paths: PathsConfig, device: str, dtype: str, args, work: Path) -> d
     return result
 
 
-def served(paths: PathsConfig, device: str, args, work: Path, clips: list, take, batched: dict, scan: dict) -> dict:
-    """The same 8 sessions and scan through a vLLM server on the same LLM (--llm-engine vllm), against the local
-    scheduler's batched runs of this same process."""
-    # On a CPU: the local engine's fp32, and no torch.compile (minutes of start-up on 2 cores).
-    extra = [] if torch.cuda.is_available() and device != "cpu" else ["--enforce-eager", "--dtype", "float32"]
-    with LocalServer(args.vllm_python, paths.llm, work / "vllm.log", *extra) as server:
-        coach = LLaQoCoach(CoachConfig(paths=paths, device=device, llm_engine="vllm", vllm=VllmConfig(url=server.url)))
-        settings = Settings(max_new_tokens=args.new_tokens)
-        sessions = [coach.prepare(clip.payload.path) for clip in clips]
-        concurrent_answers(coach, sessions[:2], Settings(max_new_tokens=2), 2, 0.0)  # warm-up
-        answers = concurrent_answers(coach, sessions, settings, len(sessions), 0.0)
-        whole = whole_scan(
-            coach, coach.prepare(take.payload.path), Settings(max_new_tokens=args.scan_tokens, scope="whole"), 32
-        )
+def vllm_server(paths: PathsConfig, device: str, args, work: Path) -> LocalServer:
+    """A vLLM server on the release's LLM, started before the local runs so that a failure to start costs
+    nothing; it idles while they run."""
+    extra = ["--max-model-len", "1024"]  # LLaQo's answers fit 256 positions; a CPU's small KV cache fits this
+    if not torch.cuda.is_available() or device == "cpu":
+        extra += ["--enforce-eager", "--dtype", "float32"]  # the local engine's CPU dtype; no torch.compile
+    return LocalServer(args.vllm_python, paths.llm, work / "vllm.log", *extra)
+
+
+def served(server: LocalServer, paths: PathsConfig, device: str, args, clips: list, take, batched, scan) -> dict:
+    """The same 8 sessions and scan through the vLLM server on the same LLM (--llm-engine vllm), against the
+    local scheduler's batched runs of this same process."""
+    coach = LLaQoCoach(CoachConfig(paths=paths, device=device, llm_engine="vllm", vllm=VllmConfig(url=server.url)))
+    settings = Settings(max_new_tokens=args.new_tokens)
+    sessions = [coach.prepare(clip.payload.path) for clip in clips]
+    concurrent_answers(coach, sessions[:2], Settings(max_new_tokens=2), 2, 0.0)  # warm-up
+    answers = concurrent_answers(coach, sessions, settings, len(sessions), 0.0)
+    scan_settings = Settings(max_new_tokens=args.scan_tokens, scope="whole")
+    whole = whole_scan(coach, coach.prepare(take.payload.path), scan_settings, 32)
     return {
-        "server_flags": extra,
+        "server_command": server.process.args[2:],
         "sessions": answers,
         "total_time_ratio_to_local_batched": answers["total_s"] / batched["total_s"],
         "same_answers_as_local": answers.pop("texts") == batched["texts"],
@@ -375,7 +381,8 @@ def main() -> None:
         paths = PathsConfig(**{k: str(v) for k, v in written.items()})
         report["write_release_s"] = time.perf_counter() - start
         if "batching" in args.what:
-            report["results"].append(batching(paths, args.device, args.dtype, args, work))
+            with vllm_server(paths, args.device, args, work) if args.engine == "vllm" else nullcontext() as server:
+                report["results"].append(batching(paths, args.device, args.dtype, args, work, server))
             print(json.dumps(report["results"][-1], indent=1), flush=True)
         for quantization in args.quantization if "engine" in args.what else ():
             report["results"].append(measure(paths, args.device, args.dtype, quantization, args, work))

@@ -341,8 +341,10 @@ class LocalServer:
                     return
             time.sleep(1)
         self.stop()
-        tail = self.log_path.read_text(errors="replace")[-3000:]
-        raise VllmError(f"the vLLM server at {self.url} did not start; the end of {self.log_path}:\n{tail}")
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        # The root cause is the first error line; a traceback's last lines only say that the engine failed.
+        errors = [line for line in lines if "Error:" in line][:3]
+        raise VllmError(f"the vLLM server at {self.url} did not start ({self.log_path}):\n" + "\n".join(errors))
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
