@@ -15,6 +15,8 @@ loading code, then measures, on one device:
       total, time to first token, each configuration's first run, which compiles), the warm-up at load, and a
       whole-recording scan with each cache. Peak memory per configuration is bench/memory.py's, in fresh
       processes.
+  (g) with --what batching --engine vllm: the batching runs, and the same sessions and scan through a vLLM
+      server (started here from .venv-vllm on the same LLM, --llm-engine vllm), in one run so the ratios compare.
 Random weights never emit the end token by design here (EOS is disabled for both sides), so every
 run generates exactly --new-tokens tokens.
 
@@ -22,6 +24,7 @@ run generates exactly --new-tokens tokens.
     python bench/engine.py --size tiny                      # seconds; what CI-sized checks use
     python bench/engine.py --size 1b --what batching --out bench/out/cpu-1b-batching.json
     python bench/engine.py --size 1b --what kv_cache --batches 1 8 --out bench/out/cpu-1b-kv.json
+    python bench/engine.py --size 1b --what batching --engine vllm --out bench/out/cpu-1b-vllm.json
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import threading
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -50,6 +54,9 @@ from llaqo.config import PathsConfig
 from llaqo.decoding import generate_kwargs
 from llaqo.protocol import Settings
 from llaqo.synthetic import ReleaseSizes, synth_piano, write_release
+from llaqo.vllm_engine import LocalServer, VllmConfig
+
+REPO = Path(__file__).resolve().parents[1]
 
 QUESTION = "How would you rate the performance, in a scale of 5?"
 QUESTIONS = [
@@ -65,9 +72,9 @@ QUESTIONS = [
 FOLLOW_UP = "What should the student practise to improve the pedalling?"
 
 
-def sizes(name: str) -> ReleaseSizes:
+def sizes(name: str, engine: str = "local") -> ReleaseSizes:
     if name == "tiny":
-        return ReleaseSizes()
+        return ReleaseSizes.tiny_served() if engine == "vllm" else ReleaseSizes()
     if name == "7b":
         return ReleaseSizes.vicuna_7b()
     full = ReleaseSizes.vicuna_7b()
@@ -193,9 +200,11 @@ def measure(paths: PathsConfig, device: str, dtype: str, quantization: str, args
 
 
 def concurrent_answers(coach: LLaQoCoach, clips: list, settings: Settings, batch_size: int, wait_s: float) -> dict:
-    """Every session asks at once (its own recording and question); the scheduler batches up to batch_size."""
+    """Every session asks at once (its own recording and question); the scheduler batches up to batch_size
+    (a vLLM server batches them its own way)."""
     coach.config.batch.max_batch_size, coach.config.batch.fill_wait_s = batch_size, wait_s
-    before = len(coach.scheduler.batch_sizes)
+    batch_sizes = getattr(coach.scheduler, "batch_sizes", [])
+    before = len(batch_sizes)
     n = len(clips)
     ttft, done, texts, rates = [0.0] * n, [0.0] * n, [""] * n, [0.0] * n
     sync(coach.device)
@@ -221,7 +230,7 @@ def concurrent_answers(coach: LLaQoCoach, clips: list, settings: Settings, batch
         "total_s": max(done),
         "ttft_s": ttft,
         "done_s": done,
-        "batches": coach.scheduler.batch_sizes[before:],
+        "batches": batch_sizes[before:],
         "texts": texts,
         "tokens_per_s": rates,
     }
@@ -231,7 +240,8 @@ def whole_scan(coach: LLaQoCoach, clip, settings: Settings, group: int) -> dict:
     """A whole-recording answer from scratch (windows encoded, then asked), group windows per batch."""
     coach.config.batch.max_group_size = group
     clip.payload.scans.clear()
-    before = len(coach.scheduler.batch_sizes)
+    batch_sizes = getattr(coach.scheduler, "batch_sizes", [])
+    before = len(batch_sizes)
     sync(coach.device)
     start = time.perf_counter()
     stream = coach.stream(clip, QUESTION, settings=settings)
@@ -243,12 +253,12 @@ def whole_scan(coach: LLaQoCoach, clip, settings: Settings, group: int) -> dict:
         "group": group,
         "windows": len(windows.spans),
         "total_s": time.perf_counter() - start,
-        "batches": coach.scheduler.batch_sizes[before:],
+        "batches": batch_sizes[before:],
         "text": stream.stats.text,
     }
 
 
-def batching(paths: PathsConfig, device: str, dtype: str, args, work: Path) -> dict:
+def batching(paths: PathsConfig, device: str, dtype: str, args, work: Path, server: LocalServer | None) -> dict:
     coach = LLaQoCoach(CoachConfig(paths=paths, device=device, dtype=dtype))
     coach.model.llm.generation_config.eos_token_id = None  # run every generation to its full length
     settings = Settings(max_new_tokens=args.new_tokens)
@@ -263,7 +273,7 @@ def batching(paths: PathsConfig, device: str, dtype: str, args, work: Path) -> d
         "one_after_another": one_by_one,
         "batched": batched,
         "total_time_ratio": batched["total_s"] / one_by_one["total_s"],
-        "same_answers": batched.pop("texts") == one_by_one.pop("texts"),
+        "same_answers": batched["texts"] == one_by_one.pop("texts"),
     }
     take = coach.prepare(synth_piano(work / "piece.wav", seconds=args.scan_seconds, seed=99))
     scan_settings = Settings(max_new_tokens=args.scan_tokens, scope="whole")
@@ -275,10 +285,45 @@ def batching(paths: PathsConfig, device: str, dtype: str, args, work: Path) -> d
         "window_by_window": by_window,
         "batched": together,
         "total_time_ratio": together["total_s"] / by_window["total_s"],
-        "same_answers": together.pop("text") == by_window.pop("text"),
+        "same_answers": together["text"] == by_window["text"],
     }
+    if server is not None:
+        result["vllm"] = served(server, paths, device, args, clips, take, batched, together)
+    batched.pop("texts")
+    for scan in (by_window, together):
+        scan.pop("text")
     del coach
     return result
+
+
+def vllm_server(paths: PathsConfig, device: str, args, work: Path) -> LocalServer:
+    """A vLLM server on the release's LLM, started before the local runs so that a failure to start costs
+    nothing; it idles while they run."""
+    extra = ["--max-model-len", "1024"]  # LLaQo's answers fit 256 positions; a CPU's small KV cache fits this
+    if not torch.cuda.is_available() or device == "cpu":
+        extra += ["--enforce-eager", "--dtype", "float32"]  # the local engine's CPU dtype; no torch.compile
+    return LocalServer(args.vllm_python, paths.llm, work / "vllm.log", *extra)
+
+
+def served(server: LocalServer, paths: PathsConfig, device: str, args, clips: list, take, batched, scan) -> dict:
+    """The same 8 sessions and scan through the vLLM server on the same LLM (--llm-engine vllm), against the
+    local scheduler's batched runs of this same process."""
+    coach = LLaQoCoach(CoachConfig(paths=paths, device=device, llm_engine="vllm", vllm=VllmConfig(url=server.url)))
+    settings = Settings(max_new_tokens=args.new_tokens)
+    sessions = [coach.prepare(clip.payload.path) for clip in clips]
+    concurrent_answers(coach, sessions[:2], Settings(max_new_tokens=2), 2, 0.0)  # warm-up
+    answers = concurrent_answers(coach, sessions, settings, len(sessions), 0.0)
+    scan_settings = Settings(max_new_tokens=args.scan_tokens, scope="whole")
+    whole = whole_scan(coach, coach.prepare(take.payload.path), scan_settings, 32)
+    return {
+        "server_command": server.process.args[2:],
+        "sessions": answers,
+        "total_time_ratio_to_local_batched": answers["total_s"] / batched["total_s"],
+        "same_answers_as_local": answers.pop("texts") == batched["texts"],
+        "whole_scan": whole,
+        "scan_time_ratio_to_local_batched": whole["total_s"] / scan["total_s"],
+        "same_scan_as_local": whole.pop("text") == scan["text"],
+    }
 
 
 def bare_batch(coach: LLaQoCoach, clips: list, settings: Settings, static: bool) -> dict:
@@ -387,7 +432,7 @@ def write(report: dict, out: Path | None) -> None:
         out.write_text(json.dumps(report, indent=1) + "\n")
 
 
-def release(folder: Path, size: str) -> PathsConfig:
+def release(folder: Path, size: str, engine: str = "local") -> PathsConfig:
     """The random release in folder, written there first unless a previous run left it (gpu.sh writes it once
     for all its processes). Written in a child process, so that building the random weights does not count in
     this process's peak memory."""
@@ -395,10 +440,10 @@ def release(folder: Path, size: str) -> PathsConfig:
     done = folder / "written.json"
     if not done.is_file():
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            written = pool.submit(write_release, folder, sizes(size)).result()
+            written = pool.submit(write_release, folder, sizes(size, engine)).result()
         assert {k: Path(v).name for k, v in written.items()} == files
-        done.write_text(json.dumps({"size": size}) + "\n")
-    elif json.loads(done.read_text())["size"] != size:
+        done.write_text(json.dumps({"size": size, "engine": engine}) + "\n")
+    elif json.loads(done.read_text()) != {"size": size, "engine": engine}:
         raise SystemExit(f"{folder} holds a release of another size: remove it or choose another folder")
     return PathsConfig(**{k: str(folder / v) for k, v in files.items()})
 
@@ -441,19 +486,24 @@ def main() -> None:
     parser.add_argument(
         "--compile", default="auto", help="kv_cache: BatchConfig.compile (always: compile on the CPU too)"
     )
+    parser.add_argument(
+        "--engine", choices=["local", "vllm"], default="local", help="batching: also through a vLLM server"
+    )
+    parser.add_argument("--vllm-python", default=str(REPO / ".venv-vllm" / "bin" / "python"), help="vLLM's venv")
     args = parser.parse_args()
 
     report = {"machine": machine(), "size": args.size, "results": []}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         start = time.perf_counter()
-        paths = release(args.release or work / "release", args.size)
+        paths = release(args.release or work / "release", args.size, args.engine)
         report["write_release_s"] = time.perf_counter() - start
         if "kv_cache" in args.what:
             kv_cache(paths, args.device, args.dtype, args, work, report)
             write(report, args.out)
         if "batching" in args.what:
-            report["results"].append(batching(paths, args.device, args.dtype, args, work))
+            with vllm_server(paths, args.device, args, work) if args.engine == "vllm" else nullcontext() as server:
+                report["results"].append(batching(paths, args.device, args.dtype, args, work, server))
             print(json.dumps(report["results"][-1], indent=1), flush=True)
             write(report, args.out)
         for quantization in args.quantization if "engine" in args.what else ():

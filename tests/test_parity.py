@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import VLLM_CPU_FLAGS, VLLM_CPU_HEAD_SIZES, VLLM_PYTHON, head_size, vllm_unavailable, widen_heads
 
 from llaqo import audio, checkpoint, decoding
 from llaqo.batching import BatchConfig, Row, Scheduler
 from llaqo.cli import main
 from llaqo.config import PathsConfig
 from llaqo.protocol import Settings
+from llaqo.vllm_engine import LocalServer
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO.parent / "shared" / "parity" / "visible"
@@ -261,11 +263,35 @@ def test_cli_prints_the_fixture_text(case, capsys, flag, kind):
     texts = case.meta.get("generate", {}).get("texts", {})
     if kind not in texts:
         pytest.skip(f"fixture {case.folder.name} records no {kind} text")
+    assert main(cli_argv(case, flag, kind)) == 0
+    assert capsys.readouterr().out == texts[kind][0] + "\n"
+
+
+def cli_argv(case, flag: str, kind: str) -> list[str]:
     settings = case.settings(kind, "greedy")
     folder = case.folder
     argv = ["ask", str(folder / "performance.wav"), case.question, flag]
     argv += ["--max-new-tokens", str(settings.max_new_tokens), "--repetition-penalty", str(settings.repetition_penalty)]
     argv += ["--checkpoint", str(folder / "checkpoint.pth"), "--audio-encoder", str(folder / "vit.pth")]
-    argv += ["--llm", str(folder / "llm"), "--qformer-tokenizer", str(folder / "bert")]
-    assert main(argv) == 0
-    assert capsys.readouterr().out == texts[kind][0] + "\n"
+    return argv + ["--llm", str(folder / "llm"), "--qformer-tokenizer", str(folder / "bert")]
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_cli_prints_the_fixture_text_through_vllm(case, capsys, tmp_path):
+    """`ask ... --greedy --llm-engine vllm --vllm-url URL`, on a vLLM server for the fixture's LLM.
+
+    vLLM's CPU engine takes heads of 32 or more dims; a fixture's narrower heads are served widened with zeros
+    (the same function, conftest.widen_heads), under the same folder name. The CLI reads the fixture's own."""
+    reason = vllm_unavailable()
+    if reason:
+        pytest.skip(reason)
+    texts = case.meta.get("generate", {}).get("texts", {})
+    if "greedy" not in texts:
+        pytest.skip(f"fixture {case.folder.name} records no greedy text")
+    llm = case.folder / "llm"
+    if head_size(llm) not in VLLM_CPU_HEAD_SIZES:
+        llm = widen_heads(llm, tmp_path / "widened" / llm.name)
+    with LocalServer(VLLM_PYTHON, llm, tmp_path / "vllm.log", *VLLM_CPU_FLAGS) as server:
+        assert main([*cli_argv(case, "--greedy", "greedy"), "--llm-engine", "vllm", "--vllm-url", server.url]) == 0
+    assert capsys.readouterr().out == texts["greedy"][0] + "\n"

@@ -27,13 +27,14 @@ from llaqo.decoding import PromptTooLong
 from llaqo.lite.alignment.score import ScoreError
 from llaqo.lite.evidence import clips
 from llaqo.protocol import Clip, Coach, Evidence, Passage, PracticeCoach, Progress, Settings, Turn, clock, content_hash
+from llaqo.vllm_engine import VllmError
 
 log = logging.getLogger(__name__)
 
 AUDIO_TYPES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".webm", ".m4a")
 SCORE_TYPES = (".mid", ".midi", ".musicxml", ".xml", ".mxl")
 OVERALL_QUESTION = "How would you rate the performance, and what should the student practise?"
-USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong)
+USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong, VllmError)
 PROGRESS = gr.Progress()  # Gradio injects a live tracker for a parameter whose default is a Progress
 HEARTBEAT_S = 0.2  # while a recording is analysed, the handler yields this often, so that Stop can close it
 ANALYSING = "*Analysing the recording…*"  # the chat's line while a new recording is analysed
