@@ -67,7 +67,8 @@ def test_play_me_the_passage_you_mean_replays_the_last_cited_one(app, session):
     *_, last = app.respond({"text": "Play me the passage you mean", "files": []}, cited[0], session, *SETTINGS)
     chat = last[0]
     replies = [m["content"] for m in chat if m["role"] == "assistant" and isinstance(m["content"], str)]
-    assert "Here it is again: 0:02" in replies[-1]
+    [earlier] = app.coach.passages(session.clip, session.turns[-2].answer)
+    assert f"Here it is again: {earlier.label}." in replies[-1]
     assert not isinstance(chat[-1]["content"], str), "the replayed passage comes as a clip"
     *_, stops = app.respond({"text": "Did I stop anywhere?", "files": []}, [], session, *SETTINGS)
     assert "without stopping" in stops[0][-1]["content"]
