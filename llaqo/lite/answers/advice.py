@@ -89,11 +89,13 @@ def problems(c: Citer, span: Span) -> list[Problem]:
         ))  # fmt: skip
     voiced = [f"balance.segments[{i}][3]" for i, r in enumerate(d["balance"]["segments"])
               if r[3] is not None and span.holds(r[0] + 0.05)]  # fmt: skip
-    if voiced and sum(c.get(p) for p in voiced) / len(voiced) < sentences.MELODY_OVER_DB:
+    # Over the whole take, the take's own figure, as the balance answer cites it: one number in every answer.
+    whole = span.whole and d["balance"]["melody_minus_accompaniment_db"] is not None
+    judged = ["balance.melody_minus_accompaniment_db"] if whole else voiced
+    if voiced and sum(c.get(p) for p in judged) / len(judged) < sentences.MELODY_OVER_DB:
         out.append(Problem(
             "balance", 0.5,
-            lambda c: f"the melody stood only {c.of('mean', voiced, '.1f')} dB above the accompaniment, least at "
-            f"{where(c, _weakest(c, voiced))}",
+            lambda c: f"{_melody_against(c, judged)}, least at {where(c, _weakest(c, voiced))}",
             "play the melody alone, singing, then add the accompaniment very softly under it",
         ))  # fmt: skip
     if d["dynamics"]["label"] == "flat":
@@ -103,6 +105,12 @@ def problems(c: Citer, span: Span) -> list[Problem]:
             "mark where each phrase peaks and play it with a clear swell towards that point",
         ))  # fmt: skip
     return out
+
+
+def _melody_against(c: Citer, judged: list[str]) -> str:
+    if sum(c.get(p) for p in judged) >= 0:
+        return f"the melody stood only {c.of('mean', judged, '.1f')} dB above the accompaniment"
+    return f"the melody was {c.of('absmean', judged, '.1f')} dB below the accompaniment"
 
 
 def _notes_why(c: Citer, span: Span, errors: list[tuple[str, int]]) -> str:

@@ -147,7 +147,9 @@ def pedal(c: Citer, span: Span) -> list[Sentence]:
     elif p["label"] == "none":
         out = [c.say(f"I hear little or no sustain pedal: only {c('pedal.sustained_share', how='pct')}% {held}.")]
     else:
-        out = [c.say(f"I hear {label[p['label']]}: {c('pedal.sustained_share', how='pct')}% {held}.")]
+        # "Clean" with a blurred change somewhere is mostly clean: never "clean" beside "blurred at bar 2".
+        said = "mostly clean pedalling" if p["label"] == "clean" and p["blurred_changes_s"] else label[p["label"]]
+        out = [c.say(f"I hear {said}: {c('pedal.sustained_share', how='pct')}% {held}.")]
     if changes:
         counted = [f"pedal.harmony_changes_s[{i}]" for i in changes]
         blurs = [f"pedal.blurred_changes_s[{i}]" for i in blurred]
