@@ -16,6 +16,7 @@ from llaqo.lite import cli as lite_cli
 from llaqo.protocol import Settings, Turn
 from llaqo.training import evaluate
 from llaqo.training.data import cli as data_cli
+from llaqo.vllm_engine import VllmError
 
 EXIT_ERROR = 2
 
@@ -36,6 +37,18 @@ def add_paths_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--qformer-tokenizer", help="BERT tokenizer folder")
 
 
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which engine decodes LLaQo's answers: this process, or a vLLM server (README: Serving with vLLM)."""
+    parser.add_argument(
+        "--llm-engine",
+        choices=["local", "vllm"],
+        help="local (default): the LLM runs here; vllm: a vLLM server decodes, this process keeps the audio side",
+    )
+    parser.add_argument(
+        "--vllm-url", metavar="URL", help="the vLLM server, e.g. http://127.0.0.1:8000 (--llm-engine vllm)"
+    )
+
+
 def coach_config(args: argparse.Namespace):
     from llaqo.coach import CoachConfig
 
@@ -47,9 +60,11 @@ def coach_config(args: argparse.Namespace):
         f: getattr(args, f) for f in ("checkpoint", "audio_encoder", "llm", "qformer_tokenizer") if getattr(args, f)
     }
     config.paths = replace(config.paths, **overrides)
-    for name in ("device", "dtype", "quantization"):
+    for name in ("device", "dtype", "quantization", "llm_engine"):
         if getattr(args, name, None):
             setattr(config, name, getattr(args, name))
+    if getattr(args, "vllm_url", None):
+        config.vllm.url = args.vllm_url
     return config
 
 
@@ -101,7 +116,7 @@ def run_ask(args: argparse.Namespace) -> int:
     try:
         coach = LLaQoCoach(config)
         clips = [coach.prepare(path, start_s=args.start) for path in files]
-    except (checkpoint.CheckpointError, AudioError) as err:
+    except (checkpoint.CheckpointError, AudioError, VllmError) as err:
         return fail(str(err))
     settings = settings_from(args)
     if len(clips) > 1:
@@ -116,7 +131,7 @@ def run_ask(args: argparse.Namespace) -> int:
             for piece in stream:
                 if not args.json:
                     print(piece, end="", flush=True)
-        except (PromptTooLong, AudioError) as err:
+        except (PromptTooLong, AudioError, VllmError) as err:
             return fail(str(err))
         stats = stream.stats
         history.append(Turn(question, stats.text))
@@ -139,7 +154,7 @@ def ask_many(coach, clips, question: str, settings: Settings, as_json: bool) -> 
                 answers.append(stream.stats)
         else:
             answers = coach.answer_all(clips, question, settings)
-    except (PromptTooLong, AudioError) as err:
+    except (PromptTooLong, AudioError, VllmError) as err:
         return fail(str(err))
     for clip, stats in zip(clips, answers, strict=True):
         if as_json:
@@ -150,13 +165,16 @@ def ask_many(coach, clips, question: str, settings: Settings, as_json: bool) -> 
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    entries = release.status(paths_from(args))
+    config = coach_config(args)
+    entries = release.status(config.paths)
     for entry in entries:
         mark = "ok     " if entry.present else "MISSING"
         note = f"  ({entry.note})" if entry.note else ""
         print(f"{mark} {entry.part.what:<28} {entry.path}{note}")
     missing = [e for e in entries if not e.present]
     if not missing:
+        if config.llm_engine == "vllm":
+            return doctor_vllm(config)
         print("\nAll LLaQo weights are present: the app and `python -m llaqo ask` use the LLaQo model.")
         return 0
     print("\nWithout them the app uses the Lite coach. To get them (needs internet), run:")
@@ -164,6 +182,21 @@ def run_doctor(args: argparse.Namespace) -> int:
         print(f"  .venv/bin/{entry.part.command(entry.path)}")
     print("or all at once: .venv/bin/python -m llaqo download   (details: ckpts/README.md)")
     return 1
+
+
+def doctor_vllm(config) -> int:
+    """The vLLM server: reachable, serving this LLM, with prompt embeddings and LLaQo's penalty processor."""
+    from llaqo import vllm_engine
+
+    try:
+        hidden = json.loads((checkpoint.resolve_llm_dir(config.paths.llm) / "config.json").read_text())["hidden_size"]
+        info = vllm_engine.VllmEngine(config.vllm, eos_id=0, top_k=0).check(config.paths.llm, hidden)
+    except VllmError as err:
+        print(f"FAILED  {'vLLM server':<28} {config.vllm.url}\n\n{err}")
+        return 1
+    print(f"ok      {'vLLM server':<28} {config.vllm.url}  (serves {info.root}, prompt embeds of width {hidden})")
+    print("\nAll LLaQo weights are present and the vLLM server decodes for them (--llm-engine vllm).")
+    return 0
 
 
 def run_download(args: argparse.Namespace) -> int:
@@ -219,6 +252,7 @@ def add_ask_parser(commands) -> None:
     ask.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     ask.add_argument("--dtype", choices=["auto", "fp32", "fp16", "bf16"], help="the LLM's dtype")
     ask.add_argument("--quantization", choices=["none", "8bit", "4bit"], help="bitsandbytes, CUDA only")
+    add_engine_arguments(ask)
     ask.add_argument("--json", action="store_true", help="one JSON line per answer, its text under 'text'")
     ask.add_argument(
         "--backend",
@@ -243,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, help=text)
         add_paths_arguments(sub)
+        if func is run_doctor:
+            add_engine_arguments(sub)
         sub.set_defaults(func=func)
 
     convert = commands.add_parser(

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import torch
 
-from llaqo import audio, checkpoint, scan
+from llaqo import audio, checkpoint, scan, vllm_engine
 from llaqo.audio import AudioError
 from llaqo.batching import BatchConfig, Row, Scheduler
-from llaqo.config import BridgeConfig, PathsConfig
+from llaqo.config import BridgeConfig, ConfigError, PathsConfig
 from llaqo.model.llaqo import LLMInputs
 from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn, content_hash
 from llaqo.streaming import AnswerStats, AnswerStream, finish, wait
@@ -52,6 +52,10 @@ class CoachConfig:
     """How concurrent answers share the LLM: batch size and how long to wait for a batch to fill."""
     max_scan_windows: int = 128
     """The most windows a whole-recording answer may ask about (encoder outputs are kept for follow-ups)."""
+    llm_engine: str = "local"
+    """local: the LLM runs in this process (batch: applies). vllm: a vLLM server decodes (vllm: says where);
+    this process loads the LLM's embedding table only. Beam modes need local."""
+    vllm: vllm_engine.VllmConfig = field(default_factory=vllm_engine.VllmConfig)
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,9 @@ class LLaQoCoach:
 
             bits = {"8bit": {"load_in_8bit": True}, "4bit": {"load_in_4bit": True}}[config.quantization]
             llm_kwargs["quantization_config"] = BitsAndBytesConfig(**bits, bnb_4bit_compute_dtype=torch.float16)
+        if config.llm_engine not in ("local", "vllm"):
+            raise ConfigError(f"llm_engine: expected local or vllm, got {config.llm_engine!r}")
+        served = config.llm_engine == "vllm"
         loaded = checkpoint.load(
             config.paths,
             device=self.device,
@@ -98,9 +105,17 @@ class LLaQoCoach:
             bridge=config.bridge,
             llm_device_map=config.device_map,
             llm_kwargs=llm_kwargs,
+            embeddings_only=served,
         )
         self.model, self.tokenizer = loaded.model, loaded.tokenizer
-        self.scheduler = Scheduler(self.model.llm, config.batch, eos_id=self.tokenizer.prompt.eos_id)
+        eos_id = self.tokenizer.prompt.eos_id
+        if served:  # raises VllmError, naming the URL, unless the server is up and serves this LLM
+            hidden = self.model.config.llm_hidden_size
+            self.scheduler = vllm_engine.connect(config.vllm, config.paths.llm, hidden, eos_id)
+        else:
+            self.scheduler = Scheduler(self.model.llm, config.batch, eos_id=eos_id)
+        if getattr(self.scheduler, "static", False):  # the banner: the static cache is ready, warmed up
+            self.about = f"{LLaQoCoach.about} Decoding: {self.scheduler.describe()}."
         self._clips: OrderedDict[str, Clip] = OrderedDict()
         self._lock = threading.Lock()
         self.encoder_calls = 0
@@ -180,7 +195,20 @@ class LLaQoCoach:
     def stream(
         self, clip: Clip, question: str, history: Sequence[Turn] = (), settings: Settings = Settings()
     ) -> AnswerStream:
-        return AnswerStream(self, clip, self.prompt(question, history, settings), settings)
+        prompt = self.prompt(question, history, settings)
+
+        def rows() -> tuple[list[Row], list[tuple[float, float]] | None]:
+            if settings.scope == "whole":
+                windows, rows = self.scan_rows(clip, prompt, settings)
+                return rows, windows.spans
+            return [Row(self.inputs(clip, prompt), settings)], None
+
+        return AnswerStream(rows, self.scheduler, self._decode_unstripped, settings, clip.facts.heard_s)
+
+    def _decode_unstripped(self, ids: list[int]) -> str:
+        """The tokenizer's decode before its final strip, which a streamed answer applies piece by piece."""
+        prompt = self.tokenizer.prompt
+        return prompt.decode([prompt.eos_id if i == 0 else i for i in ids])
 
     def answer_all(self, clips: Sequence[Clip], question: str, settings: Settings = Settings()) -> list[AnswerStats]:
         """The same question about many recordings, decoded together in batches. Raises PromptTooLong."""

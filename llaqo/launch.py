@@ -13,6 +13,9 @@ import os
 from llaqo import cli, release
 from llaqo.config import PathsConfig
 
+VLLM_CONCURRENCY = 16
+"""Chat answers in flight at once with --llm-engine vllm: the server batches them; this process encodes the audio."""
+
 
 def parse_auth(text: str) -> tuple[str, str]:
     """USER:PASS -> (user, password)."""
@@ -40,8 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", help="LLaQo: auto (default), cpu, cuda, cuda:N")
     parser.add_argument("--dtype", choices=["auto", "fp32", "fp16", "bf16"], help="LLaQo's LLM (default auto)")
     parser.add_argument("--quantization", choices=["none", "8bit", "4bit"], help="bitsandbytes, CUDA only")
+    cli.add_engine_arguments(parser)
     parser.add_argument(
-        "--concurrency", type=int, help="answers computed at once (default: LLaQo's batch size, 2 for Lite)"
+        "--concurrency",
+        type=int,
+        help=f"answers computed at once (default: LLaQo's batch size, {VLLM_CONCURRENCY} with vLLM, 2 for Lite)",
     )
     parser.add_argument("--batch-size", type=int, help="LLaQo: answers decoded together (default 1, or --config's)")
     parser.add_argument("--batch-wait", type=float, help="LLaQo: seconds an answer waits for others to batch with")
@@ -59,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     from llaqo.app import build_demo
     from llaqo.coach import LLaQoCoach
     from llaqo.lite.coach import LiteCoach
+    from llaqo.vllm_engine import VllmError
 
     config = cli.coach_config(args)
     if args.batch_size:
@@ -67,8 +74,16 @@ def main(argv: list[str] | None = None) -> None:
         config.batch.fill_wait_s = args.batch_wait
     llaqo = use_llaqo(args.backend, config.paths)
     lite = LiteCoach()
-    coach = LLaQoCoach(config) if llaqo else lite
+    try:
+        coach = LLaQoCoach(config) if llaqo else lite
+    except VllmError as err:  # a dead or wrong server: never fall back to another engine
+        raise SystemExit(f"error: {err}") from err
     demo = build_demo(coach, evidence_coach=lite, practice_coach=lite)
-    # LLaQo answers wait for the model's one worker, which decodes up to a batch of them at once.
-    demo.queue(default_concurrency_limit=args.concurrency or (config.batch.max_batch_size if llaqo else 2))
+    if not llaqo:
+        concurrency = 2
+    elif config.llm_engine == "vllm":
+        concurrency = VLLM_CONCURRENCY
+    else:  # LLaQo answers wait for the model's one worker, which decodes up to a batch of them at once.
+        concurrency = config.batch.max_batch_size
+    demo.queue(default_concurrency_limit=args.concurrency or concurrency)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=args.auth)

@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 from transformers import TextStreamer
 
 from llaqo import scan
 from llaqo.batching import Row
-from llaqo.protocol import Clip, Settings
+from llaqo.protocol import Settings
 
-if TYPE_CHECKING:
-    from llaqo.coach import LLaQoCoach
+Spans = list[tuple[float, float]]
+RowsFn = Callable[[], tuple[list[Row], Spans | None]]
+"""Builds an answer's rows when its stream starts: one row, or one per window of a whole-recording answer
+with the windows' (start, end) times. Raises what building them raises (PromptTooLong, AudioError)."""
+Decode = Callable[[list[int]], str]
+"""Token ids -> text with the original's post-processing, unstripped (streamed pieces are trimmed as they go)."""
+
+
+class Submits(Protocol):
+    """What decodes the rows: `llaqo.batching.Scheduler`, or any engine with the same door."""
+
+    def submit(self, rows: list[Row]) -> list[Row]: ...
+
 
 STREAMED_MODES = ("greedy", "sample")
 HEARTBEAT_S = 0.1
@@ -42,13 +53,11 @@ class AnswerStats:
 class _StreamDecoder:
     """What TextStreamer needs of a tokenizer: decode(ids) with the original's post-processing."""
 
-    def __init__(self, tokenizer):
-        self.tokenizer = tokenizer
+    def __init__(self, decode: Decode):
+        self._decode = decode
 
     def decode(self, ids, **kwargs) -> str:
-        ids = [ids] if isinstance(ids, int) else list(ids)
-        prompt = self.tokenizer.prompt
-        return prompt.decode([prompt.eos_id if i == 0 else i for i in ids])
+        return self._decode([ids] if isinstance(ids, int) else list(ids))
 
 
 def wait(rows: Sequence[Row]) -> Iterator[int | None]:
@@ -80,8 +89,8 @@ def finish(stats: AnswerStats, text: str, tokens: int, start: float, end: float)
 class _Pieces(TextStreamer):
     """Incremental decoding of one row's ids (transformers' word-boundary logic), collecting the text pieces."""
 
-    def __init__(self, tokenizer):
-        super().__init__(_StreamDecoder(tokenizer))
+    def __init__(self, decode: Decode):
+        super().__init__(_StreamDecoder(decode))
         self.pieces: list[str] = []
 
     def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
@@ -119,9 +128,11 @@ class AnswerStream:
     drops the answer from generation at the next decoding step, in every mode.
     """
 
-    def __init__(self, coach: LLaQoCoach, clip: Clip, prompt: str, settings: Settings):
-        self.coach, self.clip, self.prompt, self.settings = coach, clip, prompt, settings
-        self.stats = AnswerStats(heard_s=clip.facts.heard_s)
+    def __init__(
+        self, rows: RowsFn, scheduler: Submits, decode: Decode, settings: Settings, heard_s: tuple[float, float]
+    ):
+        self.make_rows, self.scheduler, self.decode, self.settings = rows, scheduler, decode, settings
+        self.stats = AnswerStats(heard_s=heard_s)
         self.rows: list[Row] = []
 
     def cancel(self) -> None:
@@ -130,16 +141,14 @@ class AnswerStream:
             row.cancel()
 
     def __iter__(self) -> Iterator[str]:
-        coach, settings = self.coach, self.settings
+        settings = self.settings
         start = time.perf_counter()
-        if settings.scope == "whole":
-            windows, self.rows = coach.scan_rows(self.clip, self.prompt, settings)
-            self.stats.heard_s = (windows.spans[0][0], windows.spans[-1][1])
-        else:
-            self.rows = [Row(coach.inputs(self.clip, self.prompt), settings)]
-        coach.scheduler.submit(self.rows)
-        streamed = settings.mode in STREAMED_MODES and settings.scope == "window"
-        decoder, trim = _Pieces(coach.tokenizer), _Trim()
+        self.rows, spans = self.make_rows()
+        if spans is not None:
+            self.stats.heard_s = (spans[0][0], spans[-1][1])
+        self.scheduler.submit(self.rows)
+        streamed = settings.mode in STREAMED_MODES and spans is None
+        decoder, trim = _Pieces(self.decode), _Trim()
         try:
             for token in wait(self.rows):
                 if token is None:
@@ -160,11 +169,11 @@ class AnswerStream:
         tokens = sum(row.tokens for row in self.rows)
         if streamed:
             text = "".join(trim.pieces)
-        elif settings.scope == "whole":
-            answers = [coach.tokenizer.decode(row.ids) for row in self.rows]
-            text = scan.describe(scan.merge(windows.spans, answers))
+        elif spans is not None:
+            answers = [self.decode(row.ids).strip() for row in self.rows]
+            text = scan.describe(scan.merge(spans, answers))
         else:
-            text = coach.tokenizer.decode(self.rows[0].ids)
+            text = self.decode(self.rows[0].ids).strip()
         finish(self.stats, text, tokens, start, end)
         if not streamed:
             yield text

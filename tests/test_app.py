@@ -248,7 +248,8 @@ def test_the_llaqo_coach_answers_in_the_app(release, takes, tmp_path):
         "*first.wav · heard 0:00–0:03*\n\n"
     )
     assert len(outputs) > 2, "the answer streamed"
-    assert outputs[0][2].startswith("**first.wav**"), "the overview shows the recording's facts"
+    overview = next(o[2] for o in outputs if isinstance(o[2], str))  # with the answer's first update
+    assert overview.startswith("**first.wav**"), "the overview shows the recording's facts"
 
 
 class FakePracticeCoach(FakeCoach):

@@ -1,5 +1,6 @@
 """Batched generation on a tiny random model: batched answers equal one-at-a-time answers token for token,
-a cancelled row stops while the others finish, and a whole-recording scan covers the recording."""
+a cancelled row stops while the others finish, and a whole-recording scan covers the recording. The static
+KV cache (not the CPU's default) runs here too: its answers equal the dynamic cache's, token for token."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from llaqo import audio, scan
-from llaqo.batching import BatchConfig, Row
+from llaqo.batching import BatchConfig, Row, bucket
 from llaqo.coach import CoachConfig, LLaQoCoach
 from llaqo.protocol import Settings
 from llaqo.synthetic import synth_piano
@@ -44,6 +45,14 @@ def batched(release) -> LLaQoCoach:
     return LLaQoCoach(CoachConfig(paths=release, batch=BatchConfig(max_batch_size=8, fill_wait_s=1.0)))
 
 
+@pytest.fixture(scope="module")
+def static(release) -> LLaQoCoach:
+    """Batched, with the static KV cache (on the CPU, where it is not the default: transformers compiles only on
+    CUDA, so this is its eager path, with the same buckets and padding rows)."""
+    config = BatchConfig(max_batch_size=8, fill_wait_s=1.0, kv_cache="static", batch_buckets=(1, 2, 4, 8, 16))
+    return LLaQoCoach(CoachConfig(paths=release, batch=config))
+
+
 def concurrently(calls) -> list:
     """Run the calls on threads at once; their results in order."""
     results = [None] * len(calls)
@@ -60,7 +69,9 @@ def concurrently(calls) -> list:
 
 
 @pytest.mark.parametrize("mode", ["greedy", "faithful"])
-def test_batched_answers_equal_answers_one_at_a_time(alone, batched, takes, mode):
+@pytest.mark.parametrize("engine", ["batched", "static"])
+def test_batched_answers_equal_answers_one_at_a_time(alone, request, takes, mode, engine):
+    batched = request.getfixturevalue(engine)
     settings = Settings(mode=mode, max_new_tokens=24)
     jobs = [(takes[i % len(takes)], q) for i, q in enumerate(QUESTIONS)]
 
@@ -80,7 +91,9 @@ def test_batched_answers_equal_answers_one_at_a_time(alone, batched, takes, mode
         assert "".join(pieces) == stats.text
 
 
-def test_rows_keep_their_own_budgets(batched, takes):
+@pytest.mark.parametrize("engine", ["batched", "static"])
+def test_rows_keep_their_own_budgets(request, takes, engine):
+    batched = request.getfixturevalue(engine)
     clip = batched.prepare(takes[0])
     short, long = Settings(max_new_tokens=3), Settings(max_new_tokens=15)
     with_eos_off(batched)
@@ -104,7 +117,9 @@ def with_eos_off(coach, restore=False):
         config.eos_token_id = None
 
 
-def test_a_cancelled_row_stops_while_the_others_finish(batched, takes):
+@pytest.mark.parametrize("engine", ["batched", "static"])
+def test_a_cancelled_row_stops_while_the_others_finish(request, takes, engine):
+    batched = request.getfixturevalue(engine)
     clip = batched.prepare(takes[1])
     settings = Settings(max_new_tokens=120)
     rows = [Row(batched.inputs(clip, q), settings) for q in QUESTIONS[:3]]
@@ -198,3 +213,93 @@ def test_which_rows_share_a_batch(alone, takes):
     assert same(sample, sample, long, long)
     assert not same(Settings(mode="faithful"), Settings(mode="faithful")), "beam search has one budget per batch"
     assert same(Settings(mode="faithful", max_new_tokens=8), Settings(mode="faithful", max_new_tokens=8))
+
+
+def test_static_batches_are_padded_to_their_bucket(alone, static, takes):
+    """Three answers of different prompt lengths decode as a bucket of 4 rows in a 256-position cache; the
+    padding row is nobody's answer, and each row's ids are its ids alone with the dynamic cache."""
+    assert [bucket(n, (1, 2, 4, 8)) for n in (1, 2, 3, 5, 8, 9, 17)] == [1, 2, 4, 8, 8, 16, 24]
+    clip = static.prepare(takes[3])
+    settings = Settings(max_new_tokens=20)
+    questions = QUESTIONS[3], QUESTIONS[4], QUESTIONS[7]
+    rows = [Row(static.inputs(clip, q), settings) for q in questions]
+    before = len(static.scheduler.cache_shapes)
+    static.scheduler.run(rows)
+    assert static.scheduler.cache_shapes[before:] == [(4, 256)]
+    for question, row in zip(questions, rows, strict=True):
+        want = Row(alone.inputs(alone.prepare(takes[3]), question), settings)
+        alone.scheduler.run([want])
+        assert row.ids == want.ids and row.done
+
+
+def test_the_static_cache_grows_by_whole_steps(static, takes):
+    """A budget past one step of 256 positions gets a cache of two steps, never more than the batch needs."""
+    clip = static.prepare(takes[0])
+    with_eos_off(static)
+    try:
+        row = Row(static.inputs(clip, QUESTIONS[0]), Settings(max_new_tokens=300))
+        before = len(static.scheduler.cache_shapes)
+        static.scheduler.run([row])
+    finally:
+        with_eos_off(static, restore=True)
+    assert static.scheduler.cache_shapes[before:] == [(1, 512)]
+    assert row.tokens == 300
+
+
+def test_sampling_runs_with_the_static_cache(static, takes):
+    clip = static.prepare(takes[0])
+    torch.manual_seed(0)
+    text = "".join(static.answer(clip, QUESTIONS[0], settings=Settings(mode="sample", max_new_tokens=12)))
+    assert isinstance(text, str)
+    assert static.scheduler.static and "static KV cache" in static.scheduler.describe()
+
+
+def test_the_warm_up_decodes_each_of_its_batch_sizes(release):
+    """On CUDA it runs at load, so that transformers compiles those buckets' decoding step before any answer."""
+    config = BatchConfig(kv_cache="static", batch_buckets=(1, 2, 4, 8), warm_up=(1, 3))
+    scheduler = LLaQoCoach(CoachConfig(paths=release, batch=config)).scheduler
+    assert not scheduler.compiles and scheduler.cache_shapes == [], "nothing to compile on the CPU"
+    assert scheduler.warm_up() > 0
+    assert scheduler.cache_shapes == [(1, 256), (4, 256)]
+
+
+@pytest.mark.slow
+def test_the_compiled_static_cache_gives_the_same_ids(release, alone, takes):
+    """transformers' compiled decoding step (CUDA's default), forced on the CPU: warmed up at load for one answer,
+    compiled at its first batch for three (a bucket of 4), each answer's ids equal to the dynamic cache's."""
+    config = BatchConfig(max_batch_size=3, fill_wait_s=1.0, kv_cache="static", compile="always", warm_up=(1,))
+    compiled = LLaQoCoach(CoachConfig(paths=release, batch=config))
+    assert compiled.scheduler.compiles and compiled.scheduler.warm_up_s > 0
+    settings = Settings(max_new_tokens=16)
+    for questions in (QUESTIONS[:1], QUESTIONS[1:4]):
+        clip = compiled.prepare(takes[0])
+        rows = [Row(compiled.inputs(clip, q), settings) for q in questions]
+        compiled.scheduler.run(rows)
+        for question, row in zip(questions, rows, strict=True):
+            want = Row(alone.inputs(alone.prepare(takes[0]), question), settings)
+            alone.scheduler.run([want])
+            assert row.ids == want.ids
+    assert compiled.scheduler.cache_shapes == [(1, 256), (1, 256), (4, 256)]
+
+
+def test_one_static_cache_is_kept_for_its_bucket(alone, static, takes):
+    """The next batch of the same bucket reuses the last cache (the same addresses, which a compiled step's CUDA
+    graphs need), zeroed: its ids are its ids alone; a batch of another bucket gets a cache of its own."""
+    llm, caches = static.model.llm, []
+    generate = llm.generate
+    llm.generate = lambda *args, **kwargs: caches.append(kwargs["cache"]) or generate(*args, **kwargs)
+    settings = Settings(max_new_tokens=10)
+    clip = static.prepare(takes[1])
+    batches = [QUESTIONS[:1], QUESTIONS[1:2], QUESTIONS[2:5], QUESTIONS[5:6]]
+    try:
+        answers = []
+        for questions in batches:
+            rows = [Row(static.inputs(clip, q), settings) for q in questions]
+            static.scheduler.run(rows)
+            answers.append(rows[0].ids)
+    finally:
+        del llm.generate
+    assert caches[0] is caches[1] and caches[2] is not caches[1] and caches[3] is not caches[0]
+    want = Row(alone.inputs(alone.prepare(takes[1]), QUESTIONS[1]), settings)
+    alone.scheduler.run([want])
+    assert answers[1] == want.ids

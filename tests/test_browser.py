@@ -297,3 +297,36 @@ def test_a_scoped_question_is_answered_for_its_bars(app_url, tmp_path):
         text = answer.inner_text()
         assert "I judged bars 2-3" in text and "whole take" not in text
         browser.close()
+
+
+def test_stop_during_the_analysis_then_send_again_answers(server, tmp_path):
+    """Stop while a recording is analysed, then send the message again: the answer comes (no error, no stale
+    upload), and the stopped analysis left no session folder behind once the page is closed."""
+    from playwright.sync_api import expect, sync_playwright
+
+    recording = synth_piano(tmp_path / "long-take.wav", seconds=40.0, seed=3)  # three transcription segments
+    before = set(server.tmp.glob("llaqo-session-*"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(server.url)
+        expect(page.get_by_text("Lite coach").first).to_be_visible(timeout=60_000)
+        page.locator("input[type=file]").first.set_input_files(str(recording))
+        expect(page.get_by_label("File thumbnail")).to_be_visible(timeout=30_000)
+        ask(page, "How steady was my tempo?")
+        analysing = page.locator("[data-testid=bot]").get_by_text("Analysing the recording")
+        expect(analysing).to_be_visible(timeout=30_000)
+        page.get_by_role("button", name="Stop").click()
+        expect(analysing).to_be_visible()  # stopped where it was
+        box = page.locator("textarea").first
+        expect(box).to_have_value("How steady was my tempo?")  # the stopped message is still there to send
+        expect(page.get_by_label("File thumbnail")).to_be_visible()
+        box.press("Enter")
+        expect(page.locator("[data-testid=bot]").last).to_contain_text("BPM", timeout=180_000)
+        assert not any("Error" in t or "Problem" in t for t in bot_texts(page))
+        expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+        browser.close()
+    deadline = time.time() + 30
+    while set(server.tmp.glob("llaqo-session-*")) - before and time.time() < deadline:
+        time.sleep(0.5)
+    assert not set(server.tmp.glob("llaqo-session-*")) - before, "a session folder outlived its closed page"

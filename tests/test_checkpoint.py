@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
+import warnings
+import weakref
 from dataclasses import replace
 from pathlib import Path
 
@@ -158,3 +161,48 @@ def test_pickle_payloads_are_refused(release, tmp_path):
     torch.save({"model": {"x": Payload()}}, path)
     with pytest.raises(checkpoint.CheckpointError, match="not a readable PyTorch checkpoint"):
         checkpoint.load(replace(release, checkpoint=str(path)))
+
+
+def test_the_bridge_file_tensors_are_released_before_the_llm_loads(release, monkeypatch):
+    """Memory: the checkpoint's state dict is copied into the model and dropped, never kept beside the LLM."""
+    read, load_llm = checkpoint.read_bridge, checkpoint.load_llm
+    refs, alive_at_llm_load = [], []
+
+    def reading(*args, **kwargs):
+        config, state, folder = read(*args, **kwargs)
+        refs.extend(weakref.ref(t) for t in state.values())
+        return config, state, folder
+
+    def loading_llm(*args, **kwargs):
+        gc.collect()
+        alive_at_llm_load.append(sum(r() is not None for r in refs))
+        return load_llm(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoint, "read_bridge", reading)
+    monkeypatch.setattr(checkpoint, "load_llm", loading_llm)
+    checkpoint.load(release)
+    assert refs and alive_at_llm_load == [0]
+
+
+def test_the_loaded_model_holds_each_weight_once_in_its_dtype(release):
+    """No tensor outlives loading but the model's own, no two parameters share or copy a storage, and an fp16
+    LLM keeps no fp32 copy (the bridge is fp32 by design)."""
+
+    def alive() -> dict[int, torch.Tensor]:
+        gc.collect()
+        # type(), not isinstance(): a weak proxy left by an earlier test raises when its object is gone.
+        return {id(o): o for o in gc.get_objects() if issubclass(type(o), torch.Tensor)}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # gc.get_objects() meets deprecated torch attributes
+        before = alive()
+        loaded = checkpoint.load(release, llm_dtype=torch.float16)
+        after = alive()
+    model = loaded.model
+    tensors = list(model.parameters()) + list(model.buffers())
+    storages = [t.untyped_storage().data_ptr() for t in tensors]
+    assert len(set(storages)) == len(storages)
+    # Inference tensors are left out: earlier tests' scheduler threads may still be decoding meanwhile.
+    new = [t for i, t in after.items() if i not in before and not t.is_inference()]
+    assert [t for t in new if t.untyped_storage().data_ptr() not in set(storages)] == []
+    assert {p.dtype for p in model.llm.parameters()} == {torch.float16}

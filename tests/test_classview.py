@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,3 +56,20 @@ def test_cli_table_and_csv(folder, tmp_path, capsys):
     rows = list(csv.DictReader(out.open()))
     assert [round(float(r["tempo_bpm"]) / b, 1) for r, b in zip(rows, TEMPI, strict=False)] == [1.0, 1.0, 1.0]
     assert cli.main(["analyze", str(tmp_path), "--table"]) == 2  # a folder without recordings
+
+
+DEV = Path(__file__).resolve().parents[1].parent / "shared" / "perfbench" / "dev" / "d09_minuet_in_g"
+
+
+@pytest.mark.skipif(not DEV.is_dir(), reason="../shared/perfbench/dev is absent")
+def test_the_class_views_top_problem_is_the_chats_fix_first():
+    """d09 with its score: 97% as written with flat dynamics; the row used to rank flat dynamics first while the
+    chat said to fix the wrong notes first. One ranking now (the advice's severity order)."""
+    from llaqo.lite.analysis import analyze
+    from llaqo.lite.answers.answers import answer_sentences
+    from llaqo.lite.practice.headline import headline
+
+    a = analyze(DEV / "audio.flac", DEV / "score.mid")
+    first = answer_sentences(a, "What's the single most important thing to fix?")[0]
+    assert first.startswith("The one thing to fix first: 97% of the notes were as written")
+    assert headline(a).top_problem == "wrong or missed notes (97% accurate)"

@@ -148,3 +148,15 @@ def test_quantized_llm_on_cuda(release, clip, quantization):
     coach = LLaQoCoach(CoachConfig(paths=release, device="cuda", quantization=quantization))
     text = "".join(coach.answer(coach.prepare(clip), QUESTION, settings=Settings(max_new_tokens=6)))
     assert text
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_decodes_with_the_compiled_static_cache(release, clip):
+    """CUDA's default: the static cache, its step compiled by transformers and warmed up at load for one answer."""
+    coach = LLaQoCoach(CoachConfig(paths=release, device="cuda"))
+    scheduler = coach.scheduler
+    assert scheduler.static and scheduler.compiles and scheduler.warm_up_s > 0
+    assert "compiled" in coach.about
+    text = "".join(coach.answer(coach.prepare(clip), QUESTION, settings=Settings(max_new_tokens=6)))
+    assert text and scheduler.cache_shapes == [(1, 256), (1, 256)]

@@ -33,7 +33,10 @@ QUESTIONS = [
     "How would you rate the performance, and what should the student practise?",
     "What's the single most important thing to fix?", "What should I practise next week?",
     "How should I practise bars 1-2?", "How was the second half?", "What happened around 0:03?",
-    "How was my tone colour?", "What about bars 3-4?",
+    "How was my tone colour?", "What about bars 3-4?", "Was I rushing anywhere?", "Did I slow down at the end?",
+    "Was it too fast?", "Was anything too loud?", "Was anything too soft?", "Did I miss any notes?",
+    "Which hand had more mistakes?", "Which bar was worst?", "Where did I drag?", "Did I stop anywhere?",
+    "Can you play bars 2-3?", "Play me the passage you mean",
 ]  # fmt: skip
 
 

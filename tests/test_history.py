@@ -91,3 +91,32 @@ def test_three_improving_takes_report_the_trend_and_can_be_deleted(tmp_path, cap
     assert "audio" not in exported[0] and len(exported[0]["content_hash"]) == 64
     assert cli.main(["history", "--db", str(db), "delete", "--all"]) == 0
     assert History(db).takes() == [] and History(db).pieces() == []
+
+
+def test_a_piece_is_named_by_its_scores_title_and_one_take_draws_a_week(tmp_path):
+    """Saved with a MusicXML score that has a title, the piece takes the title (not the file's name "score"); the
+    trend of a single take spans days around it, not years."""
+    import partitura
+
+    from llaqo.lite import analysis
+    from llaqo.lite.alignment import score
+
+    notes = synth.scale_notes(bpm=100, n=8)
+    synth.write_score(notes, tmp_path / "score.mid", 100)
+    partitura.save_musicxml(partitura.load_score(str(tmp_path / "score.mid")).parts[0], str(tmp_path / "plain.xml"))
+    titled = re.sub(
+        r"(<score-partwise[^>]*>)",
+        r"\1<work><work-title>Minuet in G</work-title></work>",
+        (tmp_path / "plain.xml").read_text(),
+        count=1,
+    )
+    (tmp_path / "score.musicxml").write_text(titled)
+    assert score.load_score(tmp_path / "score.musicxml").title == "Minuet in G"
+    audio = tmp_path / "take.wav"
+    soundfile.write(audio, synth.render(notes, SR), SR)
+    a = analysis.analyze(audio, tmp_path / "score.musicxml")
+    store = History(tmp_path / "history.sqlite3")
+    take = progress.save_take(store, a, audio, tmp_path / "score.musicxml")
+    assert take.piece == "Minuet in G"
+    low, high = progress.trend_figure([take]).axes[-1].get_xlim()
+    assert high - low <= 7.5  # days (matplotlib's date unit)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile
@@ -83,3 +85,21 @@ def test_bad_score(tmp_path, capsys):
         analyze(audio, score)
     assert main(["analyze", str(audio), "--score", str(score)]) == 2
     assert "score" in capsys.readouterr().err
+
+
+PERFBENCH = Path(__file__).resolve().parents[1].parent / "shared" / "perfbench" / "dev"
+
+
+@pytest.mark.skipif(not (PERFBENCH / "d03_alberti_f_major").is_dir(), reason="../shared/perfbench/dev is absent")
+def test_a_take_of_another_piece_does_not_match_the_score(tmp_path):
+    """The app's scale example against a dev piece's score: a few notes fall on its pitches, which used to give
+    a row of absurd tempi (237-528 BPM) and 35-42% "accuracy"; it is refused by name, in the class view too."""
+    from llaqo.examples import write_examples
+    from llaqo.lite.practice.classview import analyse_one
+
+    scale = write_examples(tmp_path)[0]
+    score = PERFBENCH / "d03_alberti_f_major" / "score.mid"
+    with pytest.raises(NotMusicError, match="does not match the score score.mid"):
+        analyze(scale, score)
+    row = analyse_one(scale, score)
+    assert row.headline is None and "does not match the score" in row.error

@@ -185,3 +185,22 @@ def test_piano_roll_draws_the_pedal_presses(clip):
     assert drawn == {(1.0, 2.5), (3.0, 4.0)}
     assert "sustain pedal" in ax.get_legend_handles_labels()[1]
     assert "pedal held through a change" in ax.get_legend_handles_labels()[1]
+
+
+def test_a_steady_tempo_looks_steady_on_the_plot(clip):
+    """A take varying by ~1% is drawn on an axis of at least +-10% of its median, not stretched to fill it."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from llaqo.lite.evidence import plots
+
+    analysis = clip.payload.analysis
+    times = np.arange(32) * 0.5
+    steady = np.stack([times, 125 + 1.5 * np.sin(times)], axis=1)  # 123.5-126.5 BPM
+    figure = plots.tempo_figure(replace(analysis, tempo=replace(analysis.tempo, curve=steady, nominal_bpm=None)))
+    low, high = figure.axes[0].get_ylim()
+    assert low <= 125 * 0.9 and high >= 125 * 1.1
+    wild = np.stack([times, np.where(np.arange(32) % 2, 60.0, 180.0)], axis=1)
+    low, high = plots.tempo_figure(replace(analysis, tempo=replace(analysis.tempo, curve=wild))).axes[0].get_ylim()
+    assert low <= 60 and high >= 180  # a wide curve keeps its own range

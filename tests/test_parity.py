@@ -8,21 +8,76 @@ The fixture is loaded through the same public path a user takes: checkpoint.load
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import VLLM_CPU_FLAGS, VLLM_CPU_HEAD_SIZES, VLLM_PYTHON, head_size, vllm_unavailable, widen_heads
 
 from llaqo import audio, checkpoint, decoding
+from llaqo.batching import BatchConfig, Row, Scheduler
 from llaqo.cli import main
 from llaqo.config import PathsConfig
 from llaqo.protocol import Settings
+from llaqo.vllm_engine import LocalServer
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO.parent / "shared" / "parity" / "visible"
-FEATURES = 1e-5
-LOGITS = 1e-4
+
+# Tolerances from fp32 rounding, so that the tests hold on any CPU's kernels (AVX-512/AMX, AVX2, scalar:
+# `ATEN_CPU_CAPABILITY=default|avx2`). A sum of n terms in any order errs by at most n*u times the sum of the
+# magnitudes (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., eq. 3.4; u = 2**-24); two
+# implementations that sum in different orders, ours and the original, so differ by at most n*eps (eps = 2u).
+# A value that passes through several reductions in turn (a matmul's inner dimension, an attention's keys, a
+# filter's taps) accumulates their lengths: each stage's tolerance is eps times that total times the tensor's
+# magnitude (its largest absolute value; LayerNorms keep activations near it). The bound is loose for random
+# rounding (errors grow like sqrt(n) on average), yet an implementation error (a wrong weight, order or
+# scale) moves these tensors by 1e-2 or more, far above it. Token ids are compared exactly.
+EPS32 = torch.finfo(torch.float32).eps  # 2**-23
+EPS16 = torch.finfo(torch.float16).eps  # 2**-10: one fp16 rounding step, relative
+
+
+def resample_terms(sample_rate: int) -> int:
+    """Terms in one resampled sample: torchaudio's sinc kernel spans 2 * ceil(6 * orig / (0.99 * min)) + orig
+    input samples, with the rates divided by their gcd (lowpass_filter_width 6, rolloff 0.99, its defaults)."""
+    if sample_rate == audio.SAMPLE_RATE:
+        return 0
+    g = math.gcd(sample_rate, audio.SAMPLE_RATE)
+    orig, new = sample_rate // g, audio.SAMPLE_RATE // g
+    return 2 * math.ceil(6 * orig / (0.99 * min(orig, new))) + orig
+
+
+def encoder_terms(cfg) -> int:
+    """Terms summed along the path of one AudioMAE output: the patch projection, then per block
+    norm1, qkv, q.k over a head, softmax and attention over the tokens, proj, norm2, fc1, fc2."""
+    time, freq = cfg.img_size
+    tokens = (time // cfg.patch_size) * (freq // cfg.patch_size) + 1
+    d = cfg.embed_dim
+    block = d + d + d // cfg.num_heads + 2 * tokens + d + d + d + cfg.mlp_hidden
+    return cfg.patch_size**2 + cfg.depth * block + d  # + the final norm
+
+
+def qformer_terms(cfg, encoder_cfg, text_tokens: int) -> int:
+    """Terms along one Q-Former output: per layer self-attention over queries and text, cross-attention to
+    one segment's tokens (every cross_attention_freq-th layer), the feed-forward and its norms."""
+    time, freq = encoder_cfg.img_size
+    tokens = (time // encoder_cfg.patch_size) * (freq // encoder_cfg.patch_size) + 1
+    h, head = cfg.hidden_size, cfg.hidden_size // cfg.num_heads
+    attention = h + head + 2 * (cfg.num_query_tokens + text_tokens) + h + h
+    cross = cfg.encoder_width + head + 2 * tokens + h + h
+    ffn = h + cfg.intermediate_size + h
+    crossing = len(range(0, cfg.num_layers, cfg.cross_attention_freq))
+    return cfg.num_layers * (attention + ffn) + crossing * cross
+
+
+def llm_terms(cfg, prompt_length: int) -> int:
+    """Terms along one logit: per decoder layer RMSNorm, q/k/v, q.k over a head, softmax and attention over the
+    prompt, o_proj, RMSNorm, gate/up, down; then the final norm and the LM head."""
+    d, head = cfg.hidden_size, cfg.hidden_size // cfg.num_attention_heads
+    layer = d + d + head + 2 * prompt_length + d + d + d + cfg.intermediate_size
+    return cfg.num_hidden_layers * layer + d + d
 
 
 def fixture_dirs() -> list[Path]:
@@ -71,6 +126,23 @@ class Case:
             self.projected = model.project(self.queries)
             self.inputs = model.llm_inputs(self.projected, self.ids.prompt_ids)
             self.logits = model(self.inputs)
+        self.terms = self.count_terms()
+
+    def count_terms(self) -> dict[str, int]:
+        """Summed reduction lengths along each stage's path, from the fixture's own sizes (see EPS32)."""
+        cfg = self.loaded.model.config
+        wave = resample_terms(self.recording.sample_rate) + math.ceil(math.log2(self.recording.wave.numel()))
+        # kaldi fbank: the frame's mean (cascade-summed: log2 of its samples), the FFT (log2(n) butterflies), the
+        # power (2 terms) and the widest mel band (at most n/2 + 1 bins).
+        n_fft = 2 ** math.ceil(math.log2(audio.WIN_LENGTH))
+        fbank = 2 * wave + math.ceil(math.log2(audio.WIN_LENGTH)) + int(math.log2(n_fft)) + 2 + n_fft // 2 + 1
+        encoder = fbank + encoder_terms(cfg.audio_encoder)
+        audio_ = encoder + cfg.audio_encoder.embed_dim  # ln_audio
+        queries = audio_ + qformer_terms(cfg.qformer, cfg.audio_encoder, self.ids.qformer_ids.shape[1])
+        projected = queries + cfg.qformer.hidden_size
+        logits = projected + llm_terms(self.loaded.model.llm.config, self.inputs.prompt_length)
+        return {"wave": wave, "fbank": fbank, "encoder": encoder, "audio": audio_, "queries": queries,
+                "projected": projected, "logits": logits}  # fmt: skip
 
     def settings(self, kind: str, mode: str) -> Settings:
         """The fixture's generation call: its max_length (prompt included) and repetition penalty."""
@@ -92,43 +164,66 @@ def case(request) -> Case:
     return Case(request.param)
 
 
+def tolerance(expected: torch.Tensor, terms: int, fp16: bool = False) -> float:
+    """eps * terms * the tensor's magnitude (see EPS32). fp16: the original cast the tensor to fp16, where an
+    fp32 difference can tip a value across a rounding boundary, one fp16 step (EPS16 relative) apart."""
+    return (EPS32 * terms + (EPS16 if fp16 else 0.0)) * expected.float().abs().max().item()
+
+
 def close(actual: torch.Tensor, expected: torch.Tensor, tol: float) -> None:
     assert actual.shape == expected.shape, f"shape {tuple(actual.shape)} != {tuple(expected.shape)}"
     diff = (actual.float() - expected.float()).abs().max().item()
-    assert diff <= tol, f"max abs diff {diff:.3e} > {tol:.0e}"
+    assert diff <= tol, f"max abs diff {diff:.3e} > {tol:.3e}"
+
+
+def test_tolerances_are_far_below_an_implementation_error(case):
+    """The derived bounds stay under 1% of each tensor's magnitude, where a wrong weight, order or scale lands."""
+    e = case.expected
+    for key, terms in (("audio_patch_embeds", "audio"), ("qformer_output", "queries"), ("llm_logits", "logits")):
+        assert tolerance(e[key], case.terms[terms], fp16=key == "llm_logits") < 0.01 * e[key].abs().max().item()
+    assert EPS32 * case.terms["fbank"] < 1e-3  # a log-energy: 1e-3 is a 0.1% error in an energy
 
 
 def test_waveform(case):
     expected = case.expected["waveform_32k_head"]
     wave = audio.normalize(audio.resample(case.recording.wave, case.recording.sample_rate))
-    close(wave[:, : expected.shape[1]], expected, FEATURES)
+    # At the whole waveform's magnitude, not the head's: the mean removed from every sample sums all of them.
+    close(wave[:, : expected.shape[1]], expected, tolerance(wave, case.terms["wave"]))
 
 
 def test_fbank(case):
-    close(case.fbank, case.expected["fbank"], FEATURES)
+    # The log turns the energies' relative error into an absolute one: the tolerance is not scaled by the
+    # fbank's magnitude (its values are log-energies).
+    close(case.fbank, case.expected["fbank"], EPS32 * case.terms["fbank"])
 
 
 def test_encoder_output(case):
-    close(case.audio, case.expected["audio_patch_embeds"], FEATURES)
+    expected = case.expected["audio_patch_embeds"]
+    close(case.audio, expected, tolerance(expected, case.terms["audio"]))
     first = case.expected["patch_embedding_pre_ln_seg0_first16"]
-    close(case.pre_ln[:1, : first.shape[1]], first, FEATURES)
+    close(case.pre_ln[:1, : first.shape[1]], first, tolerance(first, case.terms["encoder"]))
 
 
 def test_qformer_inputs_and_output(case):
     assert torch.equal(case.ids.qformer_ids.repeat(audio.N_SEGMENTS, 1), case.expected["qformer_input_ids"])
     assert torch.equal(case.ids.qformer_mask.repeat(audio.N_SEGMENTS, 1), case.expected["qformer_attention_mask"])
-    close(case.queries, case.expected["qformer_output"], FEATURES)
+    expected = case.expected["qformer_output"]
+    close(case.queries, expected, tolerance(expected, case.terms["queries"]))
 
 
 def test_llm_inputs(case):
     assert torch.equal(case.ids.prompt_ids, case.expected["llm_prompt_input_ids"])
-    close(case.projected, case.expected["llm_proj_output"], FEATURES)
-    close(case.inputs.inputs_embeds, case.expected["llm_inputs_embeds"], FEATURES)
+    projected, embeds = case.expected["llm_proj_output"], case.expected["llm_inputs_embeds"]
+    close(case.projected, projected, tolerance(projected, case.terms["projected"]))
+    # The original cast the spliced inputs to fp16.
+    close(case.inputs.inputs_embeds, embeds, tolerance(embeds, case.terms["projected"], fp16=True))
     assert torch.equal(case.inputs.attention_mask, case.expected["llm_attention_mask"])
 
 
 def test_logits(case):
-    close(case.logits, case.expected["llm_logits"], LOGITS)
+    expected = case.expected["llm_logits"]
+    # The LLM reads the fp16-cast inputs: one fp16 step there moves the logits by about as much, relatively.
+    close(case.logits, expected, tolerance(expected, case.terms["logits"], fp16=True))
 
 
 @pytest.mark.parametrize("kind", ["greedy", "greedy_norep"])
@@ -140,6 +235,18 @@ def test_greedy_ids(case, kind):
     texts = case.meta.get("generate", {}).get("texts", {})
     if kind in texts:
         assert case.loaded.tokenizer.decode(ids[0].tolist()) == texts[kind][0]
+
+
+@pytest.mark.parametrize("kind", ["greedy", "greedy_norep"])
+def test_greedy_ids_with_the_static_cache(case, kind):
+    """The engine's static KV cache (CUDA's default; on the CPU its eager path) gives the fixture's ids too."""
+    if f"{kind}_ids" not in case.expected:
+        pytest.skip(f"fixture {case.folder.name} has no {kind}_ids")
+    llm = case.loaded.model.llm
+    scheduler = Scheduler(llm, BatchConfig(kv_cache="static", warm_up=()), eos_id=case.loaded.tokenizer.prompt.eos_id)
+    row = Row(case.inputs, case.settings(kind, "greedy"))
+    scheduler.run([row])
+    assert scheduler.cache_shapes and row.ids == case.expected[f"{kind}_ids"][0].tolist()
 
 
 def test_beam_ids(case):
@@ -156,11 +263,35 @@ def test_cli_prints_the_fixture_text(case, capsys, flag, kind):
     texts = case.meta.get("generate", {}).get("texts", {})
     if kind not in texts:
         pytest.skip(f"fixture {case.folder.name} records no {kind} text")
+    assert main(cli_argv(case, flag, kind)) == 0
+    assert capsys.readouterr().out == texts[kind][0] + "\n"
+
+
+def cli_argv(case, flag: str, kind: str) -> list[str]:
     settings = case.settings(kind, "greedy")
     folder = case.folder
     argv = ["ask", str(folder / "performance.wav"), case.question, flag]
     argv += ["--max-new-tokens", str(settings.max_new_tokens), "--repetition-penalty", str(settings.repetition_penalty)]
     argv += ["--checkpoint", str(folder / "checkpoint.pth"), "--audio-encoder", str(folder / "vit.pth")]
-    argv += ["--llm", str(folder / "llm"), "--qformer-tokenizer", str(folder / "bert")]
-    assert main(argv) == 0
-    assert capsys.readouterr().out == texts[kind][0] + "\n"
+    return argv + ["--llm", str(folder / "llm"), "--qformer-tokenizer", str(folder / "bert")]
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_cli_prints_the_fixture_text_through_vllm(case, capsys, tmp_path):
+    """`ask ... --greedy --llm-engine vllm --vllm-url URL`, on a vLLM server for the fixture's LLM.
+
+    vLLM's CPU engine takes heads of 32 or more dims; a fixture's narrower heads are served widened with zeros
+    (the same function, conftest.widen_heads), under the same folder name. The CLI reads the fixture's own."""
+    reason = vllm_unavailable()
+    if reason:
+        pytest.skip(reason)
+    texts = case.meta.get("generate", {}).get("texts", {})
+    if "greedy" not in texts:
+        pytest.skip(f"fixture {case.folder.name} records no greedy text")
+    llm = case.folder / "llm"
+    if head_size(llm) not in VLLM_CPU_HEAD_SIZES:
+        llm = widen_heads(llm, tmp_path / "widened" / llm.name)
+    with LocalServer(VLLM_PYTHON, llm, tmp_path / "vllm.log", *VLLM_CPU_FLAGS) as server:
+        assert main([*cli_argv(case, "--greedy", "greedy"), "--llm-engine", "vllm", "--vllm-url", server.url]) == 0
+    assert capsys.readouterr().out == texts["greedy"][0] + "\n"

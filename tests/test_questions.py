@@ -14,6 +14,7 @@ import pytest
 from llaqo.lite.answers.questions import TOPICS, UNMEASURABLE, parse
 
 DATA = Path(__file__).parent / "data" / "questions.tsv"
+VERDICT_QUESTIONS = Path(__file__).resolve().parents[1] / "bench" / "questions.json"
 # ../shared beside the repository; LLAQO_SHARED points elsewhere (a git worktree sits one level deeper)
 SHARED = Path(os.environ.get("LLAQO_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 
@@ -116,3 +117,11 @@ def test_development_questions_ask_what_their_checks_expect():
         assert not (forbids_rating and "rate" in p.intents), item["q"]
         wants_rating = any("out of" in pattern for pattern in item.get("any", []))
         assert wants_rating == ("rate" in p.intents), item["q"]
+
+
+def test_verdict_questions_are_read_as_claims():
+    """bench/questions.json's questions whose checks want a verdict first ("^Yes", "^Bar 5 was") parse to a claim."""
+    spec = json.loads(VERDICT_QUESTIONS.read_text())
+    for item in spec["questions"]:
+        wants_verdict = any(pattern.startswith("^") for pattern in item.get("all", []))
+        assert wants_verdict <= (parse(item["q"]).claim is not None), item["q"]

@@ -7,6 +7,7 @@ Nothing about a recording (its name, its content, an error message that may name
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from collections.abc import Iterator
 from dataclasses import replace
@@ -26,14 +27,21 @@ from llaqo.decoding import PromptTooLong
 from llaqo.lite.alignment.score import ScoreError
 from llaqo.lite.evidence import clips
 from llaqo.protocol import Clip, Coach, Evidence, Passage, PracticeCoach, Progress, Settings, Turn, clock, content_hash
+from llaqo.vllm_engine import VllmError
 
 log = logging.getLogger(__name__)
 
 AUDIO_TYPES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".webm", ".m4a")
 SCORE_TYPES = (".mid", ".midi", ".musicxml", ".xml", ".mxl")
 OVERALL_QUESTION = "How would you rate the performance, and what should the student practise?"
-USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong)
+USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong, VllmError)
 PROGRESS = gr.Progress()  # Gradio injects a live tracker for a parameter whose default is a Progress
+HEARTBEAT_S = 0.2  # while a recording is analysed, the handler yields this often, so that Stop can close it
+ANALYSING = "*Analysing the recording…*"  # the chat's line while a new recording is analysed
+
+
+class Stopped(Exception):
+    """Raised in the analysis' worker thread at its next segment once the user pressed Stop."""
 
 
 def log_failure(what: str, err: BaseException) -> None:
@@ -109,7 +117,7 @@ class ChatApp:
         """Chat submit: optional new recording/score, then a streamed answer."""
         session = session or Session()
         text = (message or {}).get("text", "").strip()
-        files = (message or {}).get("files", [])
+        files = [session.arrived(f) for f in (message or {}).get("files", [])]
         # Gradio has already refused any other file type, with a message naming the allowed ones.
         audio = [f for f in files if Path(f).suffix.lower() in AUDIO_TYPES]
         scores = [f for f in files if Path(f).suffix.lower() in SCORE_TYPES]
@@ -128,25 +136,24 @@ class ChatApp:
                 yield from self._say(history, session, "Please add the recording along with the score.")
                 return
             progress(0.1, desc="Analysing the recording…")
+            history.append({"role": "assistant", "content": ANALYSING})
+            yield self._outputs(history, session, False)
             try:
                 # A score alone applies to the current recording.
                 kept_audio = session.keep(audio[-1]) if audio else session.audio
                 kept_score = session.keep(scores[-1]) if scores else None
-                self.load(
-                    session,
-                    kept_audio,
-                    kept_score,
-                    start_s,
-                    lambda done, total: progress(done / total, desc=f"Transcribing: segment {done} of {total}"),
-                )
+                yield from self._load_stoppably(session, kept_audio, kept_score, start_s, progress)
             except USER_ERRORS as err:
-                yield from self._say(history, session, f"**Problem:** {err}")
+                history[-1] = {"role": "assistant", "content": f"**Problem:** {err}"}
+                yield self._outputs(history, session, False)
                 return
             except Exception as err:
                 log_failure("preparing a recording failed", err)
                 problem = "**Problem:** something went wrong while analysing this recording; please try another file."
-                yield from self._say(history, session, problem)
+                history[-1] = {"role": "assistant", "content": problem}
+                yield self._outputs(history, session, False)
                 return
+            history.pop()  # the "Analysing" line: the answer takes its place
             evidence_changed = True
             note = self.practice.after_load(session)
             if note:
@@ -184,6 +191,37 @@ class ChatApp:
             history.pop()
         settings = ui_settings(mode, temperature, max_new_tokens, use_history, scope, stride_s)
         yield from self._answer(history, session, last.question, settings, False)
+
+    def _load_stoppably(
+        self, session: Session, audio: Path, score: Path | None, start_s: float, progress
+    ) -> Iterator[tuple]:
+        """load() in a worker thread, yielding while it works so that Stop (or a closed tab), which closes this
+        generator at a yield, also stops the analysis: the next transcription segment then raises Stopped in
+        the worker, and nothing of the stopped take is cached. Raises what load() raised."""
+        stop = threading.Event()
+        failed: list[BaseException] = []
+
+        def segment_done(done: int, total: int) -> None:
+            if stop.is_set():
+                raise Stopped
+            progress(done / total, desc=f"Transcribing: segment {done} of {total}")
+
+        def work() -> None:
+            try:
+                self.load(session, audio, score, start_s, segment_done)
+            except BaseException as err:  # handed to the generator, which raises it in the handler's thread
+                failed.append(err)
+
+        worker = threading.Thread(target=work, name="llaqo-load", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(HEARTBEAT_S)
+                yield (gr.skip(),) * 7
+        finally:
+            stop.set()
+        if failed:
+            raise failed[0]
 
     def _say(self, history: list, session: Session, text: str) -> Iterator[tuple]:
         history.append({"role": "assistant", "content": text})
@@ -267,7 +305,12 @@ class ChatApp:
             return self._outputs(history, session, False)
         progress_bar(0.1, desc=f"Opening {name}…")
         self.load(session, path, session.class_score, 0.0)
-        history = [*(history or []), {"role": "assistant", "content": f"Opened **{name}** from the class view."}]
+        # A line of the user's, so that the note opens a bubble of its own rather than joining the last answer's.
+        history = [
+            *(history or []),
+            {"role": "user", "content": f"(open {report.escape(str(name))} from the class view)"},
+            {"role": "assistant", "content": f"Opened **{report.escape(str(name))}** from the class view."},
+        ]
         return self._outputs(history, session, True)
 
     def play_bar(self, session: Session, message: dict | None, event: gr.SelectData):

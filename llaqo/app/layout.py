@@ -9,7 +9,7 @@ import gradio as gr
 
 from llaqo import examples
 from llaqo.app import practice
-from llaqo.app.handlers import AUDIO_TYPES, PROGRESS, SCORE_TYPES, ChatApp
+from llaqo.app.handlers import ANALYSING, AUDIO_TYPES, PROGRESS, SCORE_TYPES, ChatApp
 from llaqo.app.score_view import SCORE_CLICK_JS, score_panel
 from llaqo.app.sessions import CACHE_S, IDLE_S, MAX_UPLOAD_MB, MB, PRIVACY
 from llaqo.app.views import MODES, SCOPES, banner, overview, timeline
@@ -119,16 +119,24 @@ def build_demo(
             request: gr.Request,
             progress=PROGRESS,
         ):
-            """The answer's updates, with the message box emptied at once so the next question can be typed."""
+            """The answer's updates. The message box is emptied as the answer starts, so the next question can be
+            typed; while a new recording is analysed it keeps the message, so that after Stop it can be sent again."""
             session = app.sessions.open(session, request)
             settings = (mode, temperature, max_new_tokens, start_s, use_history, scope, stride_s)
-            for i, update in enumerate(app.respond(message, history, session, *settings, progress)):
-                yield (*update, gr.MultimodalTextbox(value=None) if i == 0 else gr.skip())
+            emptied = False
+            for update in app.respond(message, history, session, *settings, progress):
+                chat = update[0]
+                analysing = not isinstance(chat, list) or (chat and chat[-1].get("content") == ANALYSING)
+                empty = not emptied and not analysing
+                emptied |= empty
+                # A new recording's overview: the previous take's bar player and exported files go with it.
+                stale = gr.update(value=None, visible=False) if isinstance(update[2], str) else gr.skip()
+                yield (*update, gr.MultimodalTextbox(value=None) if empty else gr.skip(), stale, stale)
 
         submitted = message.submit(
             submit,
             [message, chatbot, session, *settings],
-            [*outputs, message],
+            [*outputs, message, bar_player, report_files],
             api_name="chat",
             concurrency_id="coach",
         )
@@ -142,7 +150,10 @@ def build_demo(
         for control in (scope, stride_s):
             control.change(inputs=[session, scope, stride_s], outputs=heard, queue=False, **show_heard)
         clear.click(app.clear, session, [*outputs, report_files, bar_player], api_visibility="private").then(
-            lambda: None, None, compare_plot, api_visibility="private"
+            lambda: (None, practice.NO_REFERENCE),
+            None,
+            [compare_plot, practice_controls["reference_status"]],
+            api_visibility="private",
         )
         submitted.then(app.practice.comparison_plot, session, compare_plot, api_visibility="private")
         practice.wire(app.practice, practice_controls, session, chatbot, outputs, compare_plot, app.open_row)

@@ -20,6 +20,14 @@ from llaqo.lite.practice.history import History, HistoryError, UnsurePiece, defa
 from llaqo.protocol import PracticeCoach
 
 log = logging.getLogger(__name__)
+NO_REFERENCE = (
+    "Mark a recording (your teacher's, or a professional one) as the reference, then upload your take and ask how "
+    "it differs."
+)
+UNSET_REFERENCE = (
+    "No reference is set, so I cannot compare: open **Compare with a reference**, press “Use the current recording "
+    "as the reference” on the recording to compare with, then upload your take and ask again."
+)
 
 PROGRESS = gr.Progress()  # Gradio injects a live tracker for a parameter whose default is a Progress
 HISTORY_COLUMNS = ["id", "date", "take", "tempo (BPM)", "accuracy (%)", "evenness (ms)", "range (dB)", "pedal (%)"]
@@ -44,7 +52,9 @@ class Practice:
         if self.coach is None or session.clip is None:
             return None
         previous = session.turns[-1].question if session.turns else None
-        if session.reference is not None and self.coach.asks_comparison(question, previous):
+        if self.coach.asks_comparison(question, previous):
+            if session.reference is None:  # never a plain answer that reads as a comparison
+                return iter([UNSET_REFERENCE])
             return self.coach.answer(session.clip, question, session.turns, reference=session.reference)
         if self.coach.asks_progress(question) and default_path().exists():
             store = History()
@@ -83,11 +93,10 @@ class Practice:
         return status, session
 
     def comparison_plot(self, session: Session):
-        """The overlay of the current take and the reference (after each chat turn), when both are there."""
+        """The overlay of the current take and the reference (after each chat turn), when both are there; the
+        reference against itself too, its curves lying on each other."""
         if session is None or session.reference is None or session.clip is None or self.coach is None:
             return gr.skip()
-        if session.clip.key == session.reference.key:
-            return None
         try:
             return self.coach.comparison_figure(session.clip, session.reference)
         except Exception:
@@ -202,10 +211,7 @@ def build_controls(practice: Practice, session: gr.State) -> dict:
     -> the components build_demo wires to the chat."""
     c: dict = {}
     with gr.Accordion("Compare with a reference", open=True, elem_id="reference-panel"):
-        c["reference_status"] = gr.Markdown(
-            "Mark a recording (your teacher's, or a professional one) as the reference, then upload your take "
-            "and ask how it differs."
-        )
+        c["reference_status"] = gr.Markdown(NO_REFERENCE)
         c["mark_reference"] = gr.Button(
             "Use the current recording as the reference", size="sm", elem_id="mark-reference"
         )

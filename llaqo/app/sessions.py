@@ -29,8 +29,10 @@ PRIVACY = (
 
 
 def oversized(paths: list[str], max_upload_mb: float) -> str | None:
-    """The message refusing the first file over the upload limit (which is deleted), or None."""
+    """The message refusing the first file that is gone or over the upload limit (which is deleted), or None."""
     for path in paths:
+        if not Path(path).is_file():
+            return f"{Path(path).name} is no longer on the server (its upload was interrupted): please attach it again."
         size = Path(path).stat().st_size
         if size > max_upload_mb * MB:
             Path(path).unlink()
@@ -57,6 +59,10 @@ class Session:
     """Opted in to saving each analysed take to the local practice history."""
     class_score: Path | None = None
     """The class view's score, for opening one of its takes in the chat."""
+    kept: dict[str, Path] = field(default_factory=dict)
+    """Each upload moved into the folder, by the path it arrived at: a message sent again after Stop still
+    names the upload's first path, which the move emptied."""
+    closed: bool = False
 
     def keep(self, upload: str) -> Path:
         """Move an upload into the session's folder, which is deleted with the session. Each upload gets its
@@ -64,7 +70,13 @@ class Session:
         not overwrite the first, and the coach still sees the name the user gave."""
         path = Path(tempfile.mkdtemp(dir=self.folder)) / Path(upload).name
         shutil.move(upload, path)
+        self.kept[upload] = path
         return path
+
+    def arrived(self, upload: str) -> str:
+        """Where an upload's file is now: its own path, or its copy in the folder if it was kept already."""
+        kept = self.kept.get(upload)
+        return str(kept) if not Path(upload).exists() and kept is not None and kept.exists() else upload
 
     @property
     def name(self) -> str:
@@ -77,6 +89,7 @@ class Session:
         return self.report.recordings[self.recording].stem
 
     def close(self) -> None:
+        self.closed = True
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -87,10 +100,20 @@ class Sessions:
         self._by_hash: dict[str, Session] = {}
 
     def open(self, session: Session | None, request: gr.Request | None) -> Session:
-        """The tab's session (a new one at its first message), remembered so that closing the tab ends it."""
-        session = session or Session()
-        if request is not None and request.session_hash:
-            self._by_hash[request.session_hash] = session
+        """The tab's session (a new one at its first message), remembered so that closing the tab ends it.
+
+        A message stopped before its first update never returned its session to the page, so the page sends
+        the next one with none: the tab's open session is taken again, never replaced by a new one while it
+        still holds the stopped message's upload. A session the page does not hold any more is closed."""
+        key = request.session_hash if request is not None else None
+        known = self._by_hash.get(key) if key else None
+        if session is None and known is not None and not known.closed:
+            return known
+        session = session if session is not None and not session.closed else Session()
+        if key:
+            if known is not None and known is not session:
+                known.close()
+            self._by_hash[key] = session
         return session
 
     def forget(self, request: gr.Request) -> None:

@@ -29,6 +29,7 @@ MIN_NOTES = 4  # fewer detected notes than this is not a piano performance we ca
 ANALYSIS_RATE = 22050  # Hz: the envelopes, loudness and beat tracking; the transcriber hears 44.1 kHz
 AUDIBLE_RANGE_DB = 50.0  # notes this far below the loud notes (95th percentile of attack levels) are noise
 FEW_NOTES = 30  # below this many notes the statistics are weak and answers hedge
+MIN_MATCHED_SHARE = 0.5  # a take of the scored piece, however rough, plays half its notes as written
 SHORT_S = 8.0  # recordings shorter than this give few beats; answers hedge
 QUIET_DBFS = -40.0  # a take whose loud moments (95th percentile RMS) stay below this is very quiet; answers hedge
 METRE_RANGE_DB = 25.0  # the metre is inferred from notes within this of the loud notes (a pianissimo is ~20 below)
@@ -163,6 +164,12 @@ def analyze(
         harmony = score_report.score_harmony(notated, bars_q[:, 1], bounds[:, 1])
         pedal_share = pedal.PEDAL_SHARE_SCORE
         report = score_report.score_report(notes, notated, aligned, bounds, tempo_result, dyn)
+        if report.accuracy_pct < 100 * MIN_MATCHED_SHARE and report.n_matched < MIN_MATCHED_SHARE * len(notes):
+            # Another piece: a few of its notes fall on the score's pitches, the rest is "wrong" at absurd tempi.
+            raise NotMusicError(
+                f"{name}: the playing does not match the score {notated.name} (only {report.n_matched} of the "
+                f"{len(notes)} notes heard are in it)"
+            )
         substituted = [(w.score_index, w.perf_index) for w in aligned.wrong if w.perf_index is not None]
         placed = np.concatenate([aligned.pairs, np.array(substituted, dtype=int).reshape(-1, 2)]).astype(int)
         heard = voices.from_score(notes, notated.hand, notated.onset_q, placed)

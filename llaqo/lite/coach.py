@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from llaqo.lite import analysis, synth
 from llaqo.lite.analysis import Analysis
 from llaqo.lite.answers import answers, passages
+from llaqo.lite.answers.questions import parse
 from llaqo.lite.evidence import compare_plots, notation, plots
 from llaqo.lite.hearing import transcribe
 from llaqo.lite.practice import compare, compare_answers, progress
@@ -119,9 +120,24 @@ class LiteCoach:
         elif takes is not None and progress.asks_progress(question):
             sentences = progress.progress_sentences(takes, question)
         else:
-            sentences = answers.answer_sentences(payload.analysis, question, previous, payload.measurements)
+            sentences = self._replay(clip, question, history) or answers.answer_sentences(
+                payload.analysis, question, previous, payload.measurements
+            )
         for i, sentence in enumerate(sentences):
             yield sentence if i == 0 else " " + sentence
+
+    def _replay(self, clip: Clip, question: str, history: Sequence[Turn]) -> list[str] | None:
+        """ "Play me the passage you mean": the passages the latest answer that cited any cited, named again so
+        that they are cut again; None for any other question (or one naming its own place: "play bar 5")."""
+        asked = parse(question)
+        if asked.claim != "replay" or not asked.scope.whole:
+            return None
+        for turn in reversed(history):
+            if cited := self.passages(clip, turn.answer):
+                names = [p.label for p in cited]
+                listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+                return [f"Here it is again: {listed}."]
+        return None
 
     def compare(self, clip: Clip, reference: Clip) -> compare.Comparison:
         """The take against the reference (aligned once per pair, then cached)."""

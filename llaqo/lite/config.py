@@ -27,7 +27,7 @@ class LiteConfig:
     slow_practice_share: float = 0.7
     """Slow practice at this share of the played tempo: the advice's metronome mark and the cited method."""
     flat_db: float = 8.0
-    """Bar (or beat-group) levels spanning less than this sound flat (the dynamics label, the headline)."""
+    """Bar (or beat-group) levels spanning less than this sound flat (the dynamics label, the advice)."""
 
 
 LITE = LiteConfig()

@@ -38,6 +38,8 @@ class Score:
     beat_q: float
     name: str
     hand: np.ndarray
+    title: str | None = None
+    """The piece's title as the file gives it (MusicXML's work or movement title), else None."""
 
 
 def _hands(parts: list[np.ndarray], staffs: list[np.ndarray]) -> list[np.ndarray]:
@@ -48,6 +50,12 @@ def _hands(parts: list[np.ndarray], staffs: list[np.ndarray]) -> list[np.ndarray
         return [np.where(staff == 1, 0, np.where(staff == 2, 1, -1)) if two else np.full(len(staff), -1)]
     highest = int(np.argmax([p.mean() for p in parts]))
     return [np.full(len(p), 0 if i == highest else 1) for i, p in enumerate(parts)]
+
+
+def _title(parsed) -> str | None:
+    """A partitura score's title (MusicXML's work title, title or movement title), or None when it has none."""
+    found = (t.strip() for t in (parsed.work_title, parsed.title, parsed.movement_title) if t and t.strip())
+    return next(found, None)
 
 
 def load_score(path: str | Path) -> Score:
@@ -97,4 +105,5 @@ def load_score(path: str | Path) -> Score:
         beat_q=beat_q,
         name=path.name,
         hand=hand[order].astype(int),
+        title=_title(parsed),
     )

@@ -53,6 +53,8 @@ class ScoreReport:
     """Notated notes in the section the recording plays; the others were not reached and are not judged."""
     performed_bars: tuple[int, int]
     """First and last bar of that section."""
+    title: str | None = None
+    """The piece's title from the score file, when it has one."""
 
     @property
     def accuracy_pct(self) -> float:
@@ -63,6 +65,7 @@ class ScoreReport:
     def to_json(self) -> dict:
         return {
             "name": self.name,
+            **({"title": self.title} if self.title else {}),
             "n_notated": self.n_notated,
             "n_performed": self.n_performed,
             "performed_bars": list(self.performed_bars),
@@ -145,4 +148,5 @@ def score_report(
         views,
         n_performed=int(aligned.performed.sum()),
         performed_bars=(int(section.min()), int(section.max())),
+        title=notated.title,
     )

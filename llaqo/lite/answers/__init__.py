@@ -1,3 +1,3 @@
-"""Answers: a question read (questions) and resolved to a part of the take (scope), answered in cited sentences
-(sentences, advice, answers, grounding) from the Analysis; the overview lines (summary) and the cited passages.
+"""Answers: a question read (questions) and resolved to a part of the take (scope), answered first with a verdict,
+then in cited sentences and advice (grounding) from the Analysis; the overview lines and the cited passages.
 """

@@ -11,9 +11,9 @@ import re
 from collections.abc import Sequence
 
 from llaqo.lite.analysis import Analysis
-from llaqo.lite.answers import advice, sentences
+from llaqo.lite.answers import advice, sentences, verdicts
 from llaqo.lite.answers.grounding import Citer, Sentence
-from llaqo.lite.answers.questions import Question, parse
+from llaqo.lite.answers.questions import VERDICT_ONLY, Question, parse
 from llaqo.lite.answers.scope import Span, place, resolve_scope
 from llaqo.lite.config import LITE
 from llaqo.lite.measures import articulation, chords, runs
@@ -26,7 +26,13 @@ METHOD = {
     "run_notes": runs.MIN_NOTES,
     "run_ioi_ms": 1000 * runs.FAST_IOI_S,
     "slow_share": LITE.slow_practice_share,
+    "tempo_departure_pct": round(100 * LITE.tempo_departure),
+    "loud_over_db": verdicts.LOUD_OVER_DB,
 }
+NOTHING_TO_REPLAY = (
+    "I have not pointed to a passage yet: ask about a part of the take first (a bar, a phrase, a moment), then ask "
+    "me to play it."
+)
 COUNTED_BAR = re.compile(r"\bbars? \d")  # an answer that cites a bar number
 
 
@@ -60,8 +66,13 @@ def answer(
     if previous and question.strip():  # an empty question asks for the overall assessment, never a follow-up
         q = q.follow_up_of(parse(previous[-1]))
     c = Citer(document(a.to_json() if measured is None else measured))
-    out = [c.say(f"Note: {c(f'cautions[{i}]', 's')}.") for i in range(len(a.cautions))]
     span = resolve_scope(q.scope, c.doc)
+    # A yes/no or which-question is answered first; the measurements behind the verdict follow.
+    found = verdicts.verdict(c, span, q) if q.claim else None
+    out = [found] if found else []
+    if q.claim in VERDICT_ONLY:  # "did I stop anywhere?", "play me bar 5": the verdict is the answer
+        return out or [c.say(NOTHING_TO_REPLAY if q.claim == "replay" else "I found too few notes to tell.")], c.doc
+    out += [c.say(f"Note: {c(f'cautions[{i}]', 's')}.") for i in range(len(a.cautions))]
     if span.unresolved:
         out.append(c.say("Without a score I cannot count bars, so I judged the whole take."))
     elif not span.whole:

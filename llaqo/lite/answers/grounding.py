@@ -22,9 +22,9 @@ NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
 def note_name(pitch: float) -> str:
-    """MIDI 60 -> "C4 (60)": the name a pianist reads, with the number the JSON holds."""
+    """MIDI 60 -> "C4": the name a pianist reads (the JSON keeps the number)."""
     p = int(pitch)
-    return f"{NOTE_NAMES[p % 12]}{p // 12 - 1} ({p})"
+    return f"{NOTE_NAMES[p % 12]}{p // 12 - 1}"
 
 
 # How a cited text is derived from the values at its paths; the formats apply to the numbers.
@@ -41,6 +41,8 @@ HOW: dict[str, Callable[[list], float | str]] = {
     "diff": lambda v: v[0] - v[1],
     "absdiff": lambda v: abs(v[0] - v[1]),
     "pct_change": lambda v: abs(100 * (float(np.mean(v[:-1])) / v[-1] - 1)),  # the mean of all but the last vs it
+    "above_median": lambda v: v[0] - float(np.median(v[1:])),  # a value against the median of the rest given
+    "below_median": lambda v: float(np.median(v[1:])) - v[0],
     "slow": lambda v: LITE.slow_practice_share * v[0],  # the slow-practice metronome mark
 }
 TEXT_HOW = {"clock": clock, "note": note_name}

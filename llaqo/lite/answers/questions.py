@@ -178,6 +178,61 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
 )
 
+# Claims a question asks to confirm or deny ("was I rushing?"), or a choice it asks to make ("which hand had
+# more mistakes?"): answered first, with a verdict (llaqo.lite.answers.verdicts). Each names the topic it is about.
+CLAIMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("which hand", "notes", (
+        r"(?:which|what) hand\b.*\b(?:mistake|error|wrong|slip|miss)",
+        r"(?:mistakes|errors|wrong notes)\b.*\bwhich hand",
+        r"(?:more|most) (?:mistakes|errors|wrong notes) in (?:the )?(?:left|right) (?:or|than)",
+    )),
+    ("missed", "notes", (
+        r"did i (?:miss|skip|leave out|forget|drop|omit)", r"miss(?:ed)? (?:any|a|some) notes?",
+        r"(?:leave|left) (?:out|off) (?:any|a|some)", r"skip(?:ped)? (?:any|a|some) notes?",
+        r"any (?:missed|missing|skipped|dropped|forgotten) notes?", r"forg[eo]t (?:any|a) notes?",
+        r"notes? (?:i|that i) (?:missed|skipped|left out)",
+    )),
+    ("worst bar", "priority", (
+        r"(?:which|what) (?:bars?|measures?|part|passage|section|spot|place)\b.*\b(?:worst|weakest"
+        r"|most (?:mistakes|errors|trouble|problems|work)|needs? (?:the )?most|least (?:secure|steady|good|clean))",
+        r"(?:worst|weakest) (?:bar|measure|part|passage|section|spot|place)",
+        r"where (?:was|were|is) (?:i|it|my playing) (?:worst|weakest)",
+    )),
+    ("rushing", "tempo", (
+        r"rush", r"push(?:ed|ing)? (?:ahead|forward)", r"hurr", r"sped up", r"speed(?:ing)? up", r"get(?:ting)? faster",
+        r"got faster", r"accelerat", r"run(?:ning)? away",
+    )),
+    ("dragging", "tempo", (
+        r"drag", r"slow(?:ed|ing)? down", r"held back", r"hold(?:ing)? back", r"get(?:ting)? slower", r"got slower",
+        r"los(?:e|t|ing) (?:the )?(?:tempo|speed|momentum)", r"ritard",
+    )),
+    ("too fast", "tempo", (
+        r"too (?:fast|quick|hasty)", r"faster than (?:it )?should", r"over the speed",
+    )),
+    ("too slow", "tempo", (
+        r"too slow", r"slower than (?:it )?should",
+    )),
+    ("too loud", "dynamics", (
+        r"too (?:loud|heavy|strong|forceful|harsh|much volume)", r"bang(?:ed|ing)?\b", r"(?:loud|heavy) enough to",
+    )),
+    ("too soft", "dynamics", (
+        r"too (?:soft|quiet|weak|timid)", r"hard to hear", r"inaudible", r"could(?:n't| not) hear",
+    )),
+    # Answered by the verdict alone (VERDICT_ONLY).
+    ("stopped", "", (
+        r"did i (?:stop|pause|break off|hesitate)", r"(?:stop|stopp?ed|pause[sd]?|break) anywhere",
+        r"any (?:stops|pauses|breaks|gaps)", r"(?:where|when) did i (?:stop|pause|break off|hesitate)",
+        r"(?:play|get) (?:it )?(?:through|all the way)(?: without stopping)?", r"without stopping",
+    )),
+    ("replay", "", (
+        r"^(?:please |now |ok,? )?(?:re)?play (?:me |us )?(?:it|that|this|the|again|back)",
+        r"^(?:can|could|would|will) you (?:please )?(?:re)?play", r"replay", r"let me hear (?:it|that|the)",
+        r"(?:hear|listen to) (?:that|it|the passage|the bar) again", r"(?:passage|bar|part|place) you (?:mean|meant)",
+    )),
+)
+VERDICT_ONLY = ("stopped", "replay")
+YES_NO = r"(?:did|was|were|am|is|are|do|does|have|has|had|any|could|can|should|would)\b"
+
 PARTS: dict[str, tuple[str, ...]] = {
     "left hand": (
         r"left[- ]hand", r"\blh\b", r"left\b",
@@ -258,7 +313,8 @@ class Scope:
 class Question:
     """A parsed question. topics: measured topics asked about, in TOPICS order ([] = overall);
     unmeasurable: names from UNMEASURABLE; intents: some of priority, plan, rate, compare (in that order),
-    or ("explain",) when it asks for none of them."""
+    or ("explain",) when it asks for none of them; claim: a CLAIMS name the answer gives its verdict on first;
+    yes_no: the question is asked to be answered yes or no ("was I rushing?", not "where did I rush?")."""
 
     text: str
     topics: tuple[str, ...] = ()
@@ -267,6 +323,8 @@ class Question:
     scale: int = DEFAULT_SCALE
     scope: Scope = field(default_factory=Scope)
     part: str | None = None
+    claim: str | None = None
+    yes_no: bool = False
 
     @property
     def intent(self) -> str:
@@ -300,6 +358,8 @@ class Question:
             scale=previous.scale,
             scope=self.scope if not self.scope.whole else previous.scope,
             part=self.part or previous.part,
+            claim=previous.claim,
+            yes_no=previous.yes_no,
         )
 
 
@@ -409,6 +469,18 @@ def parse_scale(text: str) -> int:
     return DEFAULT_SCALE
 
 
+def parse_claim(text: str, part: str | None, topics: list[str]) -> tuple[str | None, str | None]:
+    """The claim a normalised question asks about and its topic, or (None, None). A loudness claim is the
+    dynamics' only when the question names no hand or voice ("is my bass too heavy?" is the balance's) and no
+    other topic ("was the pedal too heavy?" is the pedal's)."""
+    for name, topic, patterns in CLAIMS:
+        if topic == "dynamics" and (part is not None or set(topics) - {"dynamics"}):
+            continue
+        if _any(patterns, text):
+            return name, topic
+    return None, None
+
+
 def parse(question: str) -> Question:
     """Read a question (any case, spacing, punctuation) -> Question."""
     text = _normal(question)
@@ -441,6 +513,13 @@ def parse(question: str) -> Question:
         topics = ["tempo"] if re.search(r"tempo|speed|marked|metronome", text) else ["notes"]
     if "composer and style" in unmeasurable and re.search(r"score instructions|following the score", text):
         unmeasurable = tuple(u for u in unmeasurable if u != "composer and style")
+    claim, claimed = parse_claim(text, part, topics)
+    if claim in VERDICT_ONLY:
+        topics, intents = [], []  # "did I stop anywhere?" asks for the stops, not an overall assessment
+    elif claimed == "priority":
+        intents = ["priority", *(i for i in intents if i != "priority")]  # the bar, then how to practise it
+    elif claimed is not None and claimed not in topics:
+        topics.insert(0, claimed)  # "did I slow down at the end?" asks about the tempo, whatever else it names
     return Question(
         text=question,
         topics=tuple(topics),
@@ -449,4 +528,6 @@ def parse(question: str) -> Question:
         scale=scale,
         scope=parse_scope(text),
         part=part,
+        claim=claim,
+        yes_no=bool(re.match(YES_NO, text)),
     )

@@ -14,6 +14,7 @@ from llaqo.lite.config import LITE
 MELODY_OVER_DB = 3.0  # a melody this much above its accompaniment stands out
 HEAVY_DB = 3.0  # a left hand (accompaniment) this much above the right (melody) covers it
 MAX_PLACES = 3
+MAX_LISTED = 8  # deviations described one by one; beyond this an answer says how many more, and where
 COUNTED = {  # metre.beat_unit / metre.alternative.unit -> what a listener counts
     "quarter": "quarter notes",
     "dotted quarter": "dotted quarters",
@@ -230,19 +231,37 @@ def notes(c: Citer, span: Span, part: str | None) -> list[Sentence]:
             "That is a lot of differences for one take. Some may be notes the transcription missed (it hears some "
             "pianos and rooms less well), so check these places by ear before you practise them."
         ))  # fmt: skip
-    for kind, i in events[:MAX_PLACES]:
-        e = f"score.{kind}[{i}]"
-        at = f"bar {c(e + '.bar', 'd')} ({c(e + '.time_s', how='clock')})"
-        if kind == "wrong":
-            out.append(c.say(
-                f"In {at} I heard {c(e + '.played_pitch', how='note')} where "
-                f"{c(e + '.notated_pitch', how='note')} is written."
-            ))  # fmt: skip
-        elif kind == "missed":
-            out.append(c.say(f"In {at} I did not hear the written {c(e + '.pitch', how='note')}."))
-        else:
-            out.append(c.say(f"In {at} I heard an extra {c(e + '.pitch', how='note')}."))
+    if not any(kind == "missed" for kind, _ in events):
+        out.append(c.say(f"No written note was left out{'' if span.whole else ' in ' + place(c, span)}."))
+    for kind, i in events[:MAX_LISTED]:
+        out.append(_deviation(c, kind, i))
+    if len(events) > MAX_LISTED:
+        paths = [f"score.{kind}[{i}].time_s" for kind, i in events[MAX_LISTED:]]
+        out.append(c.say(f"And {c.of('count', paths, 'd')} more, in {_cited_bars(c, events[MAX_LISTED:])}."))
     return out
+
+
+def _deviation(c: Citer, kind: str, i: int) -> Sentence:
+    """One wrong, missed or extra note: where, which hand (when the score says), and the pitches by name."""
+    e = f"score.{kind}[{i}]"
+    at = f"bar {c(e + '.bar', 'd')} ({c(e + '.time_s', how='clock')})"
+    hand = c.get(e).get("hand")
+    who = f"the {hand} hand" if hand else "you"
+    if kind == "wrong":
+        return c.say(
+            f"In {at} {who} played {c(e + '.played_pitch', how='note')} where {c(e + '.notated_pitch', how='note')} "
+            "is written."
+        )
+    if kind == "missed":
+        return c.say(f"In {at} {who} left out the written {c(e + '.pitch', how='note')}.")
+    return c.say(f"In {at} I heard an extra {c(e + '.pitch', how='note')}.")
+
+
+def _cited_bars(c: Citer, events: list[tuple[str, int]]) -> str:
+    """ "bars 12-14" for the events' first and last bars, cited."""
+    paths = [f"score.{kind}[{i}].bar" for kind, i in events]
+    first, last = c.of("min", paths, "d"), c.of("max", paths, "d")
+    return f"bar {first}" if first == last else f"bars {first}-{last}"
 
 
 def balance(c: Citer, span: Span, part: str | None) -> list[Sentence]:

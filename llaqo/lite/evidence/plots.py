@@ -14,6 +14,7 @@ from llaqo.lite.analysis import Analysis  # noqa: E402
 
 FIG_SIZE = (8.0, 3.0)  # inches: wide and short, to sit in an app tab
 MIN_LEVEL_SPAN_DB = 20.0  # smallest span of the dynamics plot's level axis
+MIN_TEMPO_SPAN = 0.10  # the tempo axis spans at least +-10% of the median beat
 ERROR_COLOURS = {"wrong": "tab:red", "missed": "tab:orange", "extra": "tab:purple"}
 PEDAL_ROWS = 2.0  # height of the pedal lane under the lowest note, in semitones
 
@@ -32,6 +33,13 @@ def tempo_figure(a: Analysis) -> Figure:
             ax.axvline(bar.start_s, color="lightgrey", linewidth=0.8, zorder=0)
         title += f" ({a.metre.beat_unit} beats, {a.metre.name}; grey lines: bars from the first downbeat heard)"
     ax.set(xlabel="time (s)", ylabel="BPM", title=title)
+    if len(curve):
+        # At least +-MIN_TEMPO_SPAN around the median, so a steady take looks steady rather than magnified.
+        median = float(np.median(curve[:, 1]))
+        shown = [*curve[:, 1], *([a.tempo.nominal_bpm] if a.tempo.nominal_bpm else [])]
+        low, high = min(min(shown), median * (1 - MIN_TEMPO_SPAN)), max(max(shown), median * (1 + MIN_TEMPO_SPAN))
+        margin = 0.05 * (high - low)
+        ax.set_ylim(low - margin, high + margin)
     ax.legend(loc="best")
     return fig
 

@@ -22,7 +22,7 @@ ATTACK_S = 0.09  # a note's level is its band peak within this time of the onset
 FLOOR_DB = -80.0  # level of digital silence
 # Label thresholds on segment levels in dB. The perfbench definitions are in velocity units (flat <= 12,
 # cresc >= 25 with r >= 0.8, steps >= 18, wide >= 50); a piano's attack level rises about 0.25 dB per unit.
-# Flat: a spread under LITE.flat_db (llaqo.lite.config), which the headline judges by too.
+# Flat: a spread under LITE.flat_db (llaqo.lite.config); the advice and the class view read the label.
 TREND_DB = 5.0
 TREND_R = 0.8
 STEP_DB = 4.0

@@ -9,12 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from llaqo.lite.config import LITE
-
 if TYPE_CHECKING:  # the history imports Headline without the analysis stack (torch, librosa)
     from llaqo.lite.analysis import Analysis
-
-ACCURATE_PCT = 95.0  # below this share of notes played as written, accuracy is the first thing to fix
 
 FIELDS = {  # name -> (what it is, unit, better): better is "lower", "higher" or "" (neither)
     "tempo_bpm": ("tempo", "BPM", ""),
@@ -60,18 +56,27 @@ def headline(a: Analysis) -> Headline:
 
 
 def top_problem(a: Analysis) -> str:
-    """The measured problem furthest past its threshold, in words with its number; "none" when there is none."""
-    problems = []  # (how far past the threshold, as a share of it; the problem)
-    if a.score is not None and a.score.accuracy_pct < ACCURATE_PCT:
-        acc = a.score.accuracy_pct
-        problems.append(((ACCURATE_PCT - acc) / 5, f"wrong or missed notes ({acc:.0f}% accurate)"))
-    if evenness_ms(a) > LITE.jitter_even_ms:
-        problems.append((evenness_ms(a) / LITE.jitter_even_ms - 1, f"uneven timing ({evenness_ms(a):.0f} ms RMS)"))
-    if a.pedal.label == "blurred":
-        share = len(a.pedal.blurred_s) / max(len(a.pedal.changes_s), 1)
-        problems.append((share, f"blurred pedal ({len(a.pedal.blurred_s)} of {len(a.pedal.changes_s)} changes)"))
-    if a.tempo.label == "rushing" and a.tempo.nominal_bpm:
-        problems.append((a.tempo.bpm / a.tempo.nominal_bpm - 1, f"rushing ({a.tempo.bpm:.0f} BPM)"))
-    if a.dynamics.range_db < LITE.flat_db:
-        problems.append((1 - a.dynamics.range_db / LITE.flat_db, f"flat dynamics ({a.dynamics.range_db:.1f} dB)"))
-    return max(problems)[1] if problems else "none"
+    """The problem the chat's advice would fix first (llaqo.lite.answers.advice, its severity order), in a few
+    words with its number; "none" when it measures none. One ranking, so the class view's row and the chat's
+    "the one thing to fix first" name the same problem."""
+    from llaqo.lite.answers import advice, answers  # here: the history imports Headline without the analysis
+    from llaqo.lite.answers.grounding import Citer
+    from llaqo.lite.answers.questions import Scope
+    from llaqo.lite.answers.scope import resolve_scope
+
+    c = Citer(answers.document(a.to_json()))
+    found = advice.problems(c, resolve_scope(Scope(), c.doc))
+    if not found:
+        return "none"
+    d = c.doc
+    words = {
+        "notes": lambda: f"wrong or missed notes ({d['score']['accuracy_pct']:.0f}% accurate)",
+        "tempo": lambda: f"{d['tempo']['label']} tempo ({d['tempo']['cv_pct']:.1f}% beat to beat)",
+        "rhythm": lambda: f"uneven timing ({evenness_ms(a):.0f} ms RMS)",
+        "pedal": lambda: f"blurred pedal ({len(a.pedal.blurred_s)} of {len(a.pedal.changes_s)} changes)",
+        "chords": lambda: f"chords not together ({d['chords']['median_spread_ms']:.0f} ms spread)",
+        "runs": lambda: f"uneven runs ({d['runs']['cv_pct']:.0f}% spacing variation)",
+        "balance": lambda: "a melody that does not come through",
+        "dynamics": lambda: f"flat dynamics ({a.dynamics.range_db:.1f} dB)",
+    }
+    return words[found[0].topic]()

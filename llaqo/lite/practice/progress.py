@@ -92,6 +92,10 @@ def trend_figure(takes: Sequence[Take]) -> Figure:
         ax.set_title(f"{what}{hint}", fontsize="small", loc="left")
     title = takes[-1].piece if takes else "no takes"
     fig.suptitle(f"Progress: {title}")
+    if dates and max(dates) - min(dates) < timedelta(days=2):
+        # A day or two of takes: a week around them, not matplotlib's default of years around a single date.
+        middle = min(dates) + (max(dates) - min(dates)) / 2
+        axes[-1].set_xlim(middle - timedelta(days=3.5), middle + timedelta(days=3.5))
     fig.autofmt_xdate()
     return fig
 
@@ -113,7 +117,8 @@ def save_take(
         content_hash(audio_path),
         fingerprint(wave, ANALYSIS_RATE),
         score_hash=content_hash(score_path) if score_path else None,
-        score_name=Path(score_path).stem if score_path else None,
+        # The piece is named by its score's title, or the file's name when the score has none.
+        score_name=(a.score.title if a.score is not None else None) or (Path(score_path).stem if score_path else None),
         piece_name=piece_name,
         recorded_at=recorded_at,
     )
