@@ -21,6 +21,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 from llaqo import audio  # noqa: E402
 from llaqo.app import ChatApp, Session, build_demo  # noqa: E402
+from llaqo.app.handlers import SAME_AGAIN  # noqa: E402
 from llaqo.lite.evidence import clips  # noqa: E402
 from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn  # noqa: E402
 from llaqo.synthetic import synth_piano  # noqa: E402
@@ -206,7 +207,8 @@ def test_regenerate_and_export(takes, tmp_path):
     *_, last = app.respond(message, [], session, *SETTINGS)
     history = last[0]
     *_, again = app.regenerate(history, session, *SETTINGS)
-    assert again[0][-1]["content"].endswith("you asked 'How was it?' after 0 turns.")
+    regenerated = again[0][-1]["content"]
+    assert regenerated.endswith("you asked 'How was it?' after 0 turns." + SAME_AGAIN), "the same answer says so"
     assert [t.question for t in session.turns] == ["How was it?"]
     markdown, data = app.export(session)["value"]
     text = Path(markdown).read_text()

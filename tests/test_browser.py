@@ -311,13 +311,18 @@ def test_stop_during_the_analysis_then_send_again_answers(server, tmp_path):
         page = browser.new_page(viewport={"width": 1366, "height": 768})
         page.goto(server.url)
         expect(page.get_by_text("Lite coach").first).to_be_visible(timeout=60_000)
+        for name in ("Stop", "Regenerate", "Clear", "Export report"):  # above the fold at 1366x768
+            box = page.get_by_role("button", name=name, exact=True).last.bounding_box()  # the chat has a Clear icon too
+            assert box is not None and box["y"] + box["height"] <= 768, f"{name} is below the fold: {box}"
         page.locator("input[type=file]").first.set_input_files(str(recording))
         expect(page.get_by_label("File thumbnail")).to_be_visible(timeout=30_000)
         ask(page, "How steady was my tempo?")
         analysing = page.locator("[data-testid=bot]").get_by_text("Analysing the recording")
         expect(analysing).to_be_visible(timeout=30_000)
+        assert page.locator(".progress-level-inner").count() <= 1, "the progress is drawn on the chat alone"
         page.get_by_role("button", name="Stop").click()
-        expect(analysing).to_be_visible()  # stopped where it was
+        expect(page.locator(".progress-level-inner")).to_have_count(0, timeout=30_000)  # stopped, as a user sees
+        expect(analysing).to_be_visible()  # where it was
         box = page.locator("textarea").first
         expect(box).to_have_value("How steady was my tempo?")  # the stopped message is still there to send
         expect(page.get_by_label("File thumbnail")).to_be_visible()

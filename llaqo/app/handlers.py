@@ -38,6 +38,7 @@ USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong, VllmError
 PROGRESS = gr.Progress()  # Gradio injects a live tracker for a parameter whose default is a Progress
 HEARTBEAT_S = 0.2  # while a recording is analysed, the handler yields this often, so that Stop can close it
 ANALYSING = "*Analysing the recording…*"  # the chat's line while a new recording is analysed
+SAME_AGAIN = "\n\n*(Asked again: the same answer. Change the settings, or ask in other words, for another.)*"
 
 
 class Stopped(Exception):
@@ -190,7 +191,7 @@ class ChatApp:
         while history and history[-1]["role"] == "assistant":
             history.pop()
         settings = ui_settings(mode, temperature, max_new_tokens, use_history, scope, stride_s)
-        yield from self._answer(history, session, last.question, settings, False)
+        yield from self._answer(history, session, last.question, settings, False, again=last.answer)
 
     def _load_stoppably(
         self, session: Session, audio: Path, score: Path | None, start_s: float, progress
@@ -227,7 +228,17 @@ class ChatApp:
         history.append({"role": "assistant", "content": text})
         yield self._outputs(history, session, False)
 
-    def _answer(self, history, session: Session, question: str, settings: Settings, evidence_changed: bool):
+    def _answer(
+        self,
+        history,
+        session: Session,
+        question: str,
+        settings: Settings,
+        evidence_changed: bool,
+        again: str | None = None,
+    ):
+        """Stream the answer to question into the chat. again: the answer being regenerated, so that one that
+        comes out the same (measured answers always do) says so instead of looking as if nothing happened."""
         facts = session.clip.facts
         heard = facts.heard_s if settings.scope == "window" else (0.0, facts.duration_s)
         header = f"*{report.escape(session.name)} · heard {clock(heard[0])}–{clock(heard[1])}*\n\n"
@@ -258,6 +269,8 @@ class ChatApp:
             yield self._outputs(history, session, False)
             return
         session.turns.append(Turn(question, answer))
+        if again is not None and answer == again:
+            history[-1] = {"role": "assistant", "content": header + answer + SAME_AGAIN}
         mode = "measured" if self.coach is self.practice_coach else settings.mode
         cited = self._clips(session, answer)
         for passage, path in cited:

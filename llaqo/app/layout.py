@@ -46,7 +46,8 @@ def build_demo(
         session = gr.State(None, time_to_live=IDLE_S, delete_callback=app.sessions.end)
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Coach", height=520, buttons=["copy"])
+                # A share of the window, so that Stop, Regenerate, Clear and Export stay on a 1366x768 screen.
+                chatbot = gr.Chatbot(label="Coach", height="56vh", min_height=300, buttons=["copy"])
                 message = gr.MultimodalTextbox(
                     placeholder="Attach or record a performance (and optionally a MIDI/MusicXML score), "
                     "then ask, e.g. “How was my pedalling?”",
@@ -133,15 +134,22 @@ def build_demo(
                 stale = gr.update(value=None, visible=False) if isinstance(update[2], str) else gr.skip()
                 yield (*update, gr.MultimodalTextbox(value=None) if empty else gr.skip(), stale, stale)
 
+        # The progress is drawn on the chat alone, not on each of the seven panels the answer updates.
         submitted = message.submit(
             submit,
             [message, chatbot, session, *settings],
             [*outputs, message, bar_player, report_files],
             api_name="chat",
             concurrency_id="coach",
+            show_progress_on=chatbot,
         )
         regenerated = regenerate.click(
-            app.regenerate, [chatbot, session, *settings], outputs, api_visibility="private", concurrency_id="coach"
+            app.regenerate,
+            [chatbot, session, *settings],
+            outputs,
+            api_visibility="private",
+            concurrency_id="coach",
+            show_progress_on=chatbot,
         )
         stop.click(None, None, None, cancels=[submitted, regenerated], api_visibility="private")
         show_heard = {"fn": lambda s, *scan: timeline(s and s.evidence, *scan), "api_visibility": "private"}
