@@ -186,7 +186,7 @@ def test_wrong_notes_are_heard_and_seen(app_url, tmp_path):
         )
         expect(page.get_by_label("File thumbnail")).to_have_count(2, timeout=30_000)
         ask(page, "Did I play any wrong notes?")
-        expect(page.locator("[data-testid=bot]").first).to_contain_text("where A3 (57) is written", timeout=120_000)
+        expect(page.locator("[data-testid=bot]").first).to_contain_text("where A3 is written", timeout=120_000)
 
         # One clip per cited bar, each bar 2.4 s at 100 BPM plus the context either side (within the take).
         players = page.locator("[data-testid^='waveform-Listen: bar']")
