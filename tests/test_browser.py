@@ -304,7 +304,7 @@ def test_stop_during_the_analysis_then_send_again_answers(server, tmp_path):
     upload), and the stopped analysis left no session folder behind once the page is closed."""
     from playwright.sync_api import expect, sync_playwright
 
-    recording = synth_piano(tmp_path / "long-take.wav", seconds=40.0, seed=3)  # three transcription segments
+    recording = synth_piano(tmp_path / "long-take.wav", seconds=90.0, seed=3)  # long enough to be stopped
     before = set(server.tmp.glob("llaqo-session-*"))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
