@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from llaqo.lite.answers import sentences
 from llaqo.lite.answers.grounding import Citer, Sentence
-from llaqo.lite.answers.scope import Span, bar_views, bars_path, place, where
+from llaqo.lite.answers.scope import Span, bar_views, bars_path, place, score_events, where
 from llaqo.lite.config import LITE
 from llaqo.lite.measures import chords
 
@@ -34,11 +34,7 @@ def problems(c: Citer, span: Span) -> list[Problem]:
     d, out = c.doc, []
     s = d.get("score")
     if s:
-        bars = {s["bars"][i]["bar"] for i in span.bars} if span.bars else None
-        errors = [
-            (k, i) for k in ("wrong", "missed") for i, e in enumerate(s[k])
-            if (bars is None and span.holds(e["time_s"])) or (bars is not None and e.get("bar") in bars)
-        ]  # fmt: skip
+        errors = score_events(d, span, ("wrong", "missed"))
         if errors:
             acc = s["accuracy_pct"]
             out.append(Problem(

@@ -104,6 +104,19 @@ def resolve_scope(scope: Scope, doc: dict) -> Span:
     return _time_span(doc, first_s + a * length, first_s + b * length, section)
 
 
+def score_events(doc: dict, span: Span, kinds: tuple[str, ...]) -> list[tuple[str, int]]:
+    """(kind, index) of the score report's events of these kinds ("wrong", "missed", "extra") inside the span:
+    by bar where the span counts bars, else by time."""
+    s = doc["score"]
+    bars = {s["bars"][i]["bar"] for i in span.bars} if span.bars else None
+    return [
+        (kind, i)
+        for kind in kinds
+        for i, e in enumerate(s[kind])
+        if (bars is None and span.holds(e["time_s"])) or (bars is not None and e.get("bar") in bars)
+    ]
+
+
 def place(c: Citer, span: Span, times: bool = False) -> str:
     """The judged part in words, cited: "bars 5-8" (with times: "bars 5-8 (0:08-0:16)") or "0:30-0:45"."""
     if span.bars:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from llaqo.lite.answers import sentences
 from llaqo.lite.answers.grounding import Citer, Sentence
 from llaqo.lite.answers.questions import Question
-from llaqo.lite.answers.scope import Span, bar_views, bars_path, place, where
+from llaqo.lite.answers.scope import Span, bar_views, bars_path, place, score_events, where
 from llaqo.lite.config import LITE
 
 EDGE_BEATS = 4  # the start and end of a span: the mean of its first and last four beats
@@ -191,21 +191,10 @@ def _level_outliers(c: Citer, span: Span, louder: bool) -> tuple[bool, str] | No
     return (True, f"{text}{heavy}.") if heavy else (False, text + ".")
 
 
-def _score_events(c: Citer, span: Span, kinds: tuple[str, ...]) -> list[tuple[str, int]]:
-    s = c.doc["score"]
-    bars = {s["bars"][i]["bar"] for i in span.bars} if span.bars else None
-    return [
-        (kind, i)
-        for kind in kinds
-        for i, e in enumerate(s[kind])
-        if (bars is None and span.holds(e["time_s"])) or (bars is not None and e.get("bar") in bars)
-    ]
-
-
 def _missed(c: Citer, span: Span) -> tuple[bool | None, str]:
     if "score" not in c.doc:
         return None, "without a score I cannot tell which notes were written, so not which you left out: add the score."
-    missed = _score_events(c, span, ("missed",))
+    missed = score_events(c.doc, span, ("missed",))
     scope = "" if span.whole else f" in {place(c, span)}"
     if not missed:
         s = c.doc["score"]
@@ -232,7 +221,7 @@ def _left_out(c: Citer, i: int) -> str:
 def _which_hand(c: Citer, span: Span) -> tuple[None, str]:
     if "score" not in c.doc:
         return None, "without a score I cannot tell which notes were wrong, nor in which hand: add the score."
-    events = _score_events(c, span, ("wrong", "missed"))
+    events = score_events(c.doc, span, ("wrong", "missed"))
     if not events:
         return None, "neither: I heard no wrong or missed notes" + ("" if span.whole else f" in {place(c, span)}") + "."
     s = c.doc["score"]
