@@ -131,8 +131,9 @@ def main() -> None:
     )
     for folder in sorted(p for p in args.perfbench.iterdir() if p.is_dir()):
         truth = json.loads((folder / "truth.json").read_text())
-        with_score = analyze(folder / "audio.flac", folder / "score.mid", transcriber=transcriber).to_json()
-        audio_only = analyze(folder / "audio.flac", transcriber=transcriber).to_json()
+        audio = folder / truth.get("files", {}).get("audio", "audio.flac")  # a phone copy's is audio.webm
+        with_score = analyze(audio, folder / "score.mid", transcriber=transcriber).to_json()
+        audio_only = analyze(audio, transcriber=transcriber).to_json()
         true_bpm = truth["tempo"]["mean_bpm"]
         err = 100 * abs(with_score["tempo"]["bpm"] - true_bpm) / true_bpm
         err_audio = 100 * abs(audio_only["tempo"]["bpm"] - true_bpm) / true_bpm
