@@ -1,11 +1,9 @@
 """Articulation: how long keys are held relative to the time the notes are written (or given) to last.
 
-A key is held until the transcriber's note end: Transkun's offsets are trained on key releases (it models the
-keys and the pedal apart, as MIDI does), which neither the pedal nor a room's reverberation hides. Where the
-room is dry the release is also heard where the damper stops the string (the note's harmonic-band energy,
-spectral.Envelopes, falls by DROP_DB within DROP_WINDOW_S, far faster than a held note decays); a damper fall
-within CONFIRM_S of the transcribed end confirms it and times it more closely. In a live room, or under the
-pedal, no such fall comes near the end, and the transcribed end stands.
+A key release is found where the damper stops the string: the note's harmonic-band energy
+(spectral.Envelopes) falls by DROP_DB within DROP_WINDOW_S, far faster than a held note decays.
+Under a held sustain pedal no damper falls, so a key released there is timed by the transcriber's note
+end instead, which marks the key's release (Transkun models the keys and the pedal apart, as MIDI does).
 
 The written duration comes from the score (converted to seconds with the performed tempo) when
 one is given, and otherwise is the time to the next onset in the same register, the part of the
@@ -29,7 +27,6 @@ DROP_DB = 6.0  # a damper stops a string: >= 6 dB down within 70 ms (~86 dB/s, n
 DROP_WINDOW_S = 0.07  # short, to time the release closely; all three harmonics, so one masked band does not hide it
 ATTACK_S = 0.09  # the envelope peak is searched this long after the onset
 HORIZON = 1.3  # look for the release up to 1.3 written durations after the onset
-CONFIRM_S = 0.1  # a damper fall this close to the transcribed key release confirms it
 
 
 @dataclass(frozen=True)
@@ -95,20 +92,21 @@ def release_ratios(
 ) -> np.ndarray:
     """(N, 4) notes and (N,) written durations in s (nan = unknown) -> (M,) held / written ratios.
 
-    A note is held until its transcribed end, or until the damper fall heard within CONFIRM_S of it.
-    pedal: (P, 2) transcribed sustain presses [down_s, up_s]: a key released under them lets no damper fall, so
-    its transcribed end is not checked.
+    pedal: (P, 2) transcribed sustain presses [down_s, up_s]. A key released while the pedal is down lets no
+    damper fall, so its release cannot be heard; such a note is timed by its transcribed end instead, which is
+    the key's release (the transcriber models the keys and the pedal apart, as MIDI does).
     """
     rows = np.flatnonzero(np.isfinite(written_s) & (written_s > 0))
     pedal = np.zeros((0, 2)) if pedal is None else np.asarray(pedal, dtype=float).reshape(-1, 2)
     key_up = notes[rows, 1]
     under = ((pedal[None, :, 0] <= key_up[:, None]) & (key_up[:, None] <= pedal[None, :, 1])).any(axis=1)
-    held = notes[rows, 1] - notes[rows, 0]
-    for k, (i, pedalled) in enumerate(zip(rows, under, strict=True)):
-        if not pedalled:
-            damped = release_time(env, notes, i, max(HORIZON * written_s[i], held[k] + CONFIRM_S))
-            held[k] = damped if abs(damped - held[k]) <= CONFIRM_S else held[k]
-    return held / written_s[rows]
+    return np.array(
+        [
+            (notes[i, 1] - notes[i, 0] if pedalled else release_time(env, notes, i, HORIZON * written_s[i]))
+            / written_s[i]
+            for i, pedalled in zip(rows, under, strict=True)
+        ]
+    )
 
 
 def articulation_label(ratios: np.ndarray) -> str:
