@@ -205,8 +205,10 @@ def piece(spec: tuple, seed: int) -> dict:
         ratio = rng.uniform(0.3, 0.45) if detached else rng.uniform(0.97, 1.0)
         start = position + pickup
         on = time_of(start) + (rng.normal(0, 0.006) if start > 0 else 0.0)
-        off = time_of(min(start + length, n_beats)) if not detached else on + ratio * (
-            time_of(min(start + length, n_beats)) - time_of(start)
+        off = (
+            time_of(min(start + length, n_beats))
+            if not detached
+            else on + ratio * (time_of(min(start + length, n_beats)) - time_of(start))
         )
         rows.append([on, max(off - 0.01, on + 0.05), pitch + key, int(np.clip(velocity + rng.normal(0, 3), 20, 120))])
         notated.append([position, length])
@@ -268,22 +270,33 @@ def labels_of(spec: tuple, made: dict) -> dict:
     n = max(len(bpm) // 4, 1)
     ratio = bpm[-n:].mean() / bpm[:n].mean()
     cv = ibi.std() / ibi.mean()
-    tempo = (
-        "ritardando" if ratio <= 0.85 else "accelerando" if ratio >= 1.18 else "rubato" if cv >= 0.05 else "steady"
-    )
+    tempo = "ritardando" if ratio <= 0.85 else "accelerando" if ratio >= 1.18 else "rubato" if cv >= 0.05 else "steady"
     held = made["held"]
     articulation = (
-        "legato" if held.mean() >= 0.9 else "staccato" if held.mean() <= 0.55
-        else "mixed" if 0.2 <= (held < 0.6).mean() <= 0.8 else "?"
+        "legato"
+        if held.mean() >= 0.9
+        else "staccato"
+        if held.mean() <= 0.55
+        else "mixed"
+        if 0.2 <= (held < 0.6).mean() <= 0.8
+        else "?"
     )
     bars = np.array([row[2] for row in bar_rows(made) if row[0] >= 1])
     span = bars.max() - bars.min()
     r = np.corrcoef(np.arange(len(bars)), bars)[0, 1]
     steps = int((np.abs(np.diff(bars)) >= 18).sum())
     dynamics = (
-        "flat" if span <= 12 else "crescendo" if bars[-1] - bars[0] >= 25 and r >= 0.8
-        else "decrescendo" if bars[-1] - bars[0] <= -25 and r <= -0.8
-        else "wide-contrast" if span >= 50 else "terraced" if steps >= 2 else "?"
+        "flat"
+        if span <= 12
+        else "crescendo"
+        if bars[-1] - bars[0] >= 25 and r >= 0.8
+        else "decrescendo"
+        if bars[-1] - bars[0] <= -25 and r <= -0.8
+        else "wide-contrast"
+        if span >= 50
+        else "terraced"
+        if steps >= 2
+        else "?"
     )
     return {"tempo": tempo, "dynamics": dynamics, "articulation": articulation, "pedal": spec[8]}
 
@@ -308,7 +321,9 @@ def write_performance(notes: np.ndarray, pedal: list[list], path: Path, signatur
     ticks = 480
     events = [(round(on * ticks), 1, int(p), int(v)) for on, _, p, v in notes]
     events += [(round(off * ticks), 0, int(p), 0) for _, off, p, _ in notes]
-    events += [(round(down * ticks), 2, 64, 127) for down, _ in pedal] + [(round(up * ticks), -1, 64, 0) for _, up in pedal]
+    events += [(round(down * ticks), 2, 64, 127) for down, _ in pedal] + [
+        (round(up * ticks), -1, 64, 0) for _, up in pedal
+    ]
     track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=1_000_000, time=0)])
     track.append(mido.MetaMessage("time_signature", numerator=signature[0], denominator=signature[1], time=0))
     now = 0
@@ -336,7 +351,9 @@ def take(spec: tuple, seed: int, out: Path) -> dict:
     bar_shift = beats_bar if pickup else 0  # a pickup ends an otherwise empty first bar
     position, length = made["notated"].T
     quarters = (position + bar_shift) * beat_q * 60.0 / q_per_min
-    notated = np.stack([quarters, quarters + length * beat_q * 60.0 / q_per_min, made["notes"][:, 2], made["notes"][:, 3]], 1)
+    notated = np.stack(
+        [quarters, quarters + length * beat_q * 60.0 / q_per_min, made["notes"][:, 2], made["notes"][:, 3]], 1
+    )
     synth.write_score(notated, dest / "score.mid", q_per_min, made["hands"], signature)
     write_performance(made["notes"], made["pedal"], dest / "performance.mid", signature)
     soundfont = SOUNDFONTS[seed % len(SOUNDFONTS)]
@@ -359,13 +376,18 @@ def take(spec: tuple, seed: int, out: Path) -> dict:
         "tempo": {
             "nominal_bpm": bpm,
             "beat_unit": beat_unit,
-            "curve": [[round(float(t), 4), round(60.0 / float(i), 2)] for t, i in zip(beats[:-1], np.diff(beats))],
+            "curve": [
+                [round(float(t), 4), round(60.0 / float(i), 2)] for t, i in zip(beats[:-1], np.diff(beats), strict=True)
+            ],
             "mean_bpm": round(60.0 / float(np.diff(beats).mean()), 2),
         },
         "dynamics": {"label": labels["dynamics"], "velocity_per_bar": bar_rows(made)},
         "articulation": {"label": labels["articulation"], "mean_duration_ratio": round(float(made["held"].mean()), 3)},
-        "pedal": {"label": spec[8], "intervals": [[round(a, 4), round(b, 4)] for a, b in made["pedal"]],
-                  "harmony_changes_s": [round(t, 4) for t in made["changes"]]},
+        "pedal": {
+            "label": spec[8],
+            "intervals": [[round(a, 4), round(b, 4)] for a, b in made["pedal"]],
+            "harmony_changes_s": [round(t, 4) for t in made["changes"]],
+        },
         "wrong_notes": {"substitutions": [], "missed": [], "extra": []},
         "notes": [[round(float(a), 4), round(float(b), 4), int(p), int(v)] for a, b, p, v in made["notes"]],
     }
@@ -385,13 +407,15 @@ def main() -> None:
             parser.error(f"no SoundFont at {path}")
     groups: dict[str, int] = {}
     for seed, spec in enumerate(PIECES):
-        if args.only and spec[0] not in args.only:
-            continue
         # the halves split by piece: every other piece of each texture is held out
         index = groups[spec[1]] = groups.get(spec[1], -1) + 1
         half = "tune" if index % 2 == 0 else "held"
+        if args.only and spec[0] not in args.only:
+            continue
         labels = take(spec, seed, args.out / half)
-        wanted = dict(zip(("tempo", "dynamics", "articulation", "pedal"), (spec[5], spec[6], spec[7], spec[8])))
+        wanted = dict(
+            zip(("tempo", "dynamics", "articulation", "pedal"), (spec[5], spec[6], spec[7], spec[8]), strict=True)
+        )
         flag = "" if labels == wanted else f"  (spec {wanted})"
         print(half, spec[0], labels, flag, flush=True)
 
