@@ -134,7 +134,6 @@ def analyze(
     if len(notes) < MIN_NOTES:
         raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
 
-    touch = dynamics.label_levels(levels, notes)  # the dynamics label's: band levels and velocities
     grid: metre.Metre | None = None  # the beat, metre and bars heard, without a score
     if notated is not None:
         aligned = align.align(notes, notated)
@@ -160,7 +159,7 @@ def analyze(
         # faint "note" must not make a bar sound quiet.
         played = np.concatenate([aligned.pairs[:, 1], [w.perf_index for w in aligned.wrong]])
         played = np.sort(played.astype(int))
-        dyn = dynamics.analyse_dynamics(curve, touch[played], notes[played, 0], bounds[:, 1], "bar")
+        dyn = dynamics.analyse_dynamics(curve, levels[played], notes[played, 0], bounds[:, 1], "bar")
         written = score_report.written_durations(len(notes), notated, aligned)
         harmony = score_report.score_harmony(notated, bars_q[:, 1], bounds[:, 1])
         pedal_share = pedal.PEDAL_SHARE_SCORE
@@ -191,7 +190,7 @@ def analyze(
             bounds = bars.beat_group_bounds(tempo_result.beats, group, played, recording.duration_s)
         jitter = tempo.grid_jitter_ms(notes[:, 0], tempo_result.beats)
         kind = "bar" if grid is not None and grid.confident else "beats"
-        dyn = dynamics.analyse_dynamics(curve, touch, notes[:, 0], bounds, kind)
+        dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds, kind)
         written = articulation.spans_to_next_onset(notes)
         # Harmony changes at the downbeats themselves (harmony_from_notes allows for the chord's spread).
         shift = np.r_[0.0, np.full(len(bounds) - 2, metre.CHORD_GAP_S), 0.0] if kind == "bar" else 0.0

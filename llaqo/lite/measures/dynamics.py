@@ -1,15 +1,10 @@
 """Loudness: an RMS level curve in dBFS for the eye, and per-segment note levels for the label.
 
-A segment is a notated bar when a score is given, otherwise a group of tracked beats. A note's level for the
-label (label_levels) is a weighted mean of two measures in dB. One is the peak of its own pitch's harmonic bands
-(note_levels, spectral.Envelopes) just after its onset, so that texture (how many notes sound) and the
-resonance of earlier notes do not pass for dynamics. The other is its touch: the velocity the transcriber hears
-in the note's timbre and attack, at VELOCITY_DB a unit. A phone's automatic gain flattens the sound's level
-within a second or two, which would read a crescendo as flat from the bands alone; how hard a key is struck
-also changes the balance of its partials, which the gain leaves alone and the transcriber was trained to hear.
-The bands weigh more (TOUCH_WEIGHT) and keep the touch honest where the transcriber's velocities lean with the
-instrument's register (llaqo.lite.synth's even scale is heard rising from velocity 22 to 56). A segment's level is the power mean of its notes' levels: a bar
-sounds as loud as its loud notes, and a few faint notes barely move it.
+A segment is a notated bar when a score is given, otherwise a group of tracked beats. A note's
+level is the peak of its own pitch's harmonic bands (spectral.Envelopes) just after its onset,
+so that texture (how many notes sound) and the resonance of earlier notes do not pass for
+dynamics. A segment's level is the power mean of its notes' levels: a bar sounds as loud as its
+loud notes, and a few faint spurious notes barely move it.
 """
 
 from __future__ import annotations
@@ -25,10 +20,6 @@ CURVE_HOP_S = 0.1  # one loudness point every 100 ms
 FRAME_S = 0.2  # RMS window
 ATTACK_S = 0.09  # a note's level is its band peak within this time of the onset
 FLOOR_DB = -80.0  # level of digital silence
-# dB a unit of the transcribed velocity: the label's thresholds below were set on band levels in dB, and on dev
-# the velocities' bar spreads at 0.4-0.6 dB a unit match the band levels' (bench/RESULTS.md, issue 26)
-VELOCITY_DB = 0.5
-TOUCH_WEIGHT = 0.25  # the touch's share of a note's level; at 0.5 the synthesiser's even scale reads as a crescendo
 # Label thresholds on segment levels in dB. The perfbench definitions are in velocity units (flat <= 12,
 # cresc >= 25 with r >= 0.8, steps >= 18, wide >= 50); a piano's attack level rises about 0.25 dB per unit.
 # Flat: a spread under LITE.flat_db (llaqo.lite.config); the advice and the class view read the label.
@@ -86,13 +77,6 @@ def note_levels(env: Envelopes, notes: np.ndarray) -> np.ndarray:
     return np.array(
         [env.of(int(p))[int(on * fr) : int(on * fr) + width].max(initial=FLOOR_DB) for on, _, p, _ in notes]
     )
-
-
-def label_levels(levels: np.ndarray, notes: np.ndarray) -> np.ndarray:
-    """(N,) band levels in dB (note_levels) and (N, 4) notes [onset_s, offset_s, pitch, velocity] -> (N,) each
-    note's band level and touch (VELOCITY_DB a unit of velocity) weighted by TOUCH_WEIGHT, in dB."""
-    touch = VELOCITY_DB * np.asarray(notes, dtype=float)[:, 3]
-    return (1 - TOUCH_WEIGHT) * np.asarray(levels, dtype=float) + TOUCH_WEIGHT * touch
 
 
 def segment_levels(levels: np.ndarray, onsets: np.ndarray, bounds: np.ndarray) -> np.ndarray:
