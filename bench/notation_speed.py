@@ -1,10 +1,10 @@
 """Speed of engraving a marked score: a 100-bar, two-staff score (1200 notes) with 30 marked errors and shaded
-bars -> SVG pages, through llaqo.lite.evidence.notation.engrave (partitura reads the score, verovio lays it out
-and draws it, the marks are drawn in).
+bars -> SVG pages, through llaqo.lite.evidence.notation.engrave (verovio lays out the score as the analysis
+loaded it and draws it, the marks are drawn in).
 
 Usage: python bench/notation_speed.py [--bars 100] [--midi] [--page-width 1400]
 The score is synthesised (right-hand eighths over left-hand quarters in 4/4) and written as MIDI, then as
-MusicXML by partitura; --midi engraves the MIDI file itself (converted to MusicXML inside engrave()). The score
+MusicXML by partitura; --midi engraves the MIDI score itself (partitura converts it inside engrave()). The score
 report marked on it is made up (every 10th bar: a wrong, a missed and an extra note; every 7th bar off tempo;
 pedal blurred in every 9th), because the time measured is the engraving's, not the analysis's.
 """
@@ -23,6 +23,7 @@ import soundfile
 from common import quiet  # this folder is on the path of a script run from it
 
 from llaqo.lite import synth
+from llaqo.lite.alignment import score
 from llaqo.lite.alignment.score_report import NoteEvent
 from llaqo.lite.analysis import analyze
 from llaqo.lite.evidence import notation
@@ -79,12 +80,13 @@ def main() -> None:
         path = tmp / "score.mid"
         if not args.midi:
             path = tmp / "score.musicxml"
-            path.write_text(notation.musicxml(tmp / "score.mid"))
-        a = marked_analysis(tmp, notes, args.bars)
+            path.write_text(notation.musicxml(score.load_score(tmp / "score.mid")))
+        # The made-up report is marked on this score (loaded once, as analyze() loads it).
+        a = dataclasses.replace(marked_analysis(tmp, notes, args.bars), notated=score.load_score(path))
         times, result = [], None
         for _ in range(REPEATS):
             start = time.perf_counter()
-            result = notation.engrave(path, a, notation.EngraveConfig(page_width=args.page_width))
+            result = notation.engrave(a, notation.EngraveConfig(page_width=args.page_width))
             times.append(time.perf_counter() - start)
     kind = "MIDI" if args.midi else "MusicXML"
     marked = {k: len(v) for k, v in result.marked.items()}

@@ -11,7 +11,6 @@ import logging
 import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from llaqo.audio import AudioError
 from llaqo.batching import BatchConfig, Row, Scheduler
 from llaqo.config import BridgeConfig, ConfigError, PathsConfig
 from llaqo.model.llaqo import LLMInputs
-from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn, content_hash
+from llaqo.protocol import AudioFacts, Clip, Evidence, LruCache, Passage, Settings, Turn, content_hash
 from llaqo.streaming import AnswerStats, AnswerStream, finish, wait
 
 log = logging.getLogger(__name__)
@@ -116,7 +115,7 @@ class LLaQoCoach:
             self.scheduler = Scheduler(self.model.llm, config.batch, eos_id=eos_id)
         if getattr(self.scheduler, "static", False):  # the banner: the static cache is ready, warmed up
             self.about = f"{LLaQoCoach.about} Decoding: {self.scheduler.describe()}."
-        self._clips: OrderedDict[str, Clip] = OrderedDict()
+        self._clips: LruCache[str, Clip] = LruCache(self.config.cache_size)
         self._lock = threading.Lock()
         self.encoder_calls = 0
         """How often the audio encoder ran: follow-ups must not raise it."""
@@ -139,9 +138,9 @@ class LLaQoCoach:
         """
         key = f"{content_hash(audio_path)}@{start_s:.2f}"
         with self._lock:
-            if key in self._clips:
-                self._clips.move_to_end(key)
-                return self._clips[key]
+            cached = self._clips.get(key)
+        if cached is not None:
+            return cached
         recording = audio.load_audio(audio_path, max_duration_s=self.config.max_duration_s)
         fbank = audio.log_mel_window(recording, start_s)[None].to(self.device)
         with torch.inference_mode():
@@ -156,10 +155,7 @@ class LLaQoCoach:
         )
         clip = Clip(key=key, facts=facts, payload=Encoded(encoded, str(audio_path)))
         with self._lock:
-            self._clips[key] = clip
-            while len(self._clips) > self.config.cache_size:
-                self._clips.popitem(last=False)
-        return clip
+            return self._clips.put(key, clip)
 
     def evidence(self, clip: Clip) -> Evidence:
         return Evidence(facts=clip.facts)

@@ -474,7 +474,7 @@ def test_a_file_over_the_limit_is_refused_by_name_and_deleted(tmp_path):
     assert last[0][-1]["content"] == "**Problem:** big.wav is 3 MB; uploads are limited to 1 MB."
     assert not big.exists() and coach.prepared == []
     assert list(
-        app.ask({"path": str(synth_piano(tmp_path / "b2.wav", seconds=20.0, sample_rate=44100, channels=2))}, "?")
+        app.api.ask({"path": str(synth_piano(tmp_path / "b2.wav", seconds=20.0, sample_rate=44100, channels=2))}, "?")
     ) == ["**Problem:** b2.wav is 3 MB; uploads are limited to 1 MB."]
 
 

@@ -89,6 +89,21 @@ def test_answer_without_score_names_the_slowed_times(pair):
     assert 60 * m0 + s0 < end and 60 * m1 + s1 > start, text
 
 
+def test_a_comparison_without_a_score_decodes_neither_recording_again(pair, monkeypatch):
+    """The audio alignment runs on the waves the analyses kept: nothing downstream decodes a file again."""
+    from llaqo.lite import analysis
+
+    coach, _, paths = pair
+    reference, take = coach.prepare(paths["reference"]), coach.prepare(paths["warped"])
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a recording was decoded again")
+
+    monkeypatch.setattr(analysis, "load_audio", refuse)
+    comparison = compare.compare_takes(reference.payload.analysis, take.payload.analysis)
+    assert comparison.time_map.method == "audio" and len(comparison.time_map.points)
+
+
 def test_questions_without_a_reference_word_are_not_comparisons():
     from llaqo.lite.practice.compare_answers import asks_comparison
 

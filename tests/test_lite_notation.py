@@ -43,7 +43,7 @@ def analysis(take):
 
 def test_musicxml_wrong_and_missed_notes_are_marked_on_the_right_notes(take, analysis):
     _, written = take
-    engraved = notation.engrave(take[0] / "score.musicxml", analysis)
+    engraved = notation.engrave(analysis)
     assert engraved.marked["wrong"] == [f"n{k}" for k in WRONG]  # the ids the score file gives those notes
     assert engraved.marked["missed"] == [f"n{MISSED}"]
     svg = "".join(engraved.pages)
@@ -55,10 +55,17 @@ def test_musicxml_wrong_and_missed_notes_are_marked_on_the_right_notes(take, ana
     assert svg.count('class="mNum') == 4  # every bar numbered
 
 
-def test_midi_score_renders_with_numbered_bars(take):
+def test_midi_score_renders_with_numbered_bars(take, monkeypatch):
+    import partitura
+
     tmp, _ = take
     result = analyze(tmp / "take.wav", tmp / "score.mid")
-    engraved = notation.engrave(tmp / "score.mid", result)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the score was parsed again")
+
+    monkeypatch.setattr(partitura, "load_score", refuse)  # engraved from the score the analysis read
+    engraved = notation.engrave(result)
     svg = "".join(engraved.pages)
     numbers = [int(n) for n in re.findall(r'class="mNum[^"]*"[^>]*>.*?<tspan[^>]*>(\d+)</tspan>', svg, re.S)]
     bars = [b.bar for b in result.score.bars]
@@ -66,6 +73,14 @@ def test_midi_score_renders_with_numbered_bars(take):
     assert len(engraved.marked["wrong"]) == len(WRONG)  # partitura's ids differ, but the marks land
     paths = notation.write_pages(engraved, tmp / "out", "take")
     assert [p.name for p in paths][0] == "take-score-1.svg" and paths[0].read_text().startswith("<svg")
+
+
+def test_the_time_grid_is_the_score_s_bars_where_they_were_played(analysis):
+    timeline, views = analysis.timeline, analysis.score.bars
+    assert timeline.kind == "bar" and analysis.notated is not None
+    assert np.allclose(timeline.bounds[:-1], [b.start_s for b in views])
+    assert list(timeline.numbers[:-1]) == [b.bar for b in views]
+    assert list(timeline.bar_at(np.array([b.start_s + 0.05 for b in views]))) == [b.bar for b in views]
 
 
 def test_tempo_and_pedal_bars_are_highlighted(take, analysis):
@@ -77,7 +92,7 @@ def test_tempo_and_pedal_bars_are_highlighted(take, analysis):
     blurred = dataclasses.replace(analysis.pedal, blurred_s=np.array([bars[1].start_s + 0.1]))
     a = dataclasses.replace(analysis, score=changed, pedal=blurred)
     assert notation.highlighted_bars(a) == {"tempo": {bars[2].bar}, "pedal": {bars[1].bar}}
-    svg = "".join(notation.engrave(take[0] / "score.musicxml", a).pages)
+    svg = "".join(notation.engrave(a).pages)
     assert svg.count('class="llaqo-tempo"') == 1 and svg.count('class="llaqo-pedal"') == 1
 
 
@@ -116,7 +131,7 @@ def test_engraves_in_a_worker_thread(take, analysis):
     import threading
 
     found = []
-    worker = threading.Thread(target=lambda: found.append(notation.engrave(take[0] / "score.musicxml", analysis)))
+    worker = threading.Thread(target=lambda: found.append(notation.engrave(analysis)))
     worker.start()
     worker.join()
     assert found and found[0].marked["wrong"] == [f"n{k}" for k in WRONG]

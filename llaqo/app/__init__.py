@@ -4,7 +4,8 @@ Per-session state only: each browser tab has its own Session (current recording,
 recordings it uploaded are deleted when the tab closes (PRIVACY in llaqo.app.sessions says exactly when).
 
     layout      build_demo: the Blocks and their wiring
-    handlers    ChatApp: upload, answer, regenerate, clear, export, the HTTP API
+    handlers    ChatApp: upload, answer, regenerate, clear, export
+    api         the HTTP API (ask, ask_passages): a recording and a question in, the answer out
     views       what the panels show (overview, heard window, banner)
     practice    the reference, history and class-view controls
     score_view  the marked score's pages as HTML

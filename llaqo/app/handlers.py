@@ -14,27 +14,20 @@ from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
-from gradio.data_classes import FileData
 
 from llaqo import report
 from llaqo.app import practice
+from llaqo.app.api import OVERALL_QUESTION, USER_ERRORS, Api
 from llaqo.app.score_view import score_panel
 from llaqo.app.sessions import MAX_UPLOAD_MB, Session, Sessions, oversized
-from llaqo.app.views import SCOPES, overview, ui_settings
-from llaqo.audio import AudioError
-from llaqo.checkpoint import CheckpointError
-from llaqo.decoding import PromptTooLong
-from llaqo.lite.alignment.score import ScoreError
+from llaqo.app.views import overview, ui_settings
 from llaqo.lite.evidence import clips
 from llaqo.protocol import Clip, Coach, Evidence, Passage, PracticeCoach, Progress, Settings, Turn, clock, content_hash
-from llaqo.vllm_engine import VllmError
 
 log = logging.getLogger(__name__)
 
 AUDIO_TYPES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".webm", ".m4a")
 SCORE_TYPES = (".mid", ".midi", ".musicxml", ".xml", ".mxl")
-OVERALL_QUESTION = "How would you rate the performance, and what should the student practise?"
-USER_ERRORS = (AudioError, ScoreError, CheckpointError, PromptTooLong, VllmError)
 PROGRESS = gr.Progress()  # Gradio injects a live tracker for a parameter whose default is a Progress
 HEARTBEAT_S = 0.2  # while a recording is analysed, the handler yields this often, so that Stop can close it
 ANALYSING = "*Analysing the recording…*"  # the chat's line while a new recording is analysed
@@ -72,6 +65,7 @@ class ChatApp:
         self.max_upload_mb = max_upload_mb
         self.sessions = Sessions()
         self.practice = practice.Practice(self.sessions, practice_coach if practice_coach is coach else None)
+        self.api = Api(coach, max_upload_mb)
 
     def load(
         self, session: Session, audio: Path, score: Path | None, start_s: float, progress: Progress | None = None
@@ -371,47 +365,3 @@ class ChatApp:
         data.write_text(report.to_json(session.report))
         evidence = report.write_evidence(session.report, session.folder / "report")
         return gr.update(value=[str(markdown), str(data), *map(str, evidence)], visible=True)
-
-    def ask(
-        self,
-        audio: FileData,
-        question: str,
-        score: FileData | None = None,
-        scope: str = "window",
-        stride_s: float = 0.0,
-    ) -> Iterator[str]:
-        """API: answer a question about a recording, streaming the text. Send the same file again for a
-        follow-up: it is recognised by its content and not analysed twice. scope: "window" (the part from the
-        start) or "whole" (every window, one every stride_s seconds; 0: windows side by side)."""
-        if scope not in SCOPES.values():
-            yield f"**Problem:** scope must be one of {', '.join(SCOPES.values())} (got {scope!r})"
-            return
-        paths = [f["path"] if isinstance(f, dict) else f.path for f in (audio, score) if f is not None]
-        too_big = oversized(paths, self.max_upload_mb)
-        if too_big:
-            yield f"**Problem:** {too_big}"
-            return
-        settings = Settings(scope=scope, stride_s=float(stride_s or 0) or None)
-        try:
-            clip = self.coach.prepare(paths[0], score_path=paths[1] if score is not None else None)
-            answer = ""
-            for piece in self.coach.answer(clip, question.strip() or OVERALL_QUESTION, settings=settings):
-                answer += piece
-                yield answer
-        except USER_ERRORS as err:
-            yield f"**Problem:** {err}"
-
-    def ask_passages(self, audio: FileData, question: str, score: FileData | None = None) -> dict:
-        """API: the complete answer and the passages of the recording it cites, as
-        {"answer": str, "passages": [{"start_s", "end_s", "label", "bars"}]} (bars: [first, last] or null)."""
-        paths = [f["path"] if isinstance(f, dict) else f.path for f in (audio, score) if f is not None]
-        too_big = oversized(paths, self.max_upload_mb)
-        if too_big:
-            return {"answer": f"**Problem:** {too_big}", "passages": []}
-        try:
-            clip = self.coach.prepare(paths[0], score_path=paths[1] if score is not None else None)
-            answer = "".join(self.coach.answer(clip, question.strip() or OVERALL_QUESTION))
-        except USER_ERRORS as err:
-            return {"answer": f"**Problem:** {err}", "passages": []}
-        cited = self.coach.passages(clip, answer)
-        return {"answer": answer, "passages": [report.passage_json(p) for p in cited]}

@@ -167,7 +167,7 @@ def build_demo(
         practice.wire(app.practice, practice_controls, session, chatbot, outputs, compare_plot, app.open_row)
         export.click(app.export, session, report_files, api_visibility="private")
         score_view.select(app.play_bar, [session, message], [bar_player, session, message], api_visibility="private")
-        gr.api(app.ask, api_name="ask", concurrency_id="coach")
-        gr.api(app.ask_passages, api_name="ask_passages", concurrency_id="coach")
+        gr.api(app.api.ask, api_name="ask", concurrency_id="coach")
+        gr.api(app.api.ask_passages, api_name="ask_passages", concurrency_id="coach")
         demo.unload(app.sessions.forget)
     return demo

@@ -83,7 +83,7 @@ def render(result, score_path: str | None, folder: str | Path) -> list[Path]:
         figure.savefig(path, dpi=100)
         written.append(path)
     if score_path is not None:
-        written += notation.write_pages(notation.engrave(score_path, result), folder, stem)
+        written += notation.write_pages(notation.engrave(result), folder, stem)
     return written
 
 

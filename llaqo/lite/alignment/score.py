@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 log = logging.getLogger(__name__)
 
+MUSICXML_SUFFIXES = (".musicxml", ".xml")  # kept as text too: the marked score engraves them as they are
 QUARTER_PER_UNIT = {"w": 4.0, "h": 2.0, "q": 1.0, "e": 0.5, "s": 0.25, "h.": 3.0, "q.": 1.5, "e.": 0.75}
 
 
@@ -40,6 +41,10 @@ class Score:
     hand: np.ndarray
     title: str | None = None
     """The piece's title as the file gives it (MusicXML's work or movement title), else None."""
+    parsed: object = field(default=None, repr=False, compare=False)
+    """The partitura score read from the file: the marked score is engraved from it, not from the file again."""
+    musicxml: str | None = field(default=None, repr=False, compare=False)
+    """The file's own text when it is MusicXML (verovio engraves it as it is, with the ids it gives the notes)."""
 
 
 def _hands(parts: list[np.ndarray], staffs: list[np.ndarray]) -> list[np.ndarray]:
@@ -71,6 +76,7 @@ def load_score(path: str | Path) -> Score:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # partitura warns about every inferred voice and part
             parsed = partitura.load_score(str(path))
+        text = path.read_text(encoding="utf-8", errors="replace") if path.suffix.lower() in MUSICXML_SUFFIXES else None
     except Exception as err:
         raise ScoreError(f"{path.name}: not a readable score (supported: MIDI, MusicXML, MEI, Kern)") from err
     onset, duration, pitch, bar, staff = [], [], [], [], []
@@ -106,4 +112,6 @@ def load_score(path: str | Path) -> Score:
         name=path.name,
         hand=hand[order].astype(int),
         title=_title(parsed),
+        parsed=parsed,
+        musicxml=text,
     )

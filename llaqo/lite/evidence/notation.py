@@ -1,4 +1,5 @@
-"""The score engraved with the performance marked on it: a score file + its Analysis -> SVG pages (verovio).
+"""The score engraved with the performance marked on it: an Analysis made with a score -> the score's SVG pages
+(verovio).
 
 Wrong notes are coloured and labelled with the pitch that was played, missed notes get another colour, extra
 notes a mark at their place; bars where the tempo departed from the median are shaded, bars where the pedal
@@ -37,7 +38,6 @@ ET.register_namespace("xlink", XLINK_NS)
 
 COLOURS = {"wrong": "#d62728", "missed": "#ff7f0e", "extra": "#9467bd", "tempo": "#ffe08a", "pedal": "#6baed6"}
 """Marks: the piano roll's error colours (plots.ERROR_COLOURS), a yellow wash for tempo, a blue line for pedal."""
-MUSICXML_SUFFIXES = (".musicxml", ".xml")  # read by verovio as they are; anything else goes through partitura
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
@@ -74,33 +74,30 @@ def pitch_name(pitch: int) -> str:
     return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
-def musicxml(score_path: str | Path) -> str:
-    """A score file -> MusicXML text: MusicXML as it is, anything partitura reads (MIDI, .mxl, MEI) converted by it.
-    Raises ScoreError naming the file."""
-    path = Path(score_path)
-    if not path.is_file():
-        raise scores.ScoreError(f"{path.name}: score file not found")
-    if path.suffix.lower() in MUSICXML_SUFFIXES:
-        return path.read_text(encoding="utf-8", errors="replace")
+def musicxml(notated: scores.Score) -> str:
+    """A loaded score -> MusicXML text: a MusicXML file's own text, anything else partitura read (MIDI, .mxl, MEI)
+    converted by it. Raises ScoreError naming the file."""
+    if notated.musicxml is not None:
+        return notated.musicxml
     import partitura
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # partitura warns about every inferred voice and part
-            parsed = partitura.load_score(str(path))
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "score.musicxml"
-                partitura.save_musicxml(parsed, out)
+                partitura.save_musicxml(notated.parsed, out)
                 return out.read_text(encoding="utf-8")
     except Exception as err:
-        raise scores.ScoreError(f"{path.name}: cannot be converted to notation ({type(err).__name__})") from err
+        raise scores.ScoreError(f"{notated.name}: cannot be converted to notation ({type(err).__name__})") from err
 
 
-def engrave(score_path: str | Path, a: Analysis, config: EngraveConfig = EngraveConfig()) -> Notation:
-    """Engrave the performed bars of a score with a's score report marked on them. Raises ScoreError."""
+def engrave(a: Analysis, config: EngraveConfig = EngraveConfig()) -> Notation:
+    """Engrave the performed bars of the score a was measured against, with a's score report marked on them.
+    Raises ScoreError."""
     import verovio
 
-    if a.score is None:
+    if a.score is None or a.notated is None:
         raise ValueError("engrave() needs an Analysis made with a score: pass the score to analyze()")
     verovio.enableLog(False)
     # verovio keeps its default resource (font) path per thread and sets it only in the importing one; the
@@ -119,8 +116,8 @@ def engrave(score_path: str | Path, a: Analysis, config: EngraveConfig = Engrave
             "breaks": "auto",
         }
     )
-    if not tk.loadData(musicxml(score_path)):
-        raise scores.ScoreError(f"{Path(score_path).name}: verovio cannot engrave this score")
+    if not tk.loadData(musicxml(a.notated)):
+        raise scores.ScoreError(f"{a.notated.name}: verovio cannot engrave this score")
     notes, measures = _verovio_notes(tk)
     first, last = a.score.performed_bars
     positions = [i + 1 for i, n in enumerate(measures.values()) if n is not None and first <= n <= last]

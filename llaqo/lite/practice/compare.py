@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -187,13 +186,12 @@ class Comparison:
         }
 
 
-def compare_files(reference_path: str | Path, take_path: str | Path, reference: Analysis, take: Analysis) -> Comparison:
-    """Two analysed recordings -> Comparison: by bars when both were aligned to a score, else by audio DTW."""
+def compare_takes(reference: Analysis, take: Analysis) -> Comparison:
+    """Two analysed recordings -> Comparison: by bars when both were aligned to a score, else by audio DTW (on the
+    waves the analyses kept)."""
     time_map = align_bars(reference, take)
     if time_map is None:
-        ref_wave = analysis.decode(reference_path)[0]
-        take_wave = analysis.decode(take_path)[0]
-        time_map = align_audio(ref_wave, take_wave, analysis.ANALYSIS_RATE)
+        time_map = align_audio(reference.wave, take.wave, analysis.ANALYSIS_RATE)
     return compare(reference, take, time_map)
 
 

@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # no display: figures are rendered by the app, never show
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from llaqo.lite.analysis import ANALYSIS_RATE, Analysis, decode  # noqa: E402
+from llaqo.lite.analysis import ANALYSIS_RATE, Analysis  # noqa: E402
 from llaqo.lite.practice.headline import FIELDS, headline  # noqa: E402
 from llaqo.lite.practice.history import History, Take, fingerprint  # noqa: E402
 from llaqo.protocol import content_hash  # noqa: E402
@@ -111,11 +111,10 @@ def save_take(
 ) -> Take:
     """Save an analysed take's headline numbers and fingerprint (never the audio) -> the saved Take.
     Raises history.UnsurePiece when the piece needs naming."""
-    wave = decode(audio_path)[0]
     return store.save(
         headline(a),
         content_hash(audio_path),
-        fingerprint(wave, ANALYSIS_RATE),
+        fingerprint(a.wave, ANALYSIS_RATE),
         score_hash=content_hash(score_path) if score_path else None,
         # The piece is named by its score's title, or the file's name when the score has none.
         score_name=(a.score.title if a.score is not None else None) or (Path(score_path).stem if score_path else None),
