@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 import soundfile
 from matplotlib.figure import Figure
 
-from llaqo.lite import synth
+from llaqo.lite import analysis, synth
 from llaqo.lite.coach import LiteCoach
 from llaqo.protocol import Clip, Evidence, Turn
 
@@ -57,23 +56,26 @@ def test_protocol_shapes(coach, clip):
     assert ev.measurements["duration_s"] == pytest.approx(clip.facts.duration_s, abs=1e-3)
 
 
-def test_cache_by_content(coach, clip, tmp_path):
+def test_cache_by_content(coach, clip, tmp_path, monkeypatch):
     # A copy of the same bytes under another name is the same clip; no re-analysis happens.
     original = next(Path(tmp_path).parent.glob("coach*/take.wav"))
     copy = tmp_path / "copy.wav"
     copy.write_bytes(original.read_bytes())
-    start = time.perf_counter()
-    again = coach.prepare(copy)
-    assert again is clip
-    assert time.perf_counter() - start < 0.1
+    monkeypatch.setattr(analysis, "hear", lambda *a, **k: pytest.fail("the copy was analysed again"))
+    assert coach.prepare(copy) is clip
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
-def test_answers_are_quick_and_say_something(coach, clip, question):
-    """Every answer type (grounding is checked strictly in test_grounding.py) comes in well under 0.1 s."""
-    start = time.perf_counter()
+def test_answers_say_something_without_hearing_again(coach, clip, question, monkeypatch):
+    """Every answer type (grounding is checked strictly in test_grounding.py) reads the prepared analysis: it
+    neither decodes nor transcribes again, which is what keeps answers instant (speed is bench/'s to measure)."""
+
+    def heard_again(*args, **kwargs):
+        raise AssertionError("an answer decoded or transcribed the recording again")
+
+    monkeypatch.setattr(analysis, "hear", heard_again)
+    monkeypatch.setattr(analysis, "decode", heard_again)
     chunks = list(coach.answer(clip, question))
-    assert time.perf_counter() - start < 0.1
     assert len(chunks) >= 1 and "".join(chunks).strip()
 
 
