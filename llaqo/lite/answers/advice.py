@@ -122,7 +122,8 @@ def problems(c: Citer, span: Span) -> list[Problem]:
             "dynamics", 0.5,
             lambda c: f"your dynamics stayed within {c('dynamics.range_db', '.1f')} dB over the whole take",
             "mark where each phrase peaks and play it with a clear swell towards that point",
-            lambda c: "the dynamics stayed flat from start to end, with no clear swell or contrast",
+            lambda c: f"the dynamics stayed flat from start to end ({c('notes[0][0]', how='clock')}-"
+            f"{c(_last_onset(c), how='clock')}), with no clear swell or contrast",
         ))  # fmt: skip
     return out
 

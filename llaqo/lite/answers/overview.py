@@ -8,6 +8,8 @@ a count or a tempo in BPM. Like every answer it cites what it states (grounding.
 
 from __future__ import annotations
 
+import re
+
 from llaqo.lite.answers import advice, sentences, style
 from llaqo.lite.answers.grounding import Citer, Sentence
 from llaqo.lite.answers.scope import Span, place
@@ -99,3 +101,41 @@ def _fine(c: Citer, span: Span, problems: set[str]) -> list:
 
 def _listed(items: list[str], last: str = "and") -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+VERDICT_OPENINGS = re.compile(r"^(A (secure|good|fair) |This .*needs work)")
+TOPIC_WORDS = {  # how the overall answer's words name each problem
+    "notes": r"played|left out|written",
+    "tempo": r"tempo",
+    "rhythm": r"even",
+    "pedal": r"pedal",
+    "chords": r"chord",
+    "runs": r"run",
+    "balance": r"melody",
+    "dynamics": r"dynamics",
+}
+PLACE = re.compile(r"\bbars? \d+|\d+:\d\d")
+
+
+def shortfalls(text: str, top: str | None) -> list[str]:
+    """What the overall answer `text` lacks, as the tests and bench/overview_voice.py check it: a verdict first,
+    at most MAX_WORDS words before "Ask me about", the top problem (an advice topic, None when none) named with
+    its place, and no MIDI number, dB or ms. [] when it has all."""
+    out = []
+    if not VERDICT_OPENINGS.match(text):
+        out.append("does not start with a verdict")
+    before, ask, _ = text.partition("Ask me about")
+    if not ask:
+        out.append('no "Ask me about"')
+    if words(before) > MAX_WORDS:
+        out.append(f"{words(before)} words before 'Ask me about'")
+    first = re.search(r"First, (.*?): ", before)  # the first point, up to its practice
+    if top is not None and not (first and re.search(TOPIC_WORDS[top], first.group(1)) and PLACE.search(first.group(1))):
+        out.append(f"does not name the top problem ({top}) and where")
+    if top is None and "nothing that needs fixing" not in before:
+        out.append("finds no problem but does not say so")
+    if re.search(r"\bMIDI\b|[A-G][#b]?-?\d\s*\(\d+\)|\(\d{2,3}\)", text):
+        out.append("shows a MIDI number")
+    if re.search(r"\d\s*(dB|ms)\b", before):
+        out.append("states dB or ms unasked")
+    return out
