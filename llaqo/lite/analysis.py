@@ -20,6 +20,7 @@ from llaqo.lite.alignment import align, score, score_report
 from llaqo.lite.alignment.score_report import ScoreReport
 from llaqo.lite.hearing import metre, spectral, tempo, transcribe, voices
 from llaqo.lite.measures import articulation, balance, bars, chords, dynamics, pedal, runs
+from llaqo.lite.measures import key as keys
 from llaqo.lite.measures.bars import BarView
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class Analysis:
     """Without a score: the beat, metre and downbeats inferred from the notes (None with a score, or too few)."""
     bars: list[BarView] = field(default_factory=list)
     """Without a score: bars counted from the first inferred downbeat, when the bar grid is confident."""
+    key: keys.Key | None = None
+    """The key notes are spelled in: the score's (its signature or its notes), else estimated from the notes heard."""
 
     def to_json(self) -> dict:
         out = {
@@ -81,6 +84,7 @@ class Analysis:
             "chords": self.chords.to_json(),
             "runs": self.runs.to_json(),
             "cautions": list(self.cautions),
+            "key": None if self.key is None else self.key.to_json(),
         }
         if self.score is not None:
             out["score"] = self.score.to_json()
@@ -223,6 +227,7 @@ def analyze(
         cautions=_cautions(notes, recording.duration_s, dyn),
         metre=grid,
         bars=bar_views,
+        key=notated.key if notated is not None else keys.estimate(notes[:, 2], notes[:, 1] - notes[:, 0], "notes"),
     )
 
 

@@ -16,7 +16,6 @@ from llaqo.lite.answers.scope import Span, bar_views, bars_path, place, score_ev
 from llaqo.lite.config import LITE
 from llaqo.lite.measures import chords
 
-
 TEMPO_SAID = {  # tempo.label -> the problem in words
     "rushing": "the tempo ran ahead",
     "rubato": "the tempo pulled about more than the music asks",
@@ -36,7 +35,7 @@ class Problem:
     """The measurements behind it, where they are worst (the rating, the one thing to fix, the plan)."""
     practise: str
     said: Callable[[Citer], str]
-    """The problem in a teacher's words with its place, no dB or ms (the overall answer, llaqo.lite.answers.overview)."""
+    """The problem in a teacher's words with its place, no dB or ms (the overall answer: answers/overview.py)."""
 
 
 def problems(c: Citer, span: Span) -> list[Problem]:
@@ -83,8 +82,8 @@ def problems(c: Citer, span: Span) -> list[Problem]:
             lambda c: f"the pedal blurred the harmony at {c.of('count', blurred, 'd')} harmony "
             f"change{'' if len(blurred) == 1 else 's'}, first at {where(c, blurred[0])}",
             "lift the pedal exactly as the new harmony sounds and press it again just after; listen for clean bass",
-            lambda c: f"the pedal blurred {c.of('count', blurred, 'd')} harmony change{'' if len(blurred) == 1 else 's'}, "
-            f"first at {where(c, blurred[0])}",
+            lambda c: f"the pedal blurred {c.of('count', blurred, 'd')} harmony "
+            f"change{'' if len(blurred) == 1 else 's'}, first at {where(c, blurred[0])}",
         ))  # fmt: skip
     rows = d["chords"]["chords"]
     spreads = [f"chords.chords[{i}][1]" for i, r in enumerate(rows) if span.holds(r[0])]
@@ -134,7 +133,8 @@ def _notes_said(c: Citer, errors: list[tuple[str, int]]) -> str:
     e = f"score.{kind}[{i}]"
     at = f"in bar {c(e + '.bar', 'd')} ({c(e + '.time_s', how='clock')})"
     if kind == "wrong":
-        first = f"{at} you played {c(e + '.played_pitch', how='note')} where {c(e + '.notated_pitch', how='note')} is written"
+        played, written = c(e + ".played_pitch", how="note"), c(e + ".notated_pitch", how="note")
+        first = f"{at} you played {played} where {written} is written"
     else:
         first = f"{at} you left out the written {c(e + '.pitch', how='note')}"
     if len(errors) == 1:
