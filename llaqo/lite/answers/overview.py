@@ -58,7 +58,11 @@ def overall(c: Citer, span: Span, topics: tuple[str, ...]) -> list[Sentence]:
 
 def _verdict(c: Citer, span: Span, found: list[advice.Problem]) -> str:
     """One sentence: how the take (or the asked part) went, from the problems' points on a scale of 5."""
-    what = "take" if span.whole else f"{span.named or 'passage'} ({place(c, span, times=True)})"
+    named = span.named or "passage"
+    if span.whole:
+        what = "take"
+    else:
+        what = f"{named} in {place(c, span, times=True)}" if span.bars else f"{named} ({place(c, span)})"
     lost = sum(p.points for p in found)
     n = COUNT_WORDS[min(len(found), len(COUNT_WORDS) - 1)]
     things = f"{n} thing{'' if len(found) == 1 else 's'}"
@@ -79,7 +83,9 @@ def _fine(c: Citer, span: Span, problems: set[str]) -> list:
         reason = style.invites_rubato(d) if t["label"] == "rubato" else None
         shape = f" with a rubato that suits {reason}" if reason else ""
         kind = "a tempo" if reason else f"a {t['label']} tempo"
-        out.append(lambda c: f"{kind} around {c('tempo.bpm')} BPM{shape}")
+        beats = [f"tempo.curve[{i}][1]" for i, p in enumerate(t["curve"]) if span.holds(p[0])]
+        beats = ["tempo.bpm"] if span.whole else beats  # the take's tempo as the tempo answer says it
+        out.append(lambda c: f"{kind} around {c.of('mean', beats)} BPM{shape}")
     if "notes" not in problems and "score" in d:
         out.append(lambda c: "the notes as written")
     if "rhythm" not in problems:
