@@ -8,11 +8,9 @@ Exits 1 when any answer falls short.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-from common import PERFBENCH_DEV, quiet  # this folder is on the path of a script run from it
+from common import perfbench_args  # this folder is on the path of a script run from it
 from lite_accuracy import cached_transcriber
 
 from llaqo.lite.analysis import analyze
@@ -26,11 +24,7 @@ QUESTIONS = ("", "How was it?")
 
 
 def main() -> None:
-    quiet()
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--perfbench", type=Path, default=PERFBENCH_DEV)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/llaqo-transkun-cache/lite"))
-    args = parser.parse_args()
+    args = perfbench_args(__doc__)
     transcriber = cached_transcriber(args.cache)
     print(f"{'performance':<36} {'score':>5} {'words':>5} {'top problem':>11}  shortfalls")
     failed = 0

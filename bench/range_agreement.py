@@ -7,22 +7,15 @@ Usage: python bench/range_agreement.py [--perfbench ../shared/perfbench/dev] [--
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
-from common import PERFBENCH_DEV, quiet  # this folder is on the path of a script run from it
+from common import perfbench_args  # this folder is on the path of a script run from it
 from lite_accuracy import cached_transcriber
 
 from llaqo.lite.analysis import analyze
 
 
 def main() -> None:
-    quiet()
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--perfbench", type=Path, default=PERFBENCH_DEV)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/llaqo-transkun-cache/lite"))
-    args = parser.parse_args()
+    args = perfbench_args(__doc__)
     transcriber = cached_transcriber(args.cache)
     print(f"{'performance':<36} {'max-min score/none':>18} {'range_db score/none':>19}")
     gaps = {"max-min": [], "range_db": []}

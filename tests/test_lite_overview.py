@@ -11,6 +11,7 @@ import copy
 import numpy as np
 import pytest
 import soundfile
+from test_grounding import two_hand_take  # tests/ is on sys.path under pytest's default import mode
 
 from llaqo.lite import analysis, synth
 from llaqo.lite.answers import advice, overview
@@ -22,21 +23,10 @@ from llaqo.lite.answers.scope import resolve_scope
 SR = 22050
 
 
-def melody_over_bass(bpm: float, wrong_at: int | None = None) -> np.ndarray:
-    """Eight 4/4 bars of a stepwise melody over a bass and a chord; the melody note wrong_at a semitone off."""
-    beat, rows = 60 / bpm, []
-    for i in range(32):
-        t = 0.5 + i * beat
-        rows.append([t, t + 0.9 * beat, 72 + (i * 2) % 7 + (1 if i == wrong_at else 0), 90])
-        if i % 2 == 0:
-            rows += [[t, t + 1.8 * beat, 48 + i % 5, 60], [t, t + 1.8 * beat, 55 + i % 5, 60]]
-    return np.array(rows, dtype=float)
-
-
 @pytest.fixture(scope="module")
 def takes(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("overview")
-    played, written = melody_over_bass(100, wrong_at=9), melody_over_bass(100)
+    played, written = two_hand_take(100, 90, wrong=True), two_hand_take(100, 90)
     audio, score = tmp / "take.wav", tmp / "score.mid"
     soundfile.write(audio, synth.render(played, SR), SR)
     synth.write_score(written, score, 100, hands=np.where(written[:, 2] >= 60, 0, 1))
