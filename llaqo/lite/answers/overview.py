@@ -39,7 +39,7 @@ def overall(c: Citer, span: Span, topics: tuple[str, ...]) -> list[Sentence]:
         if i and words(text) > budget:
             c.pending = pending  # not said: its citations go with it
             break
-        out.append(c.say(text[0].upper() + text[1:]))
+        out.append(c.say(text))
         budget -= words(text)
     named = {p.topic for p in found[: len(out) - 1]}
     fine = _fine(c, span, {p.topic for p in found})
