@@ -9,7 +9,6 @@ downbeat at or after the first note (bars in truth.json's dynamics.velocity_per_
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import mido
 import mir_eval
 import numpy as np
-from common import PERFBENCH_DEV, quiet  # this folder is on the path of a script run from it
+from common import perfbench_args  # this folder is on the path of a script run from it
 
 from llaqo.lite.analysis import analyze
 from llaqo.lite.hearing import transcribe
@@ -113,11 +112,7 @@ def cached_transcriber(folder: Path):
 
 
 def main() -> None:
-    quiet()
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--perfbench", type=Path, default=PERFBENCH_DEV)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/llaqo-transkun-cache/lite"))
-    args = parser.parse_args()
+    args = perfbench_args(__doc__)
     transcriber = cached_transcriber(args.cache)
     rows, label_hits, audio_label_hits = [], {k: [] for k in LABELS}, {k: [] for k in LABELS}
     metre_hits, downbeat_hits, confident = [], [], []

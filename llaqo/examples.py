@@ -32,10 +32,11 @@ def _detached_scale() -> np.ndarray:
 
 
 def _crescendo_arpeggio() -> np.ndarray:
-    """A G-major arpeggio rising from piano to forte, staccato."""
+    """A G-major arpeggio from G2 to B4, twice, growing from piano to forte, staccato. (Four octaves up to G7, as
+    it was, took the top notes out of what Transkun hears of the synthesiser: 5 of 16 were heard.)"""
     notes = synth.scale_notes(bpm=110, n=16, velocity=40, legato=0.4, first_pitch=55)
-    arpeggio = [55, 59, 62, 67]
-    notes[:, 2] = [arpeggio[i % 4] + 12 * (i // 4) for i in range(16)]
+    arpeggio = [43, 47, 50, 55, 59, 62, 67, 71]
+    notes[:, 2] = arpeggio + arpeggio
     notes[:, 3] = np.linspace(35, 110, 16)
     return notes
 
@@ -55,6 +56,6 @@ def write_examples(folder: str | Path) -> list[Path]:
     for name, notes in RECORDINGS.items():
         path = folder / name
         if not path.is_file():
-            soundfile.write(str(path), synth.render(notes(), SAMPLE_RATE), SAMPLE_RATE)
+            soundfile.write(str(path), synth.render_struck(notes(), SAMPLE_RATE), SAMPLE_RATE)
         paths.append(path)
     return paths

@@ -13,6 +13,7 @@ from llaqo.lite import synth
 from llaqo.lite.analysis import analyze
 from llaqo.lite.answers import answers, passages
 from llaqo.lite.evidence import notation
+from llaqo.lite.measures import key as keys
 
 SR = 22050
 BPM = 100.0
@@ -50,7 +51,7 @@ def test_musicxml_wrong_and_missed_notes_are_marked_on_the_right_notes(take, ana
     for k in WRONG:
         assert re.search(rf'<g id="n{k}" class="note llaqo-wrong" fill="{notation.COLOURS["wrong"]}"', svg)
     assert re.search(rf'<g id="n{MISSED}" class="note llaqo-missed" fill="{notation.COLOURS["missed"]}"', svg)
-    played = [notation.pitch_name(int(written[k, 2]) + s) for k, s in WRONG.items()]
+    played = [keys.spell(int(written[k, 2]) + s, analysis.key) for k, s in WRONG.items()]
     assert re.findall(r'class="llaqo-played"[^>]*>([^<]+)<', svg) == played == ["Bb3", "E4"]
     assert svg.count('class="mNum') == 4  # every bar numbered
 

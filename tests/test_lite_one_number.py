@@ -3,10 +3,17 @@ answer's, and pedalling with a blurred change is never called clean (issue 29's 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import numpy as np
+
+from llaqo.app.views import overview
 from llaqo.lite.answers import advice, sentences
 from llaqo.lite.answers.grounding import Citer
 from llaqo.lite.answers.questions import Scope
 from llaqo.lite.answers.scope import resolve_scope
+from llaqo.lite.measures import dynamics
+from llaqo.protocol import AudioFacts, Evidence
 
 
 def doc(**parts) -> dict:
@@ -52,3 +59,31 @@ def test_pedalling_with_a_blurred_change_is_mostly_clean():
     assert first.startswith("I hear mostly clean pedalling")
     d["pedal"]["blurred_changes_s"] = []
     assert sentences.pedal(Citer(d), whole(d))[0].text.startswith("I hear clean pedalling")
+
+
+def test_the_dynamic_range_is_one_measurement_whatever_the_grid():
+    """The same playing measured on the score's bars (its notes only) and on heard beat groups (every note heard,
+    two faint ghost notes in a pause among them): one stray segment moved max - min by 12 dB; the range does not."""
+    onsets = np.arange(32) * 0.5 + 0.5
+    levels = 40 + 10 * onsets / onsets.max()  # a crescendo of 10 dB
+    bars = np.arange(0.5, 17, 2.0)  # eight bars of four notes
+    scored = dynamics.analyse_dynamics(np.zeros((1, 2)), levels, onsets, bars, "bar")
+    ghosts_at = np.array([16.6, 16.8])  # in the pause after the last note: a segment of their own
+    heard = dynamics.analyse_dynamics(
+        np.zeros((1, 2)), np.r_[levels, 30.0, 30.0], np.r_[onsets, ghosts_at], np.r_[np.arange(0.5, 16.6, 1.0), 17.5],
+        "beats",
+    )  # fmt: skip
+    spans = [d.segments[:, 2].max() - d.segments[:, 2].min() for d in (scored, heard)]
+    assert spans[1] - spans[0] > 8, "the stray segment is there"
+    assert abs(heard.range_db - scored.range_db) < 1.5 and scored.range_db > 5
+
+
+def test_the_range_reads_the_same_in_the_chat_the_rating_and_the_overview():
+    d = doc(dynamics={"label": "flat", "range_db": 4.26, "segments": [[0.5, 4.0, 45.0], [4.0, 7.5, 49.26]]})
+    chat = sentences.dynamics(Citer(d), whole(d))[0].text
+    c = Citer(d)
+    [flat] = [p for p in advice.problems(c, whole(d)) if p.topic == "dynamics"]
+    facts = AudioFacts("take.wav", 8.0, 22050, 1, (0.0, 8.0))
+    panel = overview(Evidence(facts, {**d, "articulation": {"label": "legato"}}), SimpleNamespace(name="Lite"))
+    for text in (chat, flat.why(c), panel):
+        assert "4.3 dB" in text, text

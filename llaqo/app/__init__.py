@@ -9,6 +9,7 @@ recordings it uploaded are deleted when the tab closes (PRIVACY in llaqo.app.ses
     views       what the panels show (overview, heard window, banner)
     practice    the reference, history and class-view controls
     score_view  the marked score's pages as HTML
+    microphone  the microphone overlay's close button (a script run in the browser)
     sessions    a tab's Session, its folder and when it is deleted
 """
 

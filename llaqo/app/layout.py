@@ -10,6 +10,7 @@ import gradio as gr
 from llaqo import examples
 from llaqo.app import practice
 from llaqo.app.handlers import ANALYSING, AUDIO_TYPES, PROGRESS, SCORE_TYPES, ChatApp
+from llaqo.app.microphone import CLOSE_MICROPHONE_JS
 from llaqo.app.score_view import SCORE_CLICK_JS, score_panel
 from llaqo.app.sessions import CACHE_S, IDLE_S, MAX_UPLOAD_MB, MB, PRIVACY
 from llaqo.app.views import MODES, SCOPES, banner, overview, timeline
@@ -56,6 +57,7 @@ def build_demo(
                     file_count="multiple",
                     show_label=False,
                 )
+                gr.HTML("", js_on_load=CLOSE_MICROPHONE_JS, padding=False)  # the microphone overlay's close button
                 with gr.Row():
                     stop = gr.Button("Stop", size="sm")
                     regenerate = gr.Button("Regenerate", size="sm")

@@ -23,6 +23,7 @@ from llaqo.lite.alignment import align, score, score_report
 from llaqo.lite.alignment.score_report import ScoreReport
 from llaqo.lite.hearing import metre, spectral, tempo, transcribe, voices
 from llaqo.lite.measures import articulation, balance, bars, chords, dynamics, pedal, runs
+from llaqo.lite.measures import key as keys
 from llaqo.lite.measures.bars import BarView
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,8 @@ class Analysis:
     wave: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32), repr=False, compare=False)
     """(samples,) mono float32 at ANALYSIS_RATE, as heard: a comparison without a score aligns two takes' waves,
     and the practice history fingerprints it, without decoding the file again."""
+    key: keys.Key | None = None
+    """The key notes are spelled in: the score's (its signature or its notes), else estimated from the notes heard."""
 
     def to_json(self) -> dict:
         out = {
@@ -149,6 +152,7 @@ class Analysis:
             "chords": self.chords.to_json(),
             "runs": self.runs.to_json(),
             "cautions": list(self.cautions),
+            "key": None if self.key is None else self.key.to_json(),
         }
         if self.score is not None:
             out["score"] = self.score.to_json()
@@ -323,6 +327,9 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
         timeline=timeline,
         notated=reading.notated,
         wave=heard.wave,
+        key=reading.notated.key
+        if reading.notated is not None
+        else keys.estimate(notes[:, 2], notes[:, 1] - notes[:, 0], "notes"),
     )
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from llaqo.lite.measures import key as keys
+
 log = logging.getLogger(__name__)
 
 MUSICXML_SUFFIXES = (".musicxml", ".xml")  # kept as text too: the marked score engraves them as they are
@@ -45,6 +47,8 @@ class Score:
     """The partitura score read from the file: the marked score is engraved from it, not from the file again."""
     musicxml: str | None = field(default=None, repr=False, compare=False)
     """The file's own text when it is MusicXML (verovio engraves it as it is, with the ids it gives the notes)."""
+    key: keys.Key | None = None
+    """The key: the file's key signature, else estimated from the notes (llaqo.lite.measures.key)."""
 
 
 def _hands(parts: list[np.ndarray], staffs: list[np.ndarray]) -> list[np.ndarray]:
@@ -80,7 +84,7 @@ def load_score(path: str | Path) -> Score:
     except Exception as err:
         raise ScoreError(f"{path.name}: not a readable score (supported: MIDI, MusicXML, MEI, Kern)") from err
     onset, duration, pitch, bar, staff = [], [], [], [], []
-    nominal, beat_q = None, 1.0
+    nominal, beat_q, signature = None, 1.0, None
     for part in parsed.parts:
         na = part.note_array(include_time_signature=True, include_staff=True)
         if len(na) == 0:
@@ -93,6 +97,7 @@ def load_score(path: str | Path) -> Score:
         if na["ts_beat_type"][0] == 8 and na["ts_beats"][0] % 3 == 0:
             beat_q = 1.5  # compound metre: the beat is a dotted quarter
         tempos = list(part.iter_all(partitura.score.Tempo))
+        signature = signature or next(part.iter_all(partitura.score.KeySignature), None)
         if nominal is None and tempos:
             nominal = float(tempos[0].bpm) * QUARTER_PER_UNIT.get(tempos[0].unit or "q", 1.0)
     if not onset:
@@ -114,4 +119,7 @@ def load_score(path: str | Path) -> Score:
         title=_title(parsed),
         parsed=parsed,
         musicxml=text,
+        key=keys.Key(signature.fifths, signature.mode == "minor", "score")
+        if signature is not None
+        else keys.estimate(pitch_a, duration_q, "score notes"),
     )

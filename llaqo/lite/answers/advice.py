@@ -10,11 +10,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llaqo.lite.answers import sentences
+from llaqo.lite.answers import sentences, style
 from llaqo.lite.answers.grounding import Citer, Sentence
 from llaqo.lite.answers.scope import Span, bar_views, bars_path, place, score_events, where
 from llaqo.lite.config import LITE
 from llaqo.lite.measures import chords
+
+TEMPO_SAID = {  # tempo.label -> the problem in words
+    "rushing": "the tempo ran ahead",
+    "rubato": "the tempo pulled about more than the music asks",
+    "accelerando": "the tempo crept up",
+    "ritardando": "the tempo sagged",
+}
 
 
 @dataclass(frozen=True)
@@ -25,7 +32,10 @@ class Problem:
     topic: str
     points: float
     why: Callable[[Citer], str]
+    """The measurements behind it, where they are worst (the rating, the one thing to fix, the plan)."""
     practise: str
+    said: Callable[[Citer], str]
+    """The problem in a teacher's words with its place, no dB or ms (the overall answer: answers/overview.py)."""
 
 
 def problems(c: Citer, span: Span) -> list[Problem]:
@@ -41,15 +51,20 @@ def problems(c: Citer, span: Span) -> list[Problem]:
                 "notes", 2.0 if acc < 90 else 1.0 if acc < 95 else 0.5,
                 lambda c, e=errors: _notes_why(c, span, e),
                 "play that bar and the next hands separately, slowly, until the notes are sure",
+                lambda c, e=errors: _notes_said(c, e),
             ))  # fmt: skip
     t = d["tempo"]
     beats = [i for i, p in enumerate(t["curve"]) if span.holds(p[0])]
-    if (t["label"] in ("rushing", "rubato") or t["cv_pct"] > 6) and len(beats) >= 2:
+    # Rubato is the style in a waltz or a nocturne, never a fault there; rushing is a fault anywhere.
+    asked = t["label"] == "rubato" and style.invites_rubato(d)
+    if (t["label"] in ("rushing", "rubato") or t["cv_pct"] > 6) and len(beats) >= 2 and not asked:
         out.append(Problem(
             "tempo", 1.0 if t["label"] == "rushing" else 0.5,
             lambda c: f"your tempo was {c.get('tempo.label')}, with beat-to-beat variation of "
-            f"{c('tempo.cv_pct', '.1f')}% around {c('tempo.bpm')} BPM, furthest from it at {_tempo_extreme(c, span)}",
+            f"{c('tempo.cv_pct', '.1f')}% around {c('tempo.bpm')} BPM, furthest from it at {_tempo_extreme(c, span)}"
+            + (", more than this music asks for" if t["label"] == "rubato" else ""),
             "keep a metronome click on every beat and count aloud",
+            lambda c: f"{TEMPO_SAID.get(t['label'], 'the tempo wandered')}, most at {_tempo_extreme(c, span)}",
         ))  # fmt: skip
     if d["timing"]["jitter_ms"] > LITE.jitter_even_ms:
         out.append(Problem(
@@ -57,6 +72,8 @@ def problems(c: Citer, span: Span) -> list[Problem]:
             lambda c: f"your onsets sat {c('timing.jitter_ms')} ms (RMS) off their grid over the whole take, from "
             f"{c('notes[0][0]', how='clock')} to {c(_last_onset(c), how='clock')}",
             "practise in dotted rhythms, then straight, with the metronome on the subdivision",
+            lambda c: f"the notes were not evenly placed, all through the take "
+            f"({c('notes[0][0]', how='clock')}-{c(_last_onset(c), how='clock')})",
         ))  # fmt: skip
     blurred = [f"pedal.blurred_changes_s[{i}]" for i, x in enumerate(d["pedal"]["blurred_changes_s"]) if span.holds(x)]
     if d["pedal"]["label"] == "blurred" and blurred:
@@ -65,6 +82,8 @@ def problems(c: Citer, span: Span) -> list[Problem]:
             lambda c: f"the pedal blurred the harmony at {c.of('count', blurred, 'd')} harmony "
             f"change{'' if len(blurred) == 1 else 's'}, first at {where(c, blurred[0])}",
             "lift the pedal exactly as the new harmony sounds and press it again just after; listen for clean bass",
+            lambda c: f"the pedal blurred {c.of('count', blurred, 'd')} harmony "
+            f"change{'' if len(blurred) == 1 else 's'}, first at {where(c, blurred[0])}",
         ))  # fmt: skip
     rows = d["chords"]["chords"]
     spreads = [f"chords.chords[{i}][1]" for i, r in enumerate(rows) if span.holds(r[0])]
@@ -74,6 +93,7 @@ def problems(c: Citer, span: Span) -> list[Problem]:
             lambda c: f"your chords were spread by {c.of('median', spreads)} ms (median), the widest at "
             f"{where(c, _widest(c, spreads))}",
             "drop the whole hand into each chord from the key surface, slowly, listening for one sound",
+            lambda c: f"the chords were not together, most at {where(c, _widest(c, spreads))}",
         ))  # fmt: skip
     uneven = [f"runs.runs[{i}][4]" for i, r in enumerate(d["runs"]["runs"]) if span.holds(r[0])]
     if uneven and sum(c.get(p) for p in uneven) / len(uneven) >= LITE.run_uneven_cv_pct:
@@ -82,6 +102,7 @@ def problems(c: Citer, span: Span) -> list[Problem]:
             lambda c: f"the notes of your fast runs were spaced unevenly, varying by {c.of('mean', uneven, '.1f')}%, "
             f"most in the run at {where(c, _widest(c, uneven))}",
             "play the runs in rhythms (long-short, short-long) and in groups, at a slow metronome",
+            lambda c: f"the fast runs were uneven, most at {where(c, _widest(c, uneven))}",
         ))  # fmt: skip
     voiced = [f"balance.segments[{i}][3]" for i, r in enumerate(d["balance"]["segments"])
               if r[3] is not None and span.holds(r[0] + 0.05)]  # fmt: skip
@@ -93,14 +114,33 @@ def problems(c: Citer, span: Span) -> list[Problem]:
             "balance", 0.5,
             lambda c: f"{_melody_against(c, judged)}, least at {where(c, _weakest(c, voiced))}",
             "play the melody alone, singing, then add the accompaniment very softly under it",
+            lambda c: f"the melody did not stand out over the accompaniment, least at {where(c, _weakest(c, voiced))}",
         ))  # fmt: skip
     if d["dynamics"]["label"] == "flat":
         out.append(Problem(
             "dynamics", 0.5,
             lambda c: f"your dynamics stayed within {c('dynamics.range_db', '.1f')} dB over the whole take",
             "mark where each phrase peaks and play it with a clear swell towards that point",
+            lambda c: f"the dynamics stayed flat from start to end ({c('notes[0][0]', how='clock')}-"
+            f"{c(_last_onset(c), how='clock')}), with no clear swell or contrast",
         ))  # fmt: skip
     return out
+
+
+def _notes_said(c: Citer, errors: list[tuple[str, int]]) -> str:
+    """The first wrong or missed note by name and bar, and how many more."""
+    kind, i = errors[0]
+    e = f"score.{kind}[{i}]"
+    at = f"in bar {c(e + '.bar', 'd')} ({c(e + '.time_s', how='clock')})"
+    if kind == "wrong":
+        played, written = c(e + ".played_pitch", how="note"), c(e + ".notated_pitch", how="note")
+        first = f"{at} you played {played} where {written} is written"
+    else:
+        first = f"{at} you left out the written {c(e + '.pitch', how='note')}"
+    if len(errors) == 1:
+        return first
+    more = [f"score.{k}[{j}].time_s" for k, j in errors[1:]]
+    return f"{first}, and {c.of('count', more, 'd')} more note{'' if len(more) == 1 else 's'} went astray"
 
 
 def _melody_against(c: Citer, judged: list[str]) -> str:
@@ -162,6 +202,9 @@ def rating(c: Citer, span: Span, scale: int, topics: tuple[str, ...]) -> list[Se
     else:
         parts = [f"-{c(f'rating.deductions[{i}]', 'g')} because {p.why(c)}" for i, p in enumerate(found)]
         out.append(c.say(f"Reasoning: starting from {c('rating.scale', 'd')}, " + "; ".join(parts) + "."))
+    reason = style.invites_rubato(c.doc)
+    if reason and c.doc["tempo"]["label"] == "rubato" and (not topics or "tempo" in topics):
+        out.append(c.say(f"I did not deduct for the rubato: {reason} asks for a flexible tempo."))
     out.append(c.say("The rating covers what I measure (notes, timing, dynamics, pedal, balance), not tone."))
     return out
 

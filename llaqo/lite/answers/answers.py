@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from llaqo.lite.analysis import Analysis
-from llaqo.lite.answers import advice, sentences, verdicts
+from llaqo.lite.answers import advice, overview, sentences, verdicts
 from llaqo.lite.answers.grounding import Citer, Sentence
 from llaqo.lite.answers.questions import VERDICT_ONLY, Question, parse
 from llaqo.lite.answers.scope import Span, place, resolve_scope
@@ -72,6 +72,14 @@ def answer(
     out = [found] if found else []
     if q.claim in VERDICT_ONLY:  # "did I stop anywhere?", "play me bar 5": the verdict is the answer
         return out or [c.say(NOTHING_TO_REPLAY if q.claim == "replay" else "I found too few notes to tell.")], c.doc
+    topics = OVERALL if "score" in c.doc else tuple(t for t in OVERALL if t != "notes")
+    if not q.topics and not q.unmeasurable and q.intents == ("explain",) and not q.part:
+        # The overall answer: the teacher's verdict and points first, the caveats after them.
+        out += overview.overall(c, span, topics)
+        if span.unresolved:
+            out.append(c.say("Without a score I cannot count bars, so I judged the whole take."))
+        out += [c.say(f"Note: {c(f'cautions[{i}]', 's')}.") for i in range(len(a.cautions))]
+        return _say_how_bars_are_counted(c, out), c.doc
     out += [c.say(f"Note: {c(f'cautions[{i}]', 's')}.") for i in range(len(a.cautions))]
     if span.unresolved:
         out.append(c.say("Without a score I cannot count bars, so I judged the whole take."))
@@ -91,8 +99,7 @@ def answer(
     if "rate" in q.intents:
         out += advice.rating(c, span, q.scale, q.topics)
     if not q.topics and not q.unmeasurable and q.intents == ("explain",):
-        # an overall assessment: the first sentence of each topic
-        topics = OVERALL if "score" in c.doc else tuple(t for t in OVERALL if t != "notes")
+        # an overall assessment of one hand: the first sentence of each topic
         seen: set[str] = set()
         for topic in topics:
             for s in topic_sentences(c, topic, span, q)[:1]:

@@ -16,15 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from llaqo.lite.config import LITE
+from llaqo.lite.measures import key as keys
 from llaqo.protocol import clock
 
-NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
-
-def note_name(pitch: float) -> str:
-    """MIDI 60 -> "C4": the name a pianist reads (the JSON keeps the number)."""
-    p = int(pitch)
-    return f"{NOTE_NAMES[p % 12]}{p // 12 - 1}"
+def note_name(pitch: float, key: dict | None = None) -> str:
+    """MIDI 60 -> "C4": the name a pianist reads, spelled in the key (the analysis JSON's "key"; the JSON keeps
+    the number)."""
+    return keys.spell(pitch, keys.Key.from_json(key))
 
 
 # How a cited text is derived from the values at its paths; the formats apply to the numbers.
@@ -45,7 +44,7 @@ HOW: dict[str, Callable[[list], float | str]] = {
     "below_median": lambda v: float(np.median(v[1:])) - v[0],
     "slow": lambda v: LITE.slow_practice_share * v[0],  # the slow-practice metronome mark
 }
-TEXT_HOW = {"clock": clock, "note": note_name}
+TEXT_HOW = {"clock": clock, "note": note_name}  # "note" is spelled in the document's key
 
 
 def resolve(doc: dict, path: str):
@@ -75,6 +74,8 @@ class Sentence:
 def derive(doc: dict, how: str, paths: Sequence[str], fmt: str) -> str:
     """The text a citation prints, recomputed from the document."""
     values = [resolve(doc, p) for p in paths]
+    if how == "note":
+        return note_name(values[0], doc.get("key"))
     if how in TEXT_HOW:
         return TEXT_HOW[how](values[0])
     value = HOW[how](values)

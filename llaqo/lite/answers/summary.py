@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from llaqo.lite.analysis import Analysis
+from llaqo.lite.measures import key as keys
 from llaqo.protocol import clock
 
 
@@ -39,6 +40,10 @@ def summary_lines(a: Analysis) -> list[str]:
             f"{len(s.wrong)} wrong, {len(s.missed)} missed, {len(s.extra)} extra"
         )
         for e in s.wrong:
-            lines.append(f"  wrong at {clock(e.time_s)} (bar {e.bar}): played {e.pitch}, notated {e.notated_pitch}")
+            played, notated = (keys.spell(p, a.key) for p in (e.pitch, e.notated_pitch))
+            lines.append(f"  wrong at {clock(e.time_s)} (bar {e.bar}): played {played}, notated {notated}")
+    if a.key is not None:
+        read = "from the score" if a.key.source == "score" else f"estimated from the {a.key.source}"
+        lines.append(f"key: {a.key.name} ({read})")
     lines += [f"caution: {c}" for c in a.cautions]
     return lines

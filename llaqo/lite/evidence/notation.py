@@ -28,6 +28,7 @@ from llaqo.lite.alignment import score as scores
 from llaqo.lite.alignment.score_report import NoteEvent
 from llaqo.lite.analysis import Analysis
 from llaqo.lite.config import LITE
+from llaqo.lite.measures import key as keys
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,6 @@ ET.register_namespace("xlink", XLINK_NS)
 
 COLOURS = {"wrong": "#d62728", "missed": "#ff7f0e", "extra": "#9467bd", "tempo": "#ffe08a", "pedal": "#6baed6"}
 """Marks: the piano roll's error colours (plots.ERROR_COLOURS), a yellow wash for tempo, a blue line for pedal."""
-NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
 @dataclass(frozen=True)
@@ -69,14 +69,10 @@ class Notation:
     """Score events whose note could not be found in the engraving (logged; the piano roll still shows them)."""
 
 
-def pitch_name(pitch: int) -> str:
-    """71 -> "B4"."""
-    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
-
-
-def musicxml(notated: scores.Score) -> str:
+def musicxml(notated: scores.Score, key: keys.Key | None = None) -> str:
     """A loaded score -> MusicXML text: a MusicXML file's own text, anything else partitura read (MIDI, .mxl, MEI)
-    converted by it. Raises ScoreError naming the file."""
+    converted by it. A converted score without a key signature (a MIDI file without one) gets `key`'s, its notes
+    spelled in it. Raises ScoreError naming the file."""
     if notated.musicxml is not None:
         return notated.musicxml
     import partitura
@@ -84,12 +80,28 @@ def musicxml(notated: scores.Score) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # partitura warns about every inferred voice and part
+            if key is not None:
+                _sign(notated.parsed, key)
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "score.musicxml"
                 partitura.save_musicxml(notated.parsed, out)
                 return out.read_text(encoding="utf-8")
     except Exception as err:
         raise scores.ScoreError(f"{notated.name}: cannot be converted to notation ({type(err).__name__})") from err
+
+
+def _sign(parsed, key: keys.Key) -> None:
+    """Give a partitura score's parts without a key signature `key`'s, and spell their notes in it (in place)."""
+    import partitura
+
+    for part in parsed.parts:
+        if next(part.iter_all(partitura.score.KeySignature), None) is not None:
+            continue
+        part.add(partitura.score.KeySignature(key.fifths, "minor" if key.minor else "major"), start=part.first_point.t)
+        for note in part.notes:
+            name = keys.spell(note.midi_pitch, key)
+            note.step, note.octave = name[0], int(name.lstrip("ABCDEFG#b"))
+            note.alter = name.count("#") - name.count("b") or None
 
 
 def engrave(a: Analysis, config: EngraveConfig = EngraveConfig()) -> Notation:
@@ -116,7 +128,7 @@ def engrave(a: Analysis, config: EngraveConfig = EngraveConfig()) -> Notation:
             "breaks": "auto",
         }
     )
-    if not tk.loadData(musicxml(a.notated)):
+    if not tk.loadData(musicxml(a.notated, a.key)):
         raise scores.ScoreError(f"{a.notated.name}: verovio cannot engrave this score")
     notes, measures = _verovio_notes(tk)
     first, last = a.score.performed_bars
@@ -129,7 +141,7 @@ def engrave(a: Analysis, config: EngraveConfig = EngraveConfig()) -> Notation:
     extras = _extra_marks(notes, a)
     highlighted = highlighted_bars(a)
     pages = [
-        _mark_page(tk.renderToSVG(page), marks, extras, highlighted, measures, config)
+        _mark_page(tk.renderToSVG(page), marks, extras, highlighted, measures, config, a.key)
         for page in range(1, tk.getPageCount() + 1)
     ]
     if unplaced:
@@ -267,6 +279,7 @@ def _mark_page(
     highlighted: dict[str, set[int]],
     measures: dict[str, int | None],
     config: EngraveConfig,
+    key: keys.Key | None,
 ) -> str:
     """One verovio SVG page -> the same page with the marks drawn in (classes llaqo-wrong, llaqo-missed,
     llaqo-extra, llaqo-tempo, llaqo-pedal, each with a <title> saying what was measured)."""
@@ -320,25 +333,26 @@ def _mark_page(
                     if kind == "wrong":
                         _title(
                             note,
-                            f"bar {bar}: {pitch_name(event.pitch)} played, {pitch_name(event.notated_pitch)} written",
+                            f"bar {bar}: {keys.spell(event.pitch, key)} played, "
+                            f"{keys.spell(event.notated_pitch, key)} written",
                         )
                         if xy is not None:
                             above = min(staff_top, xy[1] - 360) - 120  # above the staff, or a high note's head
-                            label = _text(pitch_name(event.pitch), xy[0], above, size, COLOURS["wrong"])
+                            label = _text(keys.spell(event.pitch, key), xy[0], above, size, COLOURS["wrong"])
                             label.set("class", "llaqo-played")
                             measure.append(label)
                     else:
-                        _title(note, f"bar {bar}: the written {pitch_name(event.pitch)} was not heard")
+                        _title(note, f"bar {bar}: the written {keys.spell(event.pitch, key)} was not heard")
                 for k in extra_at.get(note_id, []):
                     event = extras[k][1]
                     if xy is None:
                         continue
                     mark = _text(
-                        f"+{pitch_name(event.pitch)}", xy[0] + 200, staff_top - 120 - size, size, COLOURS["extra"]
+                        f"+{keys.spell(event.pitch, key)}", xy[0] + 200, staff_top - 120 - size, size, COLOURS["extra"]
                     )
                     mark.set("class", "llaqo-extra")
                     mark.set("id", f"llaqo-extra-{k}")
-                    _title(mark, f"bar {bar}: an extra {pitch_name(event.pitch)} was played here")
+                    _title(mark, f"bar {bar}: an extra {keys.spell(event.pitch, key)} was played here")
                     measure.append(mark)
     return ET.tostring(root, encoding="unicode")
 

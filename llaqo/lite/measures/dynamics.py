@@ -24,6 +24,7 @@ FLOOR_DB = -80.0  # level of digital silence
 # cresc >= 25 with r >= 0.8, steps >= 18, wide >= 50); a piano's attack level rises about 0.25 dB per unit.
 # Flat: a spread under LITE.flat_db (llaqo.lite.config); the advice and the class view read the label.
 TREND_DB = 5.0
+RANGE_PERCENTILES = (10, 90)  # the soft and the loud end of a take's segment levels (level_range)
 TREND_R = 0.8
 STEP_DB = 4.0
 WIDE_DB = 13.0
@@ -129,5 +130,17 @@ def analyse_dynamics(
     """Loudness curve, (N,) note levels and onsets, and segment boundaries (s) -> Dynamics."""
     segments = segment_levels(levels, onsets, bounds)
     seg_levels = segments[:, 2]
-    spread = float(seg_levels.max() - seg_levels.min()) if len(seg_levels) else 0.0
-    return Dynamics(curve, segments, spread, dynamics_label(seg_levels), segment_kind)
+    return Dynamics(curve, segments, level_range(seg_levels), dynamics_label(seg_levels), segment_kind)
+
+
+def level_range(levels: np.ndarray) -> float:
+    """(S,) segment levels -> the dynamic range in dB, from the soft end (RANGE_PERCENTILES[0]) to the loud end.
+
+    Not max - min: one stray segment (a bar of transcribed ghost notes in a noisy room, a beat group the grid cut
+    short) moved that by up to 12 dB between the same take with a score (its bars, its notes) and without one
+    (the heard bars or beat groups, every note heard), where the soft and loud ends agree within 3 dB on the
+    perfbench dev takes (bench/RESULTS.md)."""
+    if len(levels) == 0:
+        return 0.0
+    soft, loud = np.percentile(levels, RANGE_PERCENTILES)
+    return float(loud - soft)
