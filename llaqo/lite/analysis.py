@@ -16,7 +16,7 @@ import torch
 import torchaudio
 
 from llaqo.audio import AudioError, load_audio
-from llaqo.lite.alignment import align, score, score_report
+from llaqo.lite.alignment import pass_report, passes, score, score_report
 from llaqo.lite.alignment.score_report import ScoreReport
 from llaqo.lite.hearing import metre, spectral, tempo, transcribe, voices
 from llaqo.lite.measures import articulation, balance, bars, chords, dynamics, pedal, runs
@@ -136,7 +136,9 @@ def analyze(
 
     grid: metre.Metre | None = None  # the beat, metre and bars heard, without a score
     if notated is not None:
-        aligned = align.align(notes, notated)
+        # A practice session is judged pass by pass; the tempo, bars and dynamics below are its main pass's.
+        found = passes.find_passes(notes, notated)
+        aligned = passes.main_pass(found).alignment
         if len(aligned.anchor_q) < tempo.MIN_BEATS:
             raise NotMusicError(f"{name}: the playing does not match the score {notated.name}")
         beats = tempo.score_beats(aligned.anchor_q, aligned.anchor_t, notated.beat_q)
@@ -164,6 +166,7 @@ def analyze(
         harmony = score_report.score_harmony(notated, bars_q[:, 1], bounds[:, 1])
         pedal_share = pedal.PEDAL_SHARE_SCORE
         report = score_report.score_report(notes, notated, aligned, bounds, tempo_result, dyn)
+        report = pass_report.session_report(report, pass_report.judge_passes(found, notes, notated, curve, levels))
         if report.accuracy_pct < 100 * MIN_MATCHED_SHARE and report.n_matched < MIN_MATCHED_SHARE * len(notes):
             # Another piece: a few of its notes fall on the score's pitches, the rest is "wrong" at absurd tempi.
             raise NotMusicError(
