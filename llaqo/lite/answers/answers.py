@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from llaqo.lite.analysis import Analysis
-from llaqo.lite.answers import advice, sentences, verdicts
+from llaqo.lite.answers import advice, sentences, session, verdicts
 from llaqo.lite.answers.grounding import Citer, Sentence
 from llaqo.lite.answers.questions import VERDICT_ONLY, Question, parse
 from llaqo.lite.answers.scope import Span, place, resolve_scope
@@ -93,6 +93,7 @@ def answer(
     if not q.topics and not q.unmeasurable and q.intents == ("explain",):
         # an overall assessment: the first sentence of each topic
         topics = OVERALL if "score" in c.doc else tuple(t for t in OVERALL if t != "notes")
+        out += session.overview(c)  # a practice session: where the player stopped and went back to
         seen: set[str] = set()
         for topic in topics:
             for s in topic_sentences(c, topic, span, q)[:1]:
