@@ -81,7 +81,9 @@ def plan(kind: str, n_bars: int, first_bar: int, pause_s: float) -> list[Segment
     raise ValueError(kind)
 
 
-def splice(take: Path, segments: list[Segment], wrong_pass: int | None, seed: int) -> tuple[pretty_midi.PrettyMIDI, dict]:
+def splice(
+    take: Path, segments: list[Segment], wrong_pass: int | None, seed: int
+) -> tuple[pretty_midi.PrettyMIDI, dict]:
     """Cut the take's performance.mid into the segments and play them one after another -> (the session's
     MIDI, its truth: passes with start_s, end_s, first_bar, last_bar, complete; wrong notes; tempo)."""
     truth = json.loads((take / "truth.json").read_text())
@@ -126,7 +128,12 @@ def splice(take: Path, segments: list[Segment], wrong_pass: int | None, seed: in
     intervals = 60 / bpm[inside]
     session = pretty_midi.PrettyMIDI(initial_tempo=120)
     session.instruments.append(out)
-    return session, {"passes": passes, "wrong": wrong, "tempo_bpm": round(60 / float(intervals.mean()), 2), "take": take.name}
+    return session, {
+        "passes": passes,
+        "wrong": wrong,
+        "tempo_bpm": round(60 / float(intervals.mean()), 2),
+        "take": take.name,
+    }
 
 
 def _wrong_notes(notes: list[pretty_midi.Note], rng: np.random.Generator) -> list[dict]:
@@ -164,7 +171,12 @@ def make_sessions(perfbench: Path, out: Path, soundfont: Path) -> None:
             render(dest / "session.mid", soundfont, dest / "audio.flac", "light", 0.0, None, seed=n)
             shutil.copyfile(take / "score.mid", dest / "score.mid")
             half = "dev" if take.name[:3] in DEV else "held-out"
-            session |= {"kind": kind, "half": half, "take_first_bar": numbers[0], "segments": [asdict(s) for s in segments]}
+            session |= {
+                "kind": kind,
+                "half": half,
+                "take_first_bar": numbers[0],
+                "segments": [asdict(s) for s in segments],
+            }
             (dest / "session.json").write_text(json.dumps(session, indent=1))
             print(f"made {dest}")
 
@@ -199,7 +211,10 @@ def names_restart(text: str, true: list[dict], offset: int) -> bool:
 def evaluate(out: Path, cache: Path, only: str | None) -> None:
     transcriber = cached_transcriber(cache)
     rows = []
-    print(f"{'session':<22} {'half':<8} {'passes':>11} {'ok':>3} {'invented':>8} {'wrong found':>11} {'tempo err %':>11} {'named':>5}")
+    print(
+        f"{'session':<22} {'half':<8} {'passes':>11} {'ok':>3} {'invented':>8} {'wrong found':>11} "
+        f"{'tempo err %':>11} {'named':>5}"
+    )
     for folder in sorted(p for p in out.iterdir() if (p / "session.json").is_file()):
         if only and folder.name != only:
             continue
@@ -240,7 +255,8 @@ def evaluate(out: Path, cache: Path, only: str | None) -> None:
     def cell(fn) -> str:
         return " | ".join(fn(h) if h else "-" for h in halves)
 
-    print(f"| passes found (count, bars within 1, start within 1.5 s) | {cell(lambda h: _share(h, 'passes_ok'))} | >= 90% |")
+    passes_ok = cell(lambda h: _share(h, "passes_ok"))
+    print(f"| passes found (count, bars within 1, start within 1.5 s) | {passes_ok} | >= 90% |")
     print(
         "| sessions reporting an invented wrong, missed or extra note | "
         + cell(lambda h: f"{sum(r['invented'] > 0 for r in h)} of {len(h)}")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile
+from test_grounding import check_grounded  # tests/ is on sys.path under pytest's default import mode
 
 from llaqo.lite import synth
 from llaqo.lite.alignment import passes
 from llaqo.lite.alignment.score import load_score
 from llaqo.lite.analysis import analyze
 from llaqo.lite.answers.answers import answer_sentences
-from test_grounding import check_grounded  # tests/ is on sys.path under pytest's default import mode
 
 SR = 22050
 BPM = 120.0
@@ -132,3 +132,6 @@ def test_two_restarts_and_a_wrong_note_in_one_pass_only(piece):
     assert "stopped in bar 3 and went back to bar 2, then you stopped in bar 6 and went back to bar 5" in said
     assert "1 wrong and 0 missed notes against 0 and 0" in " ".join(answer_sentences(a, "was the last try better?"))
     check_grounded(a, "")
+    notes_said = " ".join(answer_sentences(a, "Did I play any wrong notes?"))
+    assert "bar 6, the second time" in notes_said
+    check_grounded(a, "Did I play any wrong notes?")

@@ -56,9 +56,9 @@ def score_path(notes: np.ndarray, score: Score) -> tuple[np.ndarray, np.ndarray]
     onsets = notes[:, 0]
     perf_group = align._groups(onsets, align.GROUP_GAP_S)
     score_group = np.unique(score.onset_q, return_inverse=True)[1]
-    similarity = align._group_features(score_group, score.pitch) @ align._group_features(
-        perf_group, notes[:, 2].astype(int)
-    ).T
+    similarity = (
+        align._group_features(score_group, score.pitch) @ align._group_features(perf_group, notes[:, 2].astype(int)).T
+    )
     cost = 1.0 - similarity  # (S, G)
     n_score, n_perf = cost.shape
     group_start = np.array([onsets[perf_group == g].min() for g in range(n_perf)])

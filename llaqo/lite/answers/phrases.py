@@ -215,8 +215,10 @@ CLAIMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         r"(?:play|get) (?:it )?(?:through|all the way)(?: without stopping)?", r"without stopping",
     )),
     ("second time", "", (
-        r"(?:second|next|last|2nd) (?:time|try|attempt|pass)(?: through)? (?:was |go )?(?:any )?(?:better|worse|steadier)",
-        r"(?:better|worse|steadier|improve[ds]?) (?:on |at )?(?:the )?(?:second|next|last|2nd) (?:time|try|attempt|pass)",
+        r"(?:second|next|last|2nd) (?:time|try|attempt|pass)(?: through)? (?:was |go )?(?:any )?"
+        r"(?:better|worse|steadier)",
+        r"(?:better|worse|steadier|improve[ds]?) (?:on |at )?(?:the )?(?:second|next|last|2nd) "
+        r"(?:time|try|attempt|pass)",
         r"(?:compare|comparison of) (?:the |my )?(?:passes|tries|attempts)",
     )),
     ("replay", "", (

@@ -21,6 +21,17 @@ def _bars(c: Citer, k: int) -> str:
     return f"bar {first}" if first == last else f"bars {first}–{last}"
 
 
+def time_through(c: Citer, event: str) -> str:
+    """ ", the second time" for a note event (a path: "score.wrong[0]") in a bar played in more than one pass."""
+    e, found = c.get(event), passes(c)
+    if e.get("pass") is None or e.get("bar") is None:
+        return ""
+    holding = [k for k, p in enumerate(found, start=1) if p["first_bar"] <= e["bar"] <= p["last_bar"]]
+    if len(holding) < 2 or e["pass"] not in holding:
+        return ""
+    return f", the {TIMES[holding.index(e['pass']) + 1]} time"
+
+
 def moves(c: Citer) -> str | None:
     """ "you stopped in bar 5 and went back to bar 4, ..." for each pass after the first, or None for one pass."""
     found = passes(c)
