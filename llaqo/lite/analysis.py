@@ -1,11 +1,14 @@
 """The Lite analysis: one recording (and optionally its score) -> every measurement the coach cites.
 
-analyze() runs each measurement module once and collects the results in a typed Analysis;
-Analysis.to_json() is the `python -m llaqo analyze --json` contract, documented in the README.
+analyze() is one straight line: hear the recording (notes, pedal, levels), lay a time grid over it (a Timeline,
+from the score's alignment or from the heard metre), measure over that grid, each measurement once, and collect
+the results in a typed Analysis. Analysis.to_json() is the `python -m llaqo analyze --json` contract, documented
+in the README.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,8 +18,8 @@ import numpy as np
 import torch
 import torchaudio
 
-from llaqo.audio import AudioError, load_audio
-from llaqo.lite.alignment import pass_report, passes, score, score_report
+from llaqo.audio import AudioError, Recording, load_audio
+from llaqo.lite.alignment import align, pass_report, passes, score, score_report
 from llaqo.lite.alignment.score_report import ScoreReport
 from llaqo.lite.hearing import metre, spectral, tempo, transcribe, voices
 from llaqo.lite.measures import articulation, balance, bars, chords, dynamics, pedal, runs
@@ -38,6 +41,67 @@ BAR_RANGE_DB = 15.0  # a bar holds a played note this close to the median note l
 
 class NotMusicError(AudioError):
     """Audio that decodes but holds no playable notes (speech, noise, a test tone)."""
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What the ear gives, before any grid. wave: (samples,) mono float32 at ANALYSIS_RATE; notes: (N, 4)
+    [onset_s, offset_s, pitch, velocity] of the audible notes; levels: (N,) attack levels in dB; curve: (T, 2)
+    [time_s, dBFS]; pedal: (P, 2) [down_s, up_s] of the transcribed sustain pedal."""
+
+    name: str
+    duration_s: float
+    sample_rate: int
+    channels: int
+    wave: np.ndarray
+    notes: np.ndarray
+    levels: np.ndarray
+    envelopes: spectral.Envelopes
+    curve: np.ndarray
+    pedal: np.ndarray
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The time grid the measurements run over: the score's bars where they were played, or the heard metre.
+
+    beats: (B,) beat times in s; bounds: (S + 1,) segment boundaries in s, of bars or (kind "beats", without a
+    confident bar grid) of groups of a bar's worth of beats; bar_at: (n,) times in s -> (n,) bar numbers
+    (notated, or counted from 1 at the first heard downbeat), None on a grid of beats; numbers: (S + 1,) the
+    notated bar numbers at the bounds (with a score; the last is one past the final bar).
+    """
+
+    beats: np.ndarray
+    bounds: np.ndarray
+    kind: str
+    bar_at: Callable[[np.ndarray], np.ndarray] | None = None
+    numbers: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the grid's source alone knows, in the form the measurements take.
+
+    belongs: (M,) indices of the notes that belong to the music (with a score, the ones in it);
+    written: (N,) each note's written length in s (without a score, to the next onset; nan: unknown)
+    """
+
+    source: str
+    """"score" (aligned to the notated beats) or "audio" (the heard metre or the beat tracker)."""
+    nominal_bpm: float | None
+    jitter_ms: float
+    belongs: np.ndarray
+    written: np.ndarray
+    harmony: pedal.Harmony
+    voices: voices.Voices
+    pedal_share: float
+    """The sustained share above which the pedal counts as used (pedal.PEDAL_SHARE_SCORE or _AUDIO)."""
+    metre: metre.Metre | None = None
+    notated: score.Score | None = None
+    aligned: align.Alignment | None = None
+    """With a score: the main pass's alignment (passes.main_pass), which the grid is laid over."""
+    passes: list[passes.Pass] = field(default_factory=list)
+    """With a score: the passes of the take through it (one for a single run), each judged on its own."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +128,13 @@ class Analysis:
     """Without a score: the beat, metre and downbeats inferred from the notes (None with a score, or too few)."""
     bars: list[BarView] = field(default_factory=list)
     """Without a score: bars counted from the first inferred downbeat, when the bar grid is confident."""
+    timeline: Timeline | None = None
+    """The time grid the measurements ran over."""
+    notated: score.Score | None = None
+    """The parsed score (with a score): the marked score is engraved from it, not from the file again."""
+    wave: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32), repr=False, compare=False)
+    """(samples,) mono float32 at ANALYSIS_RATE, as heard: a comparison without a score aligns two takes' waves,
+    and the practice history fingerprints it, without decoding the file again."""
 
     def to_json(self) -> dict:
         out = {
@@ -92,7 +163,7 @@ class Analysis:
         return out
 
 
-def decode(path: str | Path) -> tuple[np.ndarray, np.ndarray, object]:
+def decode(path: str | Path) -> tuple[np.ndarray, np.ndarray, Recording]:
     """Decode with llaqo.audio.load_audio -> ((samples,) float32 mono at ANALYSIS_RATE, the same at the
     transcriber's transcribe.SAMPLE_RATE, the Recording)."""
     recording = load_audio(path, max_duration_s=MAX_DURATION_S)
@@ -111,21 +182,32 @@ def analyze(
     progress: transcribe.Progress | None = None,
     transcriber: Callable[..., transcribe.Transcription] = transcribe.transcribe,
 ) -> Analysis:
-    """Measure a recording. Raises AudioError (NotMusicError) or score.ScoreError naming the problem.
+    """Measure a recording: hear it, lay a time grid over it (the score's, else the heard metre's), measure over
+    that grid. Raises AudioError (NotMusicError) or score.ScoreError naming the problem.
 
     progress(done, total) is called after each transcription segment (the long step); transcriber is
     transcribe.transcribe or a caching wrapper of it (bench/lite_accuracy.py).
     """
     notated = score.load_score(score_path) if score_path is not None else None
+    heard = hear(audio_path, progress, transcriber)
+    timeline, reading = score_grid(heard, notated) if notated is not None else heard_grid(heard)
+    return measure(heard, timeline, reading)
+
+
+def hear(
+    audio_path: str | Path,
+    progress: transcribe.Progress | None = None,
+    transcriber: Callable[..., transcribe.Transcription] = transcribe.transcribe,
+) -> Heard:
+    """Decode once, transcribe, and keep the notes that sound (with their levels and envelopes)."""
     wave, wave_hi, recording = decode(audio_path)
-    sr = ANALYSIS_RATE
     name = Path(audio_path).name
     result = transcriber(wave_hi, progress=progress)
     notes = result.notes
     if len(notes) < MIN_NOTES:
         raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
-    curve = dynamics.loudness_curve(wave, sr)
-    envelopes = spectral.pitch_envelopes(wave, sr)
+    curve = dynamics.loudness_curve(wave, ANALYSIS_RATE)
+    envelopes = spectral.pitch_envelopes(wave, ANALYSIS_RATE)
     levels = dynamics.note_levels(envelopes, notes)
     # The transcriber is level-blind: in a near-silent tail or pause it finds "notes" in the noise floor.
     # A piano's softest notes sound within ~40 dB of its loudest; anything far below is not playing.
@@ -133,99 +215,137 @@ def analyze(
     notes, levels = notes[audible], levels[audible]
     if len(notes) < MIN_NOTES:
         raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
+    return Heard(
+        name, recording.duration_s, recording.sample_rate, recording.channels, wave, notes, levels, envelopes,
+        curve, result.pedal,
+    )  # fmt: skip
 
-    grid: metre.Metre | None = None  # the beat, metre and bars heard, without a score
-    if notated is not None:
-        # A practice session is judged pass by pass; the tempo, bars and dynamics below are its main pass's.
-        found = passes.find_passes(notes, notated)
-        aligned = passes.main_pass(found).alignment
-        if len(aligned.anchor_q) < tempo.MIN_BEATS:
-            raise NotMusicError(f"{name}: the playing does not match the score {notated.name}")
-        beats = tempo.score_beats(aligned.anchor_q, aligned.anchor_t, notated.beat_q)
-        tempo_result = tempo.tempo_from_beats(beats, notated.nominal_bpm, "score")
-        jitter = tempo.score_jitter_ms(
-            notes[aligned.pairs[:, 1], 0],
-            notated.onset_q[aligned.pairs[:, 0]],
-            beats,
-            tempo.score_beat_grid(aligned.anchor_q, notated.beat_q),
-        )
-        bars_q = score_report.bar_starts_q(notated)
-        bounds = np.stack(
-            [
-                np.append(bars_q[:, 0], bars_q[-1, 0] + 1),
-                aligned.time_of(np.append(bars_q[:, 1], (notated.onset_q + notated.duration_q).max())),
-            ],
-            axis=1,
-        )
-        # Only notes that belong to the score: a release thump or a ringing overtone cut into a
-        # faint "note" must not make a bar sound quiet.
-        played = np.concatenate([aligned.pairs[:, 1], [w.perf_index for w in aligned.wrong]])
-        played = np.sort(played.astype(int))
-        dyn = dynamics.analyse_dynamics(curve, levels[played], notes[played, 0], bounds[:, 1], "bar")
-        written = score_report.written_durations(len(notes), notated, aligned)
-        harmony = score_report.score_harmony(notated, bars_q[:, 1], bounds[:, 1])
-        pedal_share = pedal.PEDAL_SHARE_SCORE
-        report = score_report.score_report(notes, notated, aligned, bounds, tempo_result, dyn)
-        report = pass_report.session_report(report, pass_report.judge_passes(found, notes, notated, curve, levels))
-        if report.accuracy_pct < 100 * MIN_MATCHED_SHARE and report.n_matched < MIN_MATCHED_SHARE * len(notes):
-            # Another piece: a few of its notes fall on the score's pitches, the rest is "wrong" at absurd tempi.
-            raise NotMusicError(
-                f"{name}: the playing does not match the score {notated.name} (only {report.n_matched} of the "
-                f"{len(notes)} notes heard are in it)"
-            )
-        substituted = [(w.score_index, w.perf_index) for w in aligned.wrong if w.perf_index is not None]
-        placed = np.concatenate([aligned.pairs, np.array(substituted, dtype=int).reshape(-1, 2)]).astype(int)
-        heard = voices.from_score(notes, notated.hand, notated.onset_q, placed)
-        segment_bounds = bounds[:, 1]
-    else:
-        # Faint "notes" in a ringing tail or the room are no beats; they would extend the bars past the music.
-        grid = metre.infer_metre(notes[levels >= np.percentile(levels, 95) - METRE_RANGE_DB])
-        if grid is not None:
-            tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(grid.beats), None, "audio")
-        else:
-            beats = tempo.track_beats(wave, sr, notes[:, 0])
-            tempo_result = tempo.tempo_from_beats(tempo.smooth_beats(beats), None, "audio")
-        played = notes[levels >= np.median(levels) - BAR_RANGE_DB, 0]
-        if grid is not None and grid.confident:
-            bounds = bars.heard_bar_bounds(grid, played, recording.duration_s)
-        else:  # no bar grid to trust: groups of a bar's worth of beats from the first one
-            group = grid.beats_per_bar if grid is not None else bars.BEATS_PER_SEGMENT
-            bounds = bars.beat_group_bounds(tempo_result.beats, group, played, recording.duration_s)
-        jitter = tempo.grid_jitter_ms(notes[:, 0], tempo_result.beats)
-        kind = "bar" if grid is not None and grid.confident else "beats"
-        dyn = dynamics.analyse_dynamics(curve, levels, notes[:, 0], bounds, kind)
-        written = articulation.spans_to_next_onset(notes)
+
+def score_grid(heard: Heard, notated: score.Score) -> tuple[Timeline, Reading]:
+    """The grid of the score's bars and beats, placed where the alignment heard them played."""
+    notes = heard.notes
+    # A practice session (stops, restarts, a drilled passage) is judged pass by pass; the grid is its main pass's.
+    found = passes.find_passes(notes, notated)
+    aligned = passes.main_pass(found).alignment
+    if len(aligned.anchor_q) < tempo.MIN_BEATS:
+        raise NotMusicError(f"{heard.name}: the playing does not match the score {notated.name}")
+    beats = tempo.score_beats(aligned.anchor_q, aligned.anchor_t, notated.beat_q)
+    jitter = tempo.score_jitter_ms(
+        notes[aligned.pairs[:, 1], 0],
+        notated.onset_q[aligned.pairs[:, 0]],
+        beats,
+        tempo.score_beat_grid(aligned.anchor_q, notated.beat_q),
+    )
+    bars_q = score_report.bar_starts_q(notated)
+    numbers = np.append(bars_q[:, 0], bars_q[-1, 0] + 1)
+    bounds = aligned.time_of(np.append(bars_q[:, 1], (notated.onset_q + notated.duration_q).max()))
+    # Only notes that belong to the score: a release thump or a ringing overtone cut into a
+    # faint "note" must not make a bar sound quiet.
+    played = np.concatenate([aligned.pairs[:, 1], [w.perf_index for w in aligned.wrong]])
+    placed = pass_report.placed_notes(found)
+    timeline = Timeline(beats, bounds, "bar", functools.partial(align.bar_at, notated, aligned), numbers)
+    return timeline, Reading(
+        source="score",
+        nominal_bpm=notated.nominal_bpm,
+        jitter_ms=jitter,
+        belongs=np.sort(played.astype(int)),
+        written=pass_report.written_durations(found, notated, len(notes)),
+        harmony=score_report.score_harmony(notated, bars_q[:, 1], bounds),
+        voices=voices.from_score(notes, notated.hand, notated.onset_q, placed),
+        pedal_share=pedal.PEDAL_SHARE_SCORE,
+        notated=notated,
+        aligned=aligned,
+        passes=found,
+    )
+
+
+def heard_grid(heard: Heard) -> tuple[Timeline, Reading]:
+    """The grid of the heard metre: its bars when it is confident, else groups of a bar's worth of beats."""
+    notes, levels = heard.notes, heard.levels
+    # Faint "notes" in a ringing tail or the room are no beats; they would extend the bars past the music.
+    grid = metre.infer_metre(notes[levels >= np.percentile(levels, 95) - METRE_RANGE_DB])
+    tracked = grid.beats if grid is not None else tempo.track_beats(heard.wave, ANALYSIS_RATE, notes[:, 0])
+    beats = tempo.smooth_beats(tracked)
+    played = notes[levels >= np.median(levels) - BAR_RANGE_DB, 0]
+    if grid is not None and grid.confident:
+        bounds = bars.heard_bar_bounds(grid, played, heard.duration_s)
         # Harmony changes at the downbeats themselves (harmony_from_notes allows for the chord's spread).
-        shift = np.r_[0.0, np.full(len(bounds) - 2, metre.CHORD_GAP_S), 0.0] if kind == "bar" else 0.0
-        harmony_bounds = bars.half_bars(grid, bounds + shift) if kind == "bar" else bounds
-        harmony = pedal.harmony_from_notes(notes, harmony_bounds)
-        pedal_share = pedal.PEDAL_SHARE_AUDIO
-        report = None
-        heard = voices.from_pitch(notes)
-        segment_bounds = bounds
-    bar_views = bars.heard_bars(grid, bounds, tempo_result, dyn) if grid is not None and grid.confident else []
+        shift = np.r_[0.0, np.full(len(bounds) - 2, metre.CHORD_GAP_S), 0.0]
+        timeline = Timeline(beats, bounds, "bar", grid.bar_at)
+        harmony_bounds = bars.half_bars(grid, bounds + shift)
+    else:  # no bar grid to trust: groups of a bar's worth of beats from the first one
+        group = grid.beats_per_bar if grid is not None else bars.BEATS_PER_SEGMENT
+        bounds = bars.beat_group_bounds(beats, group, played, heard.duration_s)
+        timeline = Timeline(beats, bounds, "beats")
+        harmony_bounds = bounds
+    return timeline, Reading(
+        source="audio",
+        nominal_bpm=None,
+        jitter_ms=tempo.grid_jitter_ms(notes[:, 0], beats),
+        belongs=np.arange(len(notes)),
+        written=articulation.spans_to_next_onset(notes),
+        harmony=pedal.harmony_from_notes(notes, harmony_bounds),
+        voices=voices.from_pitch(notes),
+        pedal_share=pedal.PEDAL_SHARE_AUDIO,
+        metre=grid,
+    )
+
+
+def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
+    """Every measurement, each once, over the time grid -> the Analysis."""
+    notes, levels, envelopes, music = heard.notes, heard.levels, heard.envelopes, reading.belongs
+    tempo_result = tempo.tempo_from_beats(timeline.beats, reading.nominal_bpm, reading.source)
+    dyn = dynamics.analyse_dynamics(heard.curve, levels[music], notes[music, 0], timeline.bounds, timeline.kind)
+    report = None if reading.aligned is None else _score_report(heard, timeline, reading, tempo_result, dyn)
+    confident = reading.metre is not None and reading.metre.confident
     return Analysis(
-        name=name,
-        duration_s=recording.duration_s,
-        sample_rate=recording.sample_rate,
-        channels=recording.channels,
+        name=heard.name,
+        duration_s=heard.duration_s,
+        sample_rate=heard.sample_rate,
+        channels=heard.channels,
         notes=notes,
         tempo=tempo_result,
-        timing_jitter_ms=jitter,
+        timing_jitter_ms=reading.jitter_ms,
         dynamics=dyn,
         articulation=articulation.analyse_articulation(
-            articulation.release_ratios(envelopes, notes, written, result.pedal)
+            articulation.release_ratios(envelopes, notes, reading.written, heard.pedal)
         ),
         pedal=pedal.analyse_pedal(
-            notes, pedal.damped_times(envelopes, notes), notes[:, 0] + written, harmony, pedal_share, result.pedal
+            notes,
+            pedal.damped_times(envelopes, notes),
+            notes[:, 0] + reading.written,
+            reading.harmony,
+            reading.pedal_share,
+            heard.pedal,
         ),
-        balance=balance.analyse_balance(levels, notes[:, 0], heard, segment_bounds),
-        chords=chords.analyse_chords(notes, heard),
-        runs=runs.analyse_runs(notes[:, 0], heard.group),
+        balance=balance.analyse_balance(levels, notes[:, 0], reading.voices, timeline.bounds),
+        chords=chords.analyse_chords(notes, reading.voices),
+        runs=runs.analyse_runs(notes[:, 0], reading.voices.group),
         score=report,
-        cautions=_cautions(notes, recording.duration_s, dyn),
-        metre=grid,
-        bars=bar_views,
+        cautions=_cautions(notes, heard.duration_s, dyn),
+        metre=reading.metre,
+        bars=bars.heard_bars(reading.metre, timeline.bounds, tempo_result, dyn) if confident else [],
+        timeline=timeline,
+        notated=reading.notated,
+        wave=heard.wave,
+    )
+
+
+def _score_report(
+    heard: Heard, timeline: Timeline, reading: Reading, tempo_result: tempo.Tempo, dyn: dynamics.Dynamics
+) -> ScoreReport:
+    """The score report; raises NotMusicError when the take is of another piece."""
+    notes, notated, aligned = heard.notes, reading.notated, reading.aligned
+    bounds = np.stack([timeline.numbers, timeline.bounds], axis=1)
+    report = score_report.score_report(notes, notated, aligned, bounds, tempo_result, dyn)
+    if report.accuracy_pct < 100 * MIN_MATCHED_SHARE and report.n_matched < MIN_MATCHED_SHARE * len(notes):
+        # Another piece: a few of its notes fall on the score's pitches, the rest is "wrong" at absurd tempi.
+        raise NotMusicError(
+            f"{heard.name}: the playing does not match the score {notated.name} (only {report.n_matched} of the "
+            f"{len(notes)} notes heard are in it)"
+        )
+    return pass_report.session_report(
+        report, pass_report.judge_passes(reading.passes, notes, notated, heard.curve, heard.levels)
     )
 
 

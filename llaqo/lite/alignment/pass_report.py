@@ -55,6 +55,24 @@ class PassReport:
         }
 
 
+def placed_notes(found: list[Pass]) -> np.ndarray:
+    """-> (K, 2) int [score note, performed note] of every pass's notes played as written or substituted."""
+    rows = [p.alignment.pairs for p in found]
+    rows += [
+        np.array([(w.score_index, w.perf_index) for w in p.alignment.wrong], dtype=int).reshape(-1, 2) for p in found
+    ]
+    return np.concatenate(rows).astype(int)
+
+
+def written_durations(found: list[Pass], notated: Score, n_notes: int) -> np.ndarray:
+    """(n_notes,) each note's notated duration in performed seconds, by its own pass's time map (nan: unpaired)."""
+    written = np.full(n_notes, np.nan)
+    for p in found:
+        own = score_report.written_durations(n_notes, notated, p.alignment)
+        written = np.where(np.isnan(written), own, written)
+    return written
+
+
 def pass_bounds(notated: Score, p: Pass) -> np.ndarray:
     """-> (n + 1, 2) rows [bar number, performed start s] of the pass's bars and the end of its last bar."""
     starts = score_report.bar_starts_q(notated)
