@@ -135,3 +135,10 @@ def test_two_restarts_and_a_wrong_note_in_one_pass_only(piece):
     notes_said = " ".join(answer_sentences(a, "Did I play any wrong notes?"))
     assert "bar 6, the second time" in notes_said
     check_grounded(a, "Did I play any wrong notes?")
+
+
+def test_the_practice_plan_starts_where_the_player_stopped(piece):
+    a, _ = session(piece, [(1, 5.5), (4, 9)], [1.0], "plan")
+    plan = " ".join(answer_sentences(a, "How should I practise this?"))
+    assert "You stopped in bar 5: practise from the bar before" in plan
+    check_grounded(a, "How should I practise this?")

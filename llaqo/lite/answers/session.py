@@ -85,6 +85,24 @@ def overview(c: Citer) -> list[Sentence]:
     return out + ([c.say(compared)] if compared else [])
 
 
+def stop_practice(c: Citer) -> Sentence | None:
+    """The practice advice's step for the bars where the player stopped and went back, or None."""
+    found = passes(c)
+    stopped = [
+        k
+        for k in range(len(found) - 1)
+        if not found[k]["complete"] and found[k + 1]["first_bar"] <= found[k]["last_bar"]
+    ]
+    if not stopped:
+        return None
+    bars = [c(f"score.passes[{k}].last_bar") for k in stopped]
+    where = f"bar {bars[0]}" if len(bars) == 1 else f"bars {', '.join(bars[:-1])} and {bars[-1]}"
+    return c.say(
+        f"You stopped in {where}: practise from the bar before through the bar after, slowly, until you play "
+        "across it without stopping."
+    )
+
+
 def stops(c: Citer) -> tuple[bool, str] | None:
     """The verdict on "where did I stop?" in a session of several passes (None for one pass: the silences decide)."""
     said = moves(c)
