@@ -142,3 +142,29 @@ def test_the_practice_plan_starts_where_the_player_stopped(piece):
     plan = " ".join(answer_sentences(a, "How should I practise this?"))
     assert "You stopped in bar 5: practise from the bar before" in plan
     check_grounded(a, "How should I practise this?")
+
+
+def test_without_a_score_a_restart_after_a_stop_repeats_the_earlier_span(piece):
+    written, _, tmp = piece
+    played, shifts = splice(written, [(1, 5.5), (4, 9)], [2.0])
+    audio = tmp / "noscore.wav"
+    soundfile.write(audio, synth.render(played, SR), SR)
+    result = analyze(audio, transcriber=hears(played)).to_json()
+    first, second = result["passes"]
+    assert first["repeats_s"] is None
+    assert second["start_s"] == pytest.approx(bar_time(4) + shifts[1], abs=0.05)
+    assert second["repeats_s"][0] == pytest.approx(bar_time(4), abs=0.3)  # bar 4, the first time
+    assert second["repeats_s"][1] == pytest.approx(bar_time(5.5), abs=0.3)  # ... to the stop
+
+
+def test_without_a_score_new_music_after_a_stop_repeats_nothing(piece):
+    written, _, tmp = piece
+    played, _ = splice(written, [(1, 4), (5, 9)], [2.0])  # a stop, then on to bars not played before
+    audio = tmp / "noscore-on.wav"
+    soundfile.write(audio, synth.render(played, SR), SR)
+    result = analyze(audio, transcriber=hears(played)).to_json()
+    assert [p["repeats_s"] for p in result["passes"]] == [None, None]
+    whole = written[np.argsort(written[:, 0], kind="stable")]
+    soundfile.write(tmp / "noscore-clean.wav", synth.render(whole, SR), SR)
+    clean = analyze(tmp / "noscore-clean.wav", transcriber=hears(whole)).to_json()
+    assert [p["repeats_s"] for p in clean["passes"]] == [None]

@@ -19,7 +19,7 @@ import torch
 import torchaudio
 
 from llaqo.audio import AudioError, Recording, load_audio
-from llaqo.lite.alignment import align, pass_report, passes, score, score_report
+from llaqo.lite.alignment import align, pass_report, passes, repeats, score, score_report
 from llaqo.lite.alignment.score_report import ScoreReport
 from llaqo.lite.hearing import metre, spectral, tempo, transcribe, voices
 from llaqo.lite.measures import articulation, balance, bars, chords, dynamics, pedal, runs
@@ -135,6 +135,8 @@ class Analysis:
     wave: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32), repr=False, compare=False)
     """(samples,) mono float32 at ANALYSIS_RATE, as heard: a comparison without a score aligns two takes' waves,
     and the practice history fingerprints it, without decoding the file again."""
+    heard_passes: list[repeats.HeardPass] = field(default_factory=list)
+    """Without a score: the take split at its stops, each pass with the earlier span it plays again."""
 
     def to_json(self) -> dict:
         out = {
@@ -160,6 +162,7 @@ class Analysis:
             if self.metre is not None:  # the other level's tempo, as the answers say it
                 out["metre"]["alternative"]["bpm"] = round(self.tempo.bpm * self.metre.alt_factor, 1)
             out["bars"] = [b.to_json() for b in self.bars]
+            out["passes"] = [p.to_json() for p in self.heard_passes]
         return out
 
 
@@ -328,6 +331,7 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
         timeline=timeline,
         notated=reading.notated,
         wave=heard.wave,
+        heard_passes=repeats.heard_passes(notes) if reading.aligned is None else [],
     )
 
 
