@@ -157,9 +157,9 @@ def _lift(part: align.Alignment, idx: np.ndarray, written: np.ndarray, n_score: 
 
 
 def _as_pass(idx: np.ndarray, aligned: align.Alignment, notes: np.ndarray, score: Score) -> Pass:
-    """A pass from its notes and its alignment: times from its notes, bars from the notated notes it played."""
-    placed = np.r_[aligned.pairs[:, 0], [w.score_index for w in aligned.wrong]].astype(int)
-    bars = score.bar[placed] if len(placed) else score.bar[aligned.performed]
+    """A pass from its notes and its alignment: times from its notes, bars from the section it performed (from its
+    first to its last anchor: a note the alignment paired beyond them does not move the pass's bars)."""
+    bars = score.bar[aligned.performed]
     first, last = (int(bars.min()), int(bars.max())) if len(bars) else (int(score.bar.min()),) * 2
     return Pass(
         notes=idx,
