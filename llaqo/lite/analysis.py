@@ -19,7 +19,7 @@ import torch
 import torchaudio
 
 from llaqo.audio import AudioError, Recording, load_audio
-from llaqo.lite.alignment import align, score, score_report
+from llaqo.lite.alignment import align, pass_report, passes, repeats, score, score_report
 from llaqo.lite.alignment.score_report import ScoreReport
 from llaqo.lite.hearing import metre, spectral, tempo, transcribe, voices
 from llaqo.lite.measures import articulation, balance, bars, chords, dynamics, pedal, runs
@@ -100,6 +100,9 @@ class Reading:
     metre: metre.Metre | None = None
     notated: score.Score | None = None
     aligned: align.Alignment | None = None
+    """With a score: the main pass's alignment (passes.main_pass), which the grid is laid over."""
+    passes: list[passes.Pass] = field(default_factory=list)
+    """With a score: the passes of the take through it (one for a single run), each judged on its own."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,8 @@ class Analysis:
     and the practice history fingerprints it, without decoding the file again."""
     key: keys.Key | None = None
     """The key notes are spelled in: the score's (its signature or its notes), else estimated from the notes heard."""
+    heard_passes: list[repeats.HeardPass] = field(default_factory=list)
+    """Without a score: the take split at its stops, each pass with the earlier span it plays again."""
 
     def to_json(self) -> dict:
         out = {
@@ -161,6 +166,7 @@ class Analysis:
             if self.metre is not None:  # the other level's tempo, as the answers say it
                 out["metre"]["alternative"]["bpm"] = round(self.tempo.bpm * self.metre.alt_factor, 1)
             out["bars"] = [b.to_json() for b in self.bars]
+            out["passes"] = [p.to_json() for p in self.heard_passes]
         return out
 
 
@@ -225,7 +231,9 @@ def hear(
 def score_grid(heard: Heard, notated: score.Score) -> tuple[Timeline, Reading]:
     """The grid of the score's bars and beats, placed where the alignment heard them played."""
     notes = heard.notes
-    aligned = align.align(notes, notated)
+    # A practice session (stops, restarts, a drilled passage) is judged pass by pass; the grid is its main pass's.
+    found = passes.find_passes(notes, notated)
+    aligned = passes.main_pass(found).alignment
     if len(aligned.anchor_q) < tempo.MIN_BEATS:
         raise NotMusicError(f"{heard.name}: the playing does not match the score {notated.name}")
     beats = tempo.score_beats(aligned.anchor_q, aligned.anchor_t, notated.beat_q)
@@ -241,20 +249,20 @@ def score_grid(heard: Heard, notated: score.Score) -> tuple[Timeline, Reading]:
     # Only notes that belong to the score: a release thump or a ringing overtone cut into a
     # faint "note" must not make a bar sound quiet.
     played = np.concatenate([aligned.pairs[:, 1], [w.perf_index for w in aligned.wrong]])
-    substituted = [(w.score_index, w.perf_index) for w in aligned.wrong if w.perf_index is not None]
-    placed = np.concatenate([aligned.pairs, np.array(substituted, dtype=int).reshape(-1, 2)]).astype(int)
+    placed = pass_report.placed_notes(found)
     timeline = Timeline(beats, bounds, "bar", functools.partial(align.bar_at, notated, aligned), numbers)
     return timeline, Reading(
         source="score",
         nominal_bpm=notated.nominal_bpm,
         jitter_ms=jitter,
         belongs=np.sort(played.astype(int)),
-        written=score_report.written_durations(len(notes), notated, aligned),
+        written=pass_report.written_durations(found, notated, len(notes)),
         harmony=score_report.score_harmony(notated, bars_q[:, 1], bounds),
         voices=voices.from_score(notes, notated.hand, notated.onset_q, placed),
         pedal_share=pedal.PEDAL_SHARE_SCORE,
         notated=notated,
         aligned=aligned,
+        passes=found,
     )
 
 
@@ -330,6 +338,7 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
         key=reading.notated.key
         if reading.notated is not None
         else keys.estimate(notes[:, 2], notes[:, 1] - notes[:, 0], "notes"),
+        heard_passes=repeats.heard_passes(notes) if reading.aligned is None else [],
     )
 
 
@@ -346,7 +355,9 @@ def _score_report(
             f"{heard.name}: the playing does not match the score {notated.name} (only {report.n_matched} of the "
             f"{len(notes)} notes heard are in it)"
         )
-    return report
+    return pass_report.session_report(
+        report, pass_report.judge_passes(reading.passes, notes, notated, heard.curve, heard.levels)
+    )
 
 
 def _cautions(notes: np.ndarray, duration_s: float, dyn: dynamics.Dynamics) -> list[str]:

@@ -1,3 +1,3 @@
-"""Alignment: the notated score (score), the performance aligned to it with its passes and jumps (align), and what
-the alignment shows: wrong, missed and extra notes, and each bar's tempo and level (score_report).
+"""Alignment: the score (score), the performance aligned to it (align), a practice session's passes, each judged on its
+own (passes, pass_report; without a score: repeats), and wrong, missed and extra notes, bar by bar (score_report).
 """

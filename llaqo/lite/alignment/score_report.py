@@ -4,7 +4,7 @@ performed seconds."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +26,8 @@ class NoteEvent:
     bar: int | None = None
     hand: str | None = None
     """"right" or "left" from the score's staves or tracks (wrong, missed); None when the score does not say."""
+    pass_number: int | None = None
+    """In a take of several passes (alignment.passes), the pass it was played in, from 1; None in a single pass."""
 
     def to_json(self) -> dict:
         out: dict = {"time_s": round(self.time_s, 3)}
@@ -37,6 +39,8 @@ class NoteEvent:
             out["bar"] = self.bar
         if self.hand is not None:
             out["hand"] = self.hand
+        if self.pass_number is not None:
+            out["pass"] = self.pass_number
         return out
 
 
@@ -55,6 +59,8 @@ class ScoreReport:
     """First and last bar of that section."""
     title: str | None = None
     """The piece's title from the score file, when it has one."""
+    passes: list = field(default_factory=list)
+    """The take's passes through the score (pass_report.PassReport), each judged on its own; one for a single run."""
 
     @property
     def accuracy_pct(self) -> float:
@@ -75,6 +81,7 @@ class ScoreReport:
             "missed": [e.to_json() for e in self.missed],
             "extra": [e.to_json() for e in self.extra],
             "bars": [b.to_json() for b in self.bars],
+            "passes": [p.to_json() for p in self.passes],
         }
 
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llaqo.lite.answers import sentences, style
+from llaqo.lite.answers import sentences, session, style
 from llaqo.lite.answers.grounding import Citer, Sentence
 from llaqo.lite.answers.scope import Span, bar_views, bars_path, place, score_events, where
 from llaqo.lite.config import LITE
@@ -241,6 +241,8 @@ def plan(c: Citer, span: Span, part: str | None) -> list[Sentence]:
         ))  # fmt: skip
     else:
         out.append(c.say(f"First play {where_} {hands}, slowly, with a metronome."))
+    stopped = session.stop_practice(c) if span.whole else None  # a practice session: where it broke down
+    out += [stopped] if stopped else []
     for p in found[:2]:
         out.append(c.say(f"Next, because {p.why(c)}: {p.practise}."))
     if not found:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from llaqo.lite.answers import advice, sentences, style
+from llaqo.lite.answers import advice, sentences, session, style
 from llaqo.lite.answers.grounding import Citer, Sentence
 from llaqo.lite.answers.scope import Span, place
 from llaqo.lite.config import LITE
@@ -31,8 +31,10 @@ def words(text: str) -> int:
 def overall(c: Citer, span: Span, topics: tuple[str, ...]) -> list[Sentence]:
     """The overall answer on the span: verdict, points, what went well, "Ask me about" the other topics."""
     found = advice.problems(c, span)
-    out = [c.say(_verdict(c, span, found))]
-    budget = MAX_WORDS - words(out[0].text)
+    # A practice session says first where the player stopped and went back to.
+    out = [c.say(_verdict(c, span, found)), *session.overview(c)]
+    budget = MAX_WORDS - sum(words(s.text) for s in out)
+    said = 0
     for i, p in enumerate(found[:MAX_POINTS]):
         pending = list(c.pending)
         text = f"{THEN[i]}, {p.said(c)}: {p.practise}."
@@ -41,7 +43,8 @@ def overall(c: Citer, span: Span, topics: tuple[str, ...]) -> list[Sentence]:
             break
         out.append(c.say(text))
         budget -= words(text)
-    named = {p.topic for p in found[: len(out) - 1]}
+        said += 1
+    named = {p.topic for p in found[:said]}
     fine = _fine(c, span, {p.topic for p in found})
     while fine:
         pending = list(c.pending)

@@ -214,13 +214,20 @@ CLAIMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         r"any (?:stops|pauses|breaks|gaps)", r"(?:where|when) did i (?:stop|pause|break off|hesitate)",
         r"(?:play|get) (?:it )?(?:through|all the way)(?: without stopping)?", r"without stopping",
     )),
+    ("second time", "", (
+        r"(?:second|next|last|2nd) (?:time|try|attempt|pass)(?: through)? (?:was |go )?(?:any )?"
+        r"(?:better|worse|steadier)",
+        r"(?:better|worse|steadier|improve[ds]?) (?:on |at )?(?:the )?(?:second|next|last|2nd) "
+        r"(?:time|try|attempt|pass)",
+        r"(?:compare|comparison of) (?:the |my )?(?:passes|tries|attempts)",
+    )),
     ("replay", "", (
         r"^(?:please |now |ok,? )?(?:re)?play (?:me |us )?(?:it|that|this|the|again|back)",
         r"^(?:can|could|would|will) you (?:please )?(?:re)?play", r"replay", r"let me hear (?:it|that|the)",
         r"(?:hear|listen to) (?:that|it|the passage|the bar) again", r"(?:passage|bar|part|place) you (?:mean|meant)",
     )),
 )
-VERDICT_ONLY = ("stopped", "replay")
+VERDICT_ONLY = ("stopped", "second time", "replay")
 YES_NO = r"(?:did|was|were|am|is|are|do|does|have|has|had|any|could|can|should|would)\b"
 
 PARTS: dict[str, tuple[str, ...]] = {

@@ -7,6 +7,7 @@ over the whole take only, and say so when a part was asked about.
 
 from __future__ import annotations
 
+from llaqo.lite.answers import session
 from llaqo.lite.answers.grounding import Citer, Sentence
 from llaqo.lite.answers.scope import Span, place, where
 from llaqo.lite.config import LITE
@@ -246,7 +247,7 @@ def notes(c: Citer, span: Span, part: str | None) -> list[Sentence]:
 def _deviation(c: Citer, kind: str, i: int) -> Sentence:
     """One wrong, missed or extra note: where, which hand (when the score says), and the pitches by name."""
     e = f"score.{kind}[{i}]"
-    at = f"bar {c(e + '.bar', 'd')} ({c(e + '.time_s', how='clock')})"
+    at = f"bar {c(e + '.bar', 'd')}{session.time_through(c, e)} ({c(e + '.time_s', how='clock')})"
     hand = c.get(e).get("hand")
     who = f"the {hand} hand" if hand else "you"
     if kind == "wrong":

@@ -8,7 +8,7 @@ number it states (grounding.py), and it judges inside the question's Span.
 
 from __future__ import annotations
 
-from llaqo.lite.answers import sentences
+from llaqo.lite.answers import sentences, session
 from llaqo.lite.answers.grounding import Citer, Sentence
 from llaqo.lite.answers.questions import Question
 from llaqo.lite.answers.scope import Span, bar_views, bars_path, place, score_events, where
@@ -33,7 +33,8 @@ def verdict(c: Citer, span: Span, q: Question) -> Sentence | None:
         "missed": lambda: _missed(c, span),
         "which hand": lambda: _which_hand(c, span),
         "worst bar": lambda: _worst_bar(c, span),
-        "stopped": lambda: _stops(c, span),
+        "stopped": lambda: session.stops(c) or _stops(c, span),
+        "second time": lambda: session.second_time(c),
         "replay": lambda: (None, f"here is {place(c, span, times=True)}.") if not span.whole else None,
     }[q.claim]
     found = judge()

@@ -1,0 +1,170 @@
+"""Practice sessions against a score: stops, restarts and drilled passages are found as passes, each judged on
+its own (llaqo.lite.alignment.passes, pass_report), on synthetic takes whose passes are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile
+from test_grounding import check_grounded  # tests/ is on sys.path under pytest's default import mode
+
+from llaqo.lite import synth
+from llaqo.lite.alignment import passes
+from llaqo.lite.alignment.score import load_score
+from llaqo.lite.analysis import analyze
+from llaqo.lite.answers.answers import answer_sentences
+
+SR = 22050
+BPM = 120.0
+BAR_S = 2.0  # 4/4 at 120 BPM: bar k sounds from 2(k - 1) s (synth.melody_notes starts a beat in)
+
+
+def bar_time(bar: float) -> float:
+    return (bar - 1) * BAR_S
+
+
+def splice(written: np.ndarray, spans: list[tuple[float, float]], pauses: list[float]) -> tuple[np.ndarray, list]:
+    """Play bars [first, stop) of `written` one span after another, each after its pause (the first at its
+    own time) -> ((N, 4) notes, each span's time shift). stop may fall inside a bar (3.5: halfway through bar 3)."""
+    rows, shifts, clock = [], [], None
+    for (first, stop), pause in zip(spans, [0.0, *pauses], strict=True):
+        a, b = bar_time(first) - 0.01, bar_time(stop) - 0.01
+        part = written[(written[:, 0] >= a) & (written[:, 0] < b)].copy()
+        shift = 0.0 if clock is None else clock + pause - a
+        part[:, 1] = np.minimum(part[:, 1], b)
+        part[:, :2] += shift
+        rows.append(part)
+        shifts.append(shift)
+        clock = b + shift
+    return np.concatenate(rows), shifts
+
+
+def hears(notes: np.ndarray):
+    """A transcriber that hears exactly `notes` (the passes, not Transkun's hearing, are under test)."""
+    from llaqo.lite.hearing.transcribe import Transcription
+
+    notes = notes[np.argsort(notes[:, 0], kind="stable")]
+    return lambda wave, progress=None: Transcription(notes, np.zeros((0, 2)), np.zeros((0, 2)))
+
+
+@pytest.fixture(scope="module")
+def piece(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("piece")
+    written = synth.melody_notes(seed=4, n_beats=31, bpm=BPM, start_s=0.5)  # 8 bars
+    path = tmp / "score.mid"
+    synth.write_score(written, path, BPM)
+    return written, path, tmp
+
+
+def session(piece, spans, pauses, name, wrong_in=None):
+    written, score_path, tmp = piece
+    played, shifts = splice(written, spans, pauses)
+    if wrong_in is not None:  # a wrong note in one pass: its first melody note in that bar, a tone too high
+        at = bar_time(wrong_in[1]) + shifts[wrong_in[0]]
+        k = int(np.flatnonzero((played[:, 0] >= at - 0.01) & (played[:, 2] >= 60))[0])
+        played[k, 2] += 2
+    audio = tmp / f"{name}.wav"
+    soundfile.write(audio, synth.render(played, SR), SR)
+    return analyze(audio, score_path, transcriber=hears(played)), played
+
+
+def bars_of(result: dict) -> list[tuple[int, int]]:
+    return [(p["first_bar"], p["last_bar"]) for p in result["score"]["passes"]]
+
+
+def test_a_single_run_is_one_pass_as_before(piece):
+    written, score_path, tmp = piece
+    notes = written[np.argsort(written[:, 0], kind="stable")]
+    found = passes.find_passes(notes, load_score(score_path))
+    assert len(found) == 1 and found[0].complete
+    assert (found[0].first_bar, found[0].last_bar) == (1, 8)
+
+
+def test_a_restart_two_bars_back_is_two_passes_without_errors_or_ritardando(piece):
+    a, played = session(piece, [(1, 5.5), (4, 9)], [2.0], "restart")
+    result = a.to_json()
+    assert bars_of(result) == [(1, 5), (4, 8)]
+    first, second = result["score"]["passes"]
+    assert second["start_s"] == pytest.approx(bar_time(5.5) + 2.0, abs=0.3)
+    assert second["repeats_pass"] == 1 and not first["complete"]
+    s = result["score"]
+    assert (s["wrong"], s["missed"], s["extra"]) == ([], [], [])  # the unplayed half of bar 5 is not missed
+    assert result["tempo"]["bpm"] == pytest.approx(BPM, rel=0.03)
+    assert result["tempo"]["label"] != "ritardando"  # the pause is between the passes, not in the tempo
+    said = " ".join(answer_sentences(a, ""))
+    assert "stopped in bar 5 and went back to bar 4" in said
+    assert "bar 4" in " ".join(answer_sentences(a, "Where did I stop?"))
+    for question in ("", "Where did I stop?", "Was the second time better?"):
+        check_grounded(a, question)
+
+
+def test_a_restart_with_no_pause_is_found_by_the_music(piece):
+    a, _ = session(piece, [(1, 5), (3, 9)], [0.0], "nopause")
+    result = a.to_json()
+    assert bars_of(result) == [(1, 4), (3, 8)]
+    assert (result["score"]["missed"], result["score"]["extra"]) == ([], [])
+    assert "you stopped in bar 4 and went back to bar 3" in " ".join(answer_sentences(a, ""))
+
+
+def test_a_drilled_passage_after_a_run_through(piece):
+    a, _ = session(piece, [(1, 9), (3, 7)], [1.0], "drill")
+    result = a.to_json()
+    assert bars_of(result) == [(1, 8), (3, 6)]
+    assert result["score"]["passes"][1]["repeats_pass"] == 1
+    assert (result["score"]["wrong"], result["score"]["missed"], result["score"]["extra"]) == ([], [], [])
+    said = " ".join(answer_sentences(a, ""))
+    assert "you played bars 3–6 again" in said
+    second = " ".join(answer_sentences(a, "Was the second time better?"))
+    assert "second pass (bars 3–6)" in second and "beat-to-beat variation" in second
+    check_grounded(a, "Was the second time better?")
+
+
+def test_two_restarts_and_a_wrong_note_in_one_pass_only(piece):
+    spans = [(1, 3.5), (2, 6.25), (5, 9)]
+    a, played = session(piece, spans, [0.8, 1.5], "two", wrong_in=(2, 6.25))
+    result = a.to_json()
+    assert bars_of(result) == [(1, 3), (2, 6), (5, 8)]
+    wrong = result["score"]["wrong"]
+    assert len(wrong) == 1 and wrong[0]["pass"] == 3 and wrong[0]["bar"] == 6
+    assert [p["n_wrong"] for p in result["score"]["passes"]] == [0, 0, 1]
+    assert (result["score"]["missed"], result["score"]["extra"]) == ([], [])
+    said = " ".join(answer_sentences(a, ""))
+    assert "stopped in bar 3 and went back to bar 2, then you stopped in bar 6 and went back to bar 5" in said
+    assert "1 wrong and 0 missed notes against 0 and 0" in " ".join(answer_sentences(a, "was the last try better?"))
+    check_grounded(a, "")
+    notes_said = " ".join(answer_sentences(a, "Did I play any wrong notes?"))
+    assert "bar 6, the second time" in notes_said
+    check_grounded(a, "Did I play any wrong notes?")
+
+
+def test_the_practice_plan_starts_where_the_player_stopped(piece):
+    a, _ = session(piece, [(1, 5.5), (4, 9)], [1.0], "plan")
+    plan = " ".join(answer_sentences(a, "How should I practise this?"))
+    assert "You stopped in bar 5: practise from the bar before" in plan
+    check_grounded(a, "How should I practise this?")
+
+
+def test_without_a_score_a_restart_after_a_stop_repeats_the_earlier_span(piece):
+    written, _, tmp = piece
+    played, shifts = splice(written, [(1, 5.5), (4, 9)], [2.0])
+    audio = tmp / "noscore.wav"
+    soundfile.write(audio, synth.render(played, SR), SR)
+    result = analyze(audio, transcriber=hears(played)).to_json()
+    first, second = result["passes"]
+    assert first["repeats_s"] is None
+    assert second["start_s"] == pytest.approx(bar_time(4) + shifts[1], abs=0.05)
+    assert second["repeats_s"][0] == pytest.approx(bar_time(4), abs=0.3)  # bar 4, the first time
+    assert second["repeats_s"][1] == pytest.approx(bar_time(5.5), abs=0.3)  # ... to the stop
+
+
+def test_without_a_score_new_music_after_a_stop_repeats_nothing(piece):
+    written, _, tmp = piece
+    played, _ = splice(written, [(1, 4), (5, 9)], [2.0])  # a stop, then on to bars not played before
+    audio = tmp / "noscore-on.wav"
+    soundfile.write(audio, synth.render(played, SR), SR)
+    result = analyze(audio, transcriber=hears(played)).to_json()
+    assert [p["repeats_s"] for p in result["passes"]] == [None, None]
+    whole = written[np.argsort(written[:, 0], kind="stable")]
+    soundfile.write(tmp / "noscore-clean.wav", synth.render(whole, SR), SR)
+    clean = analyze(tmp / "noscore-clean.wav", transcriber=hears(whole)).to_json()
+    assert [p["repeats_s"] for p in clean["passes"]] == [None]
