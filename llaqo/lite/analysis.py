@@ -136,7 +136,7 @@ def analyze(
 
     grid: metre.Metre | None = None  # the beat, metre and bars heard, without a score
     if notated is not None:
-        aligned = align.align(notes, notated)
+        aligned = align.align(notes, notated, envelopes)
         if len(aligned.anchor_q) < tempo.MIN_BEATS:
             raise NotMusicError(f"{name}: the playing does not match the score {notated.name}")
         beats = tempo.score_beats(aligned.anchor_q, aligned.anchor_t, notated.beat_q)
