@@ -237,8 +237,10 @@ def build(out: Path) -> None:
             notes = piece["notes"].copy()
             notes[:, :2] = warp(notes[:, :2])
             controls = [(float(warp(np.array([t]))[0]), msg) for t, msg in piece["controls"]]
-            truth = {kind: [dict(e, time_s=round(float(warp(np.array([e["time_s"]]))[0]), 4)) for e in events]
-                     for kind, events in piece["truth"].items() if kind in ("substitutions", "missed", "extra")}  # fmt: skip
+            truth = {
+                kind: [dict(e, time_s=round(float(warp(np.array([e["time_s"]]))[0]), 4)) for e in piece["truth"][kind]]
+                for kind in ("substitutions", "missed", "extra")
+            }
             taken = [e["time_s"] for events in truth.values() for e in events]
             if deviated:
                 drop = pick_missed(notes, rng, taken)
@@ -305,12 +307,15 @@ def score(bench: Path, cache: Path, copies: list[str], verbose: bool) -> None:
                     print(f"  {copy}/{folder.name}: {counts}\n    truth {truth}\n    found "
                           f"{ {k: found[k] for k in KINDS} }", file=sys.stderr)  # fmt: skip
 
-            def pr(kind: str) -> str:
-                true, got, hit = totals[kind]
-                return f"{hit / got if got else float('nan'):.2f} / {hit / true if true else float('nan'):.2f}"
-
-            cells = " | ".join(f"{pr(k)} ({totals[k][2]} of {totals[k][1]}, {totals[k][0]} true)" for k in KINDS)
+            cells = " | ".join(
+                f"{_pr(*totals[k])} ({totals[k][2]} of {totals[k][1]}, {totals[k][0]} true)" for k in KINDS
+            )
             print(f"| {half} | {copy} | {cells} | {quiet_clean} of {clean} |")
+
+
+def _pr(true: int, found: int, hit: int) -> str:
+    """-> "precision / recall", nan where nothing was found or nothing was true."""
+    return f"{hit / found if found else float('nan'):.2f} / {hit / true if true else float('nan'):.2f}"
 
 
 def main() -> None:

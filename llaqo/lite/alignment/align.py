@@ -182,7 +182,8 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
     extra = [
         i
         for i in unmatched_perf
-        if span[0] <= onsets[i] <= span[1] and not _echoes_score(notes[i], score.pitch, expected, expected_end)
+        if span[0] <= onsets[i] <= span[1]
+        and not _echoes_score(i, notes, score.pitch, expected, expected_end, envelopes)
     ]
     pairs = np.array([(s, p) for s, p in enumerate(matched) if p >= 0], dtype=int).reshape(-1, 2)
     return Alignment(
@@ -287,12 +288,25 @@ def _held_through(expected: float, pitch: int, notes: np.ndarray) -> bool:
     return bool((same & (notes[:, 0] < expected - MATCH_WINDOW_S) & (notes[:, 1] > expected + MATCH_WINDOW_S)).any())
 
 
-def _echoes_score(note: np.ndarray, pitch: np.ndarray, start: np.ndarray, end: np.ndarray) -> bool:
+def _echoes_score(
+    i: int, notes: np.ndarray, pitch: np.ndarray, start: np.ndarray, end: np.ndarray, envelopes: Envelopes | None
+) -> bool:
     """An unmatched performed note at the pitch of a notated note sounding then, or at its overtone or an
-    octave below: far more often resonance the transcriber cut into a note than a key the pianist added."""
-    sounding = pitch[(start <= note[0] + GROUP_GAP_S) & (end >= note[0] - GROUP_GAP_S)]
-    intervals = note[2] - sounding
-    return bool(np.isin(intervals, (0, -12) + GHOST_INTERVALS).any())
+    octave below: far more often resonance the transcriber cut into a note than a key the pianist added,
+    unless its own band rises at its onset (alignment.heard) where no echoed note struck then explains the
+    rise (an octave below, none does: the upper string has no energy there). A soft note added a step from
+    the bass under louder chords is that case."""
+    note = notes[i]
+    sounding = (start <= note[0] + GROUP_GAP_S) & (end >= note[0] - GROUP_GAP_S)
+    intervals = note[2] - pitch[sounding]
+    echoed = np.isin(intervals, (0, -12) + GHOST_INTERVALS)
+    if not echoed.any():
+        return False
+    others = [int(p) for k, p in enumerate(notes[:, 2]) if k != i and abs(notes[k, 0] - note[0]) <= GROUP_GAP_S]
+    if envelopes is None or not heard.struck(envelopes, int(note[2]), float(note[0]), others):
+        return True
+    struck_with = np.abs(start[sounding] - note[0]) <= GROUP_GAP_S
+    return bool((echoed & (intervals != -12) & struck_with).any())
 
 
 def bar_at(score: Score, alignment: Alignment, times: np.ndarray) -> np.ndarray:

@@ -32,3 +32,26 @@ def heard_over(env: Envelopes, pitch: int, time_s: float, lower: list[tuple[int,
         return False
     masking = max(band_peak(env, p, t) for p, t in lower)
     return band_peak(env, pitch, time_s) >= masking - HEARD_UNDER_DB
+
+
+ATTACK_DB = 10.0  # a struck string: its band rises this much over the ~100 ms before (a played note: median 30 dB)
+OWN_UNDER_DB = 24.0  # ... to within this of the loudest note struck with it (more is a neighbour's leakage)
+
+
+def attack_db(env: Envelopes, pitch: int, time_s: float) -> float:
+    """How much the fundamental band of `pitch` rises at time_s: its peak in ATTACK_S over its median level in
+    the 100 ms before (a ringing string's resonance cut into a "note" does not rise)."""
+    band = env.of(pitch, fundamental=True)
+    i = int(np.clip(round(time_s * env.frame_rate), 0, len(band) - 1))
+    before = band[max(i - int(0.13 * env.frame_rate), 0) : max(i - int(0.03 * env.frame_rate), 1)]
+    return band_peak(env, pitch, time_s) - float(np.median(before))
+
+
+def struck(env: Envelopes, pitch: int, time_s: float, others: list[int]) -> bool:
+    """True when `pitch`'s own string was struck at time_s: its band rises by ATTACK_DB and peaks within
+    OWN_UNDER_DB of the loudest of the `others` (pitches struck with it), whose leakage a bass step away can
+    otherwise raise a silent band from nothing."""
+    if attack_db(env, pitch, time_s) < ATTACK_DB:
+        return False
+    loudest = max((band_peak(env, p, time_s) for p in others), default=-np.inf)
+    return band_peak(env, pitch, time_s) >= loudest - OWN_UNDER_DB
