@@ -1,3 +1,3 @@
-"""Alignment: the notated score (score), the performance aligned to it with its passes and jumps (align), and what
-the alignment shows: wrong, missed and extra notes, and each bar's tempo and level (score_report).
+"""Alignment: the notated score (score), the performance aligned to it (align), the audio's word on notes the
+transcription lacks (heard), and what it shows: wrong, missed and extra notes, bars' tempo and level (score_report).
 """
