@@ -73,7 +73,7 @@ def test_a_midi_score_without_a_signature_is_engraved_in_its_key(tmp_path):
     synth.write_score(notes, tmp_path / "score.mid", 120)
     score = load_score(tmp_path / "score.mid")
     assert score.key == keys.Key(1, False, "score notes")
-    xml = notation.musicxml(tmp_path / "score.mid", score.key)
+    xml = notation.musicxml(score, score.key)
     assert re.search(r"<key>\s*<fifths>1</fifths>\s*<mode>major</mode>", xml)
     steps = re.findall(r"<step>([A-G])</step>\s*(?:<alter>(-?\d)</alter>)?", xml)
     assert ("F", "1") in steps and ("G", "-1") not in steps

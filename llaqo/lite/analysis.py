@@ -232,7 +232,7 @@ def score_grid(heard: Heard, notated: score.Score) -> tuple[Timeline, Reading]:
     """The grid of the score's bars and beats, placed where the alignment heard them played."""
     notes = heard.notes
     # A practice session (stops, restarts, a drilled passage) is judged pass by pass; the grid is its main pass's.
-    found = passes.find_passes(notes, notated)
+    found = passes.find_passes(notes, notated, heard.envelopes)
     aligned = passes.main_pass(found).alignment
     if len(aligned.anchor_q) < tempo.MIN_BEATS:
         raise NotMusicError(f"{heard.name}: the playing does not match the score {notated.name}")

@@ -1,3 +1,3 @@
-"""Alignment: the score (score), the performance aligned to it (align), a practice session's passes, each judged on its
-own (passes, pass_report; without a score: repeats), and wrong, missed and extra notes, bar by bar (score_report).
+"""Alignment: the score, the take aligned to it (align; heard: the audio's word on unmatched notes), a session's
+passes each judged on its own (passes, pass_report; repeats without a score), and the errors (score_report).
 """

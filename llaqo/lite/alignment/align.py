@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from llaqo.lite.alignment import heard
 from llaqo.lite.alignment.score import Score
+from llaqo.lite.hearing.spectral import Envelopes
 
 GROUP_GAP_S = 0.035  # performed onsets closer than this form one chord (hand asynchrony is ~10-30 ms)
 MATCH_WINDOW_S = 0.12  # a played note pairs with a notated one within this of the warped time
@@ -92,10 +94,12 @@ def _group_features(group_ids: np.ndarray, pitches: np.ndarray) -> np.ndarray:
     return feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-9)
 
 
-def align(notes: np.ndarray, score: Score) -> Alignment:
+def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -> Alignment:
     """Align performed notes to a score.
 
     notes: (N, 4) [onset_s, offset_s, pitch, velocity] sorted by onset
+    envelopes: the recording's pitch envelopes (hearing.spectral), the evidence that a notated note the
+    transcription lacks was heard all the same (alignment.heard); without them every such note is missed
     """
     import librosa
 
@@ -168,7 +172,9 @@ def align(notes: np.ndarray, score: Score) -> Alignment:
             wrong.append(Substitution(int(s), int(best), float(onsets[best]), int(pitches[best])))
             unmatched_perf.remove(best)
             continue
-        if not _masked(s, score, expected, expected_end) and not _held_through(expected[s], score.pitch[s], notes):
+        if not _heard(s, score, expected, expected_end, envelopes) and not _held_through(
+            expected[s], score.pitch[s], notes
+        ):
             missed.append(s)
     # Sounds before the section starts or after it ends (a count-in, the room, the rest of the piece) are
     # not notes added to the music.
@@ -176,7 +182,8 @@ def align(notes: np.ndarray, score: Score) -> Alignment:
     extra = [
         i
         for i in unmatched_perf
-        if span[0] <= onsets[i] <= span[1] and not _echoes_score(notes[i], score.pitch, expected, expected_end)
+        if span[0] <= onsets[i] <= span[1]
+        and not _echoes_score(i, notes, score.pitch, expected, expected_end, envelopes)
     ]
     pairs = np.array([(s, p) for s, p in enumerate(matched) if p >= 0], dtype=int).reshape(-1, 2)
     return Alignment(
@@ -260,11 +267,17 @@ def _is_ghost(i: int, notes: np.ndarray, used: np.ndarray) -> bool:
     return bool(((same_time & overtone) | resound).any())
 
 
-def _masked(s: int, score: Score, start: np.ndarray, end: np.ndarray) -> bool:
-    """True when notated note s coincides with an overtone of another notated note sounding with it: its
-    absence cannot be heard (the F-A-C chord's C is the F's twelfth), so it is not reported as missed."""
+def _heard(s: int, score: Score, start: np.ndarray, end: np.ndarray, envelopes: Envelopes | None) -> bool:
+    """True when notated note s, absent from the transcription, coincides with an overtone of another notated
+    note sounding with it (the F-A-C chord's C is the F's twelfth: the transcriber may not cut it out) and
+    its own band says it sounded (alignment.heard). Without that evidence it is missed."""
+    if envelopes is None:
+        return False
     sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & (np.arange(len(start)) != s)
-    return bool(np.isin(score.pitch[s] - score.pitch[sounding], GHOST_INTERVALS).any())
+    lower = np.flatnonzero(sounding & np.isin(score.pitch[s] - score.pitch, GHOST_INTERVALS))
+    return heard.heard_over(
+        envelopes, int(score.pitch[s]), float(start[s]), [(int(score.pitch[m]), float(start[m])) for m in lower]
+    )
 
 
 def _held_through(expected: float, pitch: int, notes: np.ndarray) -> bool:
@@ -275,12 +288,25 @@ def _held_through(expected: float, pitch: int, notes: np.ndarray) -> bool:
     return bool((same & (notes[:, 0] < expected - MATCH_WINDOW_S) & (notes[:, 1] > expected + MATCH_WINDOW_S)).any())
 
 
-def _echoes_score(note: np.ndarray, pitch: np.ndarray, start: np.ndarray, end: np.ndarray) -> bool:
+def _echoes_score(
+    i: int, notes: np.ndarray, pitch: np.ndarray, start: np.ndarray, end: np.ndarray, envelopes: Envelopes | None
+) -> bool:
     """An unmatched performed note at the pitch of a notated note sounding then, or at its overtone or an
-    octave below: far more often resonance the transcriber cut into a note than a key the pianist added."""
-    sounding = pitch[(start <= note[0] + GROUP_GAP_S) & (end >= note[0] - GROUP_GAP_S)]
-    intervals = note[2] - sounding
-    return bool(np.isin(intervals, (0, -12) + GHOST_INTERVALS).any())
+    octave below: far more often resonance the transcriber cut into a note than a key the pianist added,
+    unless its own band rises at its onset (alignment.heard) where no echoed note struck then explains the
+    rise (an octave below, none does: the upper string has no energy there). A soft note added a step from
+    the bass under louder chords is that case."""
+    note = notes[i]
+    sounding = (start <= note[0] + GROUP_GAP_S) & (end >= note[0] - GROUP_GAP_S)
+    intervals = note[2] - pitch[sounding]
+    echoed = np.isin(intervals, (0, -12) + GHOST_INTERVALS)
+    if not echoed.any():
+        return False
+    others = [int(p) for k, p in enumerate(notes[:, 2]) if k != i and abs(notes[k, 0] - note[0]) <= GROUP_GAP_S]
+    if envelopes is None or not heard.struck(envelopes, int(note[2]), float(note[0]), others):
+        return True
+    struck_with = np.abs(start[sounding] - note[0]) <= GROUP_GAP_S
+    return bool((echoed & (intervals != -12) & struck_with).any())
 
 
 def bar_at(score: Score, alignment: Alignment, times: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 
 from llaqo.lite.alignment import align
 from llaqo.lite.alignment.score import Score
+from llaqo.lite.hearing.spectral import Envelopes
 
 STAY_COST = 0.4  # a score chord heard as two onset groups (a spread chord, a re-detected note)
 SKIP_COST = 0.6  # per score group skipped forward (a chord left out, or missed by the transcriber)
@@ -109,17 +110,18 @@ def pass_starts(path: np.ndarray) -> np.ndarray:
     return np.array(kept, dtype=int)
 
 
-def find_passes(notes: np.ndarray, score: Score) -> list[Pass]:
+def find_passes(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -> list[Pass]:
     """The passes of a take, each aligned on its own; one pass (align.align of the whole take) when it has no jump.
 
     notes: (N, 4) [onset_s, offset_s, pitch, velocity] sorted by onset
+    envelopes: the recording's pitch envelopes, for align.align's word on notated notes the transcription lacks
     """
     if len(notes) == 0:
-        return [_as_pass(np.arange(0), align.align(notes, score), notes, score)]
+        return [_as_pass(np.arange(0), align.align(notes, score, envelopes), notes, score)]
     perf_group, path = score_path(notes, score)
     starts = pass_starts(path)
     if len(starts) == 1:
-        return [_as_pass(np.arange(len(notes)), align.align(notes, score), notes, score)]
+        return [_as_pass(np.arange(len(notes)), align.align(notes, score, envelopes), notes, score)]
     group_q = np.unique(score.onset_q)
     found = []
     for a, b in zip(starts, np.r_[starts[1:], len(path)], strict=True):
@@ -127,7 +129,7 @@ def find_passes(notes: np.ndarray, score: Score) -> list[Pass]:
         # The pass's span of the score: the groups its path visits; the notes it never reached are not judged.
         lo, hi = group_q[path[a:b].min()], group_q[path[a:b].max()]
         written = np.flatnonzero((score.onset_q >= lo - 1e-6) & (score.onset_q <= hi + 1e-6))
-        part = align.align(notes[idx], _slice(score, written))
+        part = align.align(notes[idx], _slice(score, written), envelopes)
         found.append(_as_pass(idx, _lift(part, idx, written, len(score.pitch)), notes, score))
     return found
 

@@ -28,6 +28,8 @@ class NoteEvent:
     """"right" or "left" from the score's staves or tracks (wrong, missed); None when the score does not say."""
     pass_number: int | None = None
     """In a take of several passes (alignment.passes), the pass it was played in, from 1; None in a single pass."""
+    beat: float | None = None
+    """The beat of the bar it falls on, from 1 ("in bar 8, beat 2")."""
 
     def to_json(self) -> dict:
         out: dict = {"time_s": round(self.time_s, 3)}
@@ -37,6 +39,8 @@ class NoteEvent:
             out["pitch"] = self.pitch
         if self.bar is not None:
             out["bar"] = self.bar
+        if self.beat is not None:
+            out["beat"] = self.beat
         if self.hand is not None:
             out["hand"] = self.hand
         if self.pass_number is not None:
@@ -124,21 +128,32 @@ def score_report(
     def hand(s: int) -> str | None:
         return {0: "right", 1: "left"}.get(int(notated.hand[s]))
 
+    starts = dict(bar_starts_q(notated).tolist())
+
+    def beat(bar_number: int, quarter: float) -> float:
+        return round(1.0 + max(quarter - starts.get(bar_number, quarter), 0.0) / notated.beat_q, 2)
+
     wrong = [
         NoteEvent(
             "wrong", w.time_s, w.played_pitch, int(notated.pitch[w.score_index]), int(notated.bar[w.score_index]),
-            hand(w.score_index),
+            hand(w.score_index), beat(int(notated.bar[w.score_index]), notated.onset_q[w.score_index]),
         )
         for w in aligned.wrong
     ]  # fmt: skip
     missed = [
         NoteEvent(
             "missed", float(aligned.time_of(notated.onset_q[[s]])[0]), int(notated.pitch[s]), None,
-            int(notated.bar[s]), hand(s),
+            int(notated.bar[s]), hand(s), beat(int(notated.bar[s]), notated.onset_q[s]),
         )
         for s in aligned.missed
     ]  # fmt: skip
-    extra = [NoteEvent("extra", float(notes[i, 0]), int(notes[i, 2]), None, bar(notes[i, 0])) for i in aligned.extra]
+    extra = [
+        NoteEvent(
+            "extra", float(notes[i, 0]), int(notes[i, 2]), None, bar(notes[i, 0]), None,
+            beat(bar(notes[i, 0]), float(aligned.quarter_of(notes[[i], 0])[0])),
+        )
+        for i in aligned.extra
+    ]  # fmt: skip
     errors = wrong + missed + extra
     views = [
         bar_view(int(number), start, end, tempo_result, dyn, n_errors=int(sum(e.bar == number for e in errors)))
