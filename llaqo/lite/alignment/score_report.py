@@ -26,10 +26,10 @@ class NoteEvent:
     bar: int | None = None
     hand: str | None = None
     """"right" or "left" from the score's staves or tracks (wrong, missed); None when the score does not say."""
-    pass_number: int | None = None
-    """In a take of several passes (alignment.passes), the pass it was played in, from 1; None in a single pass."""
     beat: float | None = None
     """The beat of the bar it falls on, from 1 ("in bar 8, beat 2")."""
+    pass_number: int | None = None
+    """In a take of several passes (alignment.passes), the pass it was played in, from 1; None in a single pass."""
 
     def to_json(self) -> dict:
         out: dict = {"time_s": round(self.time_s, 3)}
