@@ -164,6 +164,15 @@ def test_progress_from_history_then_delete(page, files):
     expect(page.locator("#history-table")).to_contain_text("week-2.wav", timeout=30_000)
     expect(page.locator("#trend-plot img")).to_be_visible(timeout=30_000)
     shot(page, page.locator("#history-panel"), "history.png")
+    page.set_viewport_size({"width": 1366, "height": 768})  # a teacher's laptop: every column in sight
+    page.wait_for_timeout(500)
+    hidden = page.locator("#history-table").evaluate(
+        """panel => [panel, ...panel.querySelectorAll("*")]
+            .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== "visible")
+            .length"""
+    )
+    assert hidden == 0, "the history table is cut off at 1366 px: part of it scrolls out of sight"
+    page.set_viewport_size({"width": 1400, "height": 1000})
     page.get_by_role("button", name="Delete").click()
     expect(page.get_by_text("Deleted 3 take(s) of Etude")).to_be_visible(timeout=30_000)
 

@@ -227,8 +227,9 @@ def build_controls(practice: Practice, session: gr.State) -> dict:
             c["export_json"] = gr.Button("Export JSON", size="sm")
             c["delete_history"] = gr.Button("Delete", size="sm", variant="stop")
         c["history_status"] = gr.Markdown()
+        # Wrapped cells: the eight columns fit the panel's width at 1366 px instead of scrolling out of sight.
         c["history_table"] = gr.Dataframe(
-            headers=HISTORY_COLUMNS, interactive=False, label="Saved takes", elem_id="history-table"
+            headers=HISTORY_COLUMNS, interactive=False, label="Saved takes", elem_id="history-table", wrap=True
         )
         c["trend_plot"] = gr.Plot(label="Progress", elem_id="trend-plot")
         c["history_file"] = gr.File(label="History export", visible=False)
