@@ -30,7 +30,6 @@ def test_the_microphone_overlay_closes_without_recording(tmp_path):
         for how in ("button", "Escape"):
             microphone.click(timeout=120_000)
             overlay.wait_for(state="visible", timeout=10_000)
-            assert page.locator("textarea").count() == 0 or not page.locator("textarea").first.is_visible()
             if how == "button":
                 page.get_by_role("button", name=CLOSE_LABEL).click(timeout=10_000)
             else:
