@@ -11,7 +11,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from llaqo.audio import AudioError
 from llaqo.batching import BatchConfig, Row, Scheduler
 from llaqo.config import BridgeConfig, ConfigError, PathsConfig
 from llaqo.model.llaqo import LLMInputs
-from llaqo.protocol import AudioFacts, Clip, Evidence, LruCache, Passage, Settings, Turn, content_hash
+from llaqo.protocol import Answer, AudioFacts, Clip, Evidence, LruCache, Settings, Turn, content_hash
 from llaqo.streaming import AnswerStats, AnswerStream, finish, wait
 
 log = logging.getLogger(__name__)
@@ -160,10 +160,6 @@ class LLaQoCoach:
     def evidence(self, clip: Clip) -> Evidence:
         return Evidence(facts=clip.facts)
 
-    def passages(self, clip: Clip, answer: str) -> list[Passage]:
-        """The model's free text names no measured place reliably, so it cites no passage to play."""
-        return []
-
     # --- per question ------------------------------------------------------------------------------------
 
     def prompt(self, question: str, history: Sequence[Turn], settings: Settings) -> str:
@@ -184,9 +180,10 @@ class LLaQoCoach:
 
     def answer(
         self, clip: Clip, question: str, history: Sequence[Turn] = (), settings: Settings = Settings()
-    ) -> Iterator[str]:
-        """Yield the answer's text as it is produced; see `stream` for its statistics."""
-        return iter(self.stream(clip, question, history, settings))
+    ) -> Answer:
+        """The answer's text as it is produced (see `stream` for its statistics). The model's free text names no
+        measured place reliably, so it cites no passage to play."""
+        return Answer(self.stream(clip, question, history, settings))
 
     def stream(
         self, clip: Clip, question: str, history: Sequence[Turn] = (), settings: Settings = Settings()

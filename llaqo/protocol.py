@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -50,6 +50,8 @@ class Turn:
 
     question: str
     answer: str
+    passages: tuple[Passage, ...] = ()
+    """The passages of the recording the answer cited (its Answer.passages)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,26 @@ class Evidence:
     plots: dict[str, Any] = field(default_factory=dict)
     score_pages: list[str] = field(default_factory=list)
     """The score engraved with the performance marked on it: SVG documents, one per page (empty without a score)."""
+
+
+class Answer(Iterator[str]):
+    """What Coach.answer returns: iterate it for the answer's text in pieces, as it is produced.
+
+    A piece may be empty: a coach that waits for a slow model yields "" now and then, so that a consumer that went
+    away (Stop, a closed tab) can close() the answer, which cancels it. `passages`: the passages of the recording
+    the answer cites, in time order (none from a coach whose text names no measured place, as the model's)."""
+
+    def __init__(self, pieces: Iterable[str], passages: Sequence[Passage] = ()):
+        self.pieces = iter(pieces)
+        self.passages = tuple(passages)
+
+    def __next__(self) -> str:
+        return next(self.pieces)
+
+    def close(self) -> None:
+        """Stop producing the answer: closes the pieces' generator (a list of pieces has nothing to stop)."""
+        if isinstance(self.pieces, Generator):
+            self.pieces.close()
 
 
 def clock(seconds: float, decimals: int = 0) -> str:
@@ -164,18 +186,12 @@ class Coach(Protocol):
 
     def answer(
         self, clip: Clip, question: str, history: Sequence[Turn] = (), settings: Settings = Settings()
-    ) -> Iterator[str]:
-        """Yield the answer's text in pieces as it is produced. A piece may be empty: a coach that waits for a
-        slow model yields "" now and then, so that a consumer that went away (Stop, a closed tab) can close
-        the iterator, which cancels the answer."""
+    ) -> Answer:
+        """The answer, its text in pieces as it is produced, with the passages it cites."""
         ...
 
     def evidence(self, clip: Clip) -> Evidence:
         """The measurements and plots behind the answers."""
-        ...
-
-    def passages(self, clip: Clip, answer: str) -> list[Passage]:
-        """The passages of the recording a complete answer cites, in time order (empty when it cites none)."""
         ...
 
 
@@ -206,7 +222,7 @@ class PracticeCoach(Coach, Protocol):
         *,
         reference: Clip | None = None,
         takes: Sequence[Any] | None = None,
-    ) -> Iterator[str]:
+    ) -> Answer:
         """Coach.answer; a comparison question is answered against the reference's Clip, and a progress question
         from takes (the piece's saved takes, oldest first, as the practice history returns them)."""
         ...

@@ -23,7 +23,7 @@ from llaqo import audio  # noqa: E402
 from llaqo.app import ChatApp, Session, build_demo  # noqa: E402
 from llaqo.app.handlers import SAME_AGAIN  # noqa: E402
 from llaqo.lite.evidence import clips  # noqa: E402
-from llaqo.protocol import AudioFacts, Clip, Evidence, Passage, Settings, Turn  # noqa: E402
+from llaqo.protocol import Answer, AudioFacts, Clip, Evidence, Passage, Settings, Turn  # noqa: E402
 from llaqo.synthetic import synth_piano  # noqa: E402
 
 
@@ -51,17 +51,17 @@ class FakeCoach:
         )
         return Clip(key=Path(audio_path).name, facts=facts)
 
-    def answer(self, clip: Clip, question: str, history=(), settings: Settings = Settings()) -> Iterator[str]:
-        words = f"About {clip.facts.name}: you asked '{question}' after {len(history)} turns.".split(" ")
-        for i, word in enumerate(words):
+    def answer(self, clip: Clip, question: str, history=(), settings: Settings = Settings()) -> Answer:
+        return Answer(self.words(f"About {clip.facts.name}: you asked '{question}' after {len(history)} turns."))
+
+    @staticmethod
+    def words(text: str) -> Iterator[str]:
+        for i, word in enumerate(text.split(" ")):
             time.sleep(0.01)
             yield word if i == 0 else " " + word
 
     def evidence(self, clip: Clip) -> Evidence:
         return Evidence(clip.facts, {}, {})
-
-    def passages(self, clip: Clip, answer: str) -> list:
-        return []
 
 
 @pytest.fixture(scope="module")
@@ -269,9 +269,8 @@ class FakePracticeCoach(FakeCoach):
 
     def answer(self, clip, question, history=(), settings=Settings(), *, reference=None, takes=None):
         if reference is not None:
-            yield f"Compared with {reference.facts.name}."
-        else:
-            yield from super().answer(clip, question, history, settings)
+            return Answer([f"Compared with {reference.facts.name}."])
+        return super().answer(clip, question, history, settings)
 
     def asks_comparison(self, question, previous_question=None) -> bool:
         return "reference" in question
@@ -316,8 +315,8 @@ def test_the_practice_coach_answers_comparisons_when_it_is_the_chat_coach(takes,
 class CitingCoach(FakeCoach):
     """A FakeCoach whose every answer cites 1.0-2.0 s of the recording."""
 
-    def passages(self, clip: Clip, answer: str) -> list:
-        return [Passage(1.0, 2.0, "0:01-0:02")]
+    def answer(self, clip: Clip, question: str, history=(), settings: Settings = Settings()) -> Answer:
+        return Answer(super().answer(clip, question, history, settings), [Passage(1.0, 2.0, "0:01-0:02")])
 
 
 def test_cited_passages_are_clips_in_the_chat_the_export_and_the_session_folder(tmp_path):
@@ -418,7 +417,7 @@ def test_names_and_questions_are_escaped(tmp_path):
 
     class Plain(FakeCoach):  # an answer that does not echo the question
         def answer(self, clip, question, history=(), settings=Settings()):
-            yield "Steady."
+            return Answer(["Steady."])
 
     coach = Plain()
     app = ChatApp(coach, coach)
@@ -489,8 +488,11 @@ def test_no_recording_name_or_content_reaches_the_logs(tmp_path, caplog):
             return super().prepare(audio_path, score_path=score_path, start_s=start_s)
 
         def answer(self, clip, question, history=(), settings=Settings()):
-            yield "Half an answer"
-            raise RuntimeError(f"lost {clip.facts.name}")
+            def pieces():
+                yield "Half an answer"
+                raise RuntimeError(f"lost {clip.facts.name}")
+
+            return Answer(pieces())
 
     caplog.set_level(logging.DEBUG)
     app = ChatApp(Failing(), None)

@@ -67,7 +67,7 @@ def test_play_me_the_passage_you_mean_replays_the_last_cited_one(app, session):
     *_, last = app.respond({"text": "Play me the passage you mean", "files": []}, cited[0], session, *SETTINGS)
     chat = last[0]
     replies = [m["content"] for m in chat if m["role"] == "assistant" and isinstance(m["content"], str)]
-    [earlier] = app.coach.passages(session.clip, session.turns[-2].answer)
+    [earlier] = session.turns[-2].passages
     assert f"Here it is again: {earlier.label}." in replies[-1]
     assert not isinstance(chat[-1]["content"], str), "the replayed passage comes as a clip"
     *_, stops = app.respond({"text": "Did I stop anywhere?", "files": []}, [], session, *SETTINGS)

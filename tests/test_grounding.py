@@ -16,8 +16,9 @@ import soundfile
 
 from llaqo.lite import analysis, synth
 from llaqo.lite.answers import answers
-from llaqo.lite.answers.grounding import derive, resolve
+from llaqo.lite.answers.grounding import Sentence, derive, resolve
 from llaqo.lite.answers.questions import parse
+from llaqo.protocol import clock
 
 SR = 22050
 SHARED = Path(os.environ.get("LLAQO_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
@@ -40,10 +41,41 @@ QUESTIONS = [
 ]  # fmt: skip
 
 
+BAR_ITEM = r"\d+(?:\s*[-–]\s*\d+)?"
+NAMED_BARS = re.compile(rf"\bbars? ({BAR_ITEM}(?:(?:,\s*(?:and\s+)?|\s+and\s+){BAR_ITEM})*)", re.IGNORECASE)
+NAMED_TIMES = re.compile(r"\b(\d+:\d\d)(?:\s*(?:-|–| to )\s*(\d+:\d\d))?\b")
+BRACKETED = re.compile(r"(\bbars? \d+(?:-\d+)?(?:, the \w+ time)?) \([^)]*\)", re.IGNORECASE)
+
+
+def named_places(text: str) -> tuple[list[tuple[int, int]], list[tuple[str, str]]]:
+    """The places a sentence's text names, read back from its words: bars as (first, last), and times as their
+    clocks (first, last), a moment as (clock, clock). A time in brackets after a bar only repeats it."""
+    bars = []
+    for match in NAMED_BARS.finditer(text):
+        for item in re.split(r",\s*(?:and\s+)?|\s+and\s+", match.group(1)):
+            first, _, last = re.sub(r"\s", "", item).replace("–", "-").partition("-")
+            bars.append((int(first), int(last or first)))
+    times = [(m.group(1), m.group(2) or m.group(1)) for m in NAMED_TIMES.finditer(BRACKETED.sub(r"\1", text))]
+    return bars, times
+
+
+def check_places(sentences: list[Sentence]) -> None:
+    """Each sentence records exactly the places its text names (the clips the app plays come from these)."""
+    for s in sentences:
+        if s.text.startswith("(Bars are counted from"):  # how bars are counted: the time of a downbeat, no place
+            assert not s.places, s
+            continue
+        bars, times = named_places(s.text)
+        assert sorted(p.bars for p in s.places if p.bars) == sorted(bars), s
+        recorded = [(clock(p.span_s[0]), clock(p.span_s[1])) for p in s.places if p.span_s]
+        assert sorted(recorded) == sorted(times), s
+
+
 def check_grounded(a: analysis.Analysis, question: str, previous: list[str] = ()) -> list[float]:
-    """Assert that the answer is grounded; return the numbers it printed."""
+    """Assert that the answer is grounded, and names the places it records; return the numbers it printed."""
     sentences, doc = answers.answer(a, question, previous)
     assert sentences, question
+    check_places(sentences)
     measured = a.to_json()
     printed = []
     for s in sentences:
@@ -106,10 +138,22 @@ def takes(tmp_path_factory):
     }
 
 
-@pytest.mark.parametrize("take", ["slow", "scored"])
+@pytest.mark.parametrize("take", ["slow", "scored", "unbarred"])
 @pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q[:40] or "(empty)")
 def test_every_number_is_a_cited_field(takes, take, question):
-    check_grounded(takes[take], question, ["How steady was my tempo?"])
+    """With a score, with the heard bar grid, and with no bars (places then are times)."""
+    a = dataclasses.replace(takes["slow"], bars=[]) if take == "unbarred" else takes[take]
+    check_grounded(a, question, ["How steady was my tempo?"])
+
+
+def test_a_place_named_without_being_recorded_is_caught(takes):
+    """The places check can fail: a sentence naming a bar it did not record, or recording one it does not name."""
+    said, _ = answers.answer(takes["scored"], "Did I play any wrong notes?")
+    named = next(s for s in said if s.places)
+    with pytest.raises(AssertionError):
+        check_places([dataclasses.replace(named, places=())])
+    with pytest.raises(AssertionError):
+        check_places([dataclasses.replace(named, text=named.text.replace("bar", "in the"))])
 
 
 def test_an_invented_number_is_caught(takes):

@@ -12,6 +12,7 @@ import soundfile
 from llaqo.lite import synth
 from llaqo.lite.analysis import analyze
 from llaqo.lite.answers import answers, passages
+from llaqo.lite.answers.grounding import Place
 from llaqo.lite.evidence import notation
 from llaqo.lite.measures import key as keys
 
@@ -98,8 +99,9 @@ def test_tempo_and_pedal_bars_are_highlighted(take, analysis):
 
 
 def test_an_answer_cites_the_bars_it_names_as_passages(analysis):
-    text = " ".join(answers.answer_sentences(analysis, "Did I play any wrong notes?"))
-    cited = passages.cited(analysis, text)
+    said, _ = answers.answer(analysis, "Did I play any wrong notes?")
+    text = " ".join(s.text for s in said)
+    cited = passages.cited(analysis, [p for s in said for p in s.places])
     views = {b.bar: b for b in analysis.score.bars}
     named = sorted({int(b) for b in re.findall(r"\bbar (\d+)", text)})
     assert named == [2, 3, 4]
@@ -109,11 +111,13 @@ def test_an_answer_cites_the_bars_it_names_as_passages(analysis):
 
 
 def test_times_are_cited_without_a_score(analysis):
+    """A moment stands for the second either side of it, a span for itself; the whole take is no passage."""
     import dataclasses
 
-    a = dataclasses.replace(analysis, score=None)
-    cited = passages.cited(a, "Change the pedal at around 0:04, and around 0:07-0:09; the take lasts 0:10-9:59.")
-    assert [(p.start_s, p.end_s, p.label) for p in cited] == [(3.0, 5.0, "0:04"), (6.5, 9.5, "0:07-0:09")]
+    a = dataclasses.replace(analysis, score=None, bars=[])
+    places = [Place.of_time(7.1, 9.3), Place.of_time(4.2), Place.of_time(10.0, 599.0), Place.of_time(8.0, 8.4)]
+    cited = passages.cited(a, places)
+    assert [(p.start_s, p.end_s, p.label) for p in cited] == [(3.2, 5.2, "0:04"), (7.1, 9.3, "0:07-0:09")]
 
 
 def test_cli_render_writes_the_marked_score_and_the_plots(take, tmp_path):

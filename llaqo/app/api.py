@@ -68,8 +68,8 @@ class Api:
             return {"answer": f"**Problem:** {too_big}", "passages": []}
         try:
             clip = self.coach.prepare(paths[0], score_path=paths[1] if score is not None else None)
-            answer = "".join(self.coach.answer(clip, question.strip() or OVERALL_QUESTION))
+            answer = self.coach.answer(clip, question.strip() or OVERALL_QUESTION)
+            text = "".join(answer)
         except USER_ERRORS as err:
             return {"answer": f"**Problem:** {err}", "passages": []}
-        cited = self.coach.passages(clip, answer)
-        return {"answer": answer, "passages": [report.passage_json(p) for p in cited]}
+        return {"answer": text, "passages": [report.passage_json(p) for p in answer.passages]}

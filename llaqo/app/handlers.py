@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -262,11 +262,11 @@ class ChatApp:
             }
             yield self._outputs(history, session, False)
             return
-        session.turns.append(Turn(question, answer))
+        session.turns.append(Turn(question, answer, stream.passages))
         if again is not None and answer == again:
             history[-1] = {"role": "assistant", "content": header + answer + SAME_AGAIN}
         mode = "measured" if self.coach is self.practice_coach else settings.mode
-        cited = self._clips(session, answer)
+        cited = self._clips(session, stream.passages)
         for passage, path in cited:
             history.append({"role": "assistant", "content": gr.Audio(str(path), label=f"Listen: {passage.label}")})
         exchange = report.Exchange(session.recording, question, answer, self.coach.name, mode)
@@ -274,11 +274,10 @@ class ChatApp:
         session.report.exchanges.append(exchange)
         yield self._outputs(history, session, False)
 
-    def _clips(self, session: Session, answer: str) -> list[tuple[Passage, Path]]:
-        """The passages the answer cites, each cut from the recording into the session's folder (deleted with it).
+    def _clips(self, session: Session, cited: Sequence[Passage]) -> list[tuple[Passage, Path]]:
+        """The passages an answer cites, each cut from the recording into the session's folder (deleted with it).
         A clip that cannot be cut costs the clip, not the answer."""
         try:
-            cited = self.coach.passages(session.clip, answer)
             paths = clips.write_clips(session.audio, cited, session.folder / "clips", stem=session.recording_stem)
         except Exception:
             log.exception("cutting the cited passages failed")

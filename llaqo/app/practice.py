@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
@@ -17,7 +16,7 @@ import gradio as gr
 from llaqo.app.sessions import Session, Sessions
 from llaqo.lite.practice import classview, progress
 from llaqo.lite.practice.history import History, HistoryError, UnsurePiece, default_path
-from llaqo.protocol import PracticeCoach
+from llaqo.protocol import Answer, PracticeCoach
 
 log = logging.getLogger(__name__)
 NO_REFERENCE = (
@@ -46,7 +45,7 @@ class Practice:
 
     # -- the chat: comparison and progress questions ------------------------------------------------------
 
-    def route(self, session: Session, question: str) -> Iterator[str] | None:
+    def route(self, session: Session, question: str) -> Answer | None:
         """A stream answering a comparison (with a reference) or progress question (with saved takes), or None
         when the question is for the coach."""
         if self.coach is None or session.clip is None:
@@ -54,13 +53,13 @@ class Practice:
         previous = session.turns[-1].question if session.turns else None
         if self.coach.asks_comparison(question, previous):
             if session.reference is None:  # never a plain answer that reads as a comparison
-                return iter([UNSET_REFERENCE])
+                return Answer([UNSET_REFERENCE])
             return self.coach.answer(session.clip, question, session.turns, reference=session.reference)
         if self.coach.asks_progress(question) and default_path().exists():
             store = History()
             piece = store.piece_of(_audio_hash(session))
             if piece is None:
-                return iter(
+                return Answer(
                     [
                         "This take is not in your practice history yet: tick “Save my takes” under Practice "
                         "history (or press “Save this take”), then ask again after a later take."

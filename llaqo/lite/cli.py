@@ -134,8 +134,9 @@ def run_ask(files: list[str], questions: list[str], score: str | None, as_json: 
         for question in questions:
             if (len(questions) > 1 or named) and not as_json:
                 print(f"> {named.get('audio', '')}{': ' if named else ''}{question}", flush=True)
-            text = "".join(coach.answer(clip, question, history))
-            history.append(Turn(question, text))
+            answer = coach.answer(clip, question, history)
+            text = "".join(answer)
+            history.append(Turn(question, text, answer.passages))
             print(json.dumps({**named, "question": question, "text": text}) if as_json else text, flush=True)
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 from llaqo.lite import analysis, synth
 from llaqo.lite.analysis import Analysis
 from llaqo.lite.answers import answers, passages
+from llaqo.lite.answers.grounding import Sentence
 from llaqo.lite.answers.questions import parse
 from llaqo.lite.evidence import compare_plots, notation, plots
 from llaqo.lite.hearing import transcribe
 from llaqo.lite.practice import compare, compare_answers, progress
 from llaqo.lite.practice.history import History, Take
-from llaqo.protocol import AudioFacts, Clip, Evidence, LruCache, Passage, Settings, Turn, content_hash
+from llaqo.protocol import Answer, AudioFacts, Clip, Evidence, LruCache, Settings, Turn, content_hash
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -106,8 +107,9 @@ class LiteCoach:
         *,
         reference: Clip | None = None,
         takes: Sequence[Take] | None = None,
-    ) -> Iterator[str]:
-        """Yield the answer sentence by sentence. Settings do not apply: answers are built from templates.
+    ) -> Answer:
+        """The answer sentence by sentence, with the passages its sentences name. Settings do not apply: answers
+        are built from templates.
 
         reference: a reference recording's Clip; comparison questions are answered against it.
         takes: this piece's saved takes (llaqo.lite.practice.history), oldest first; progress questions are answered
@@ -116,28 +118,15 @@ class LiteCoach:
         previous = history[-1].question if history else None
         payload: LitePayload = clip.payload
         if reference is not None and compare_answers.asks_comparison(question, previous):
-            sentences = compare_answers.comparison_sentences(self.compare(clip, reference), question, previous)
+            said = compare_answers.comparison_sentences(self.compare(clip, reference), question, previous)
         elif takes is not None and progress.asks_progress(question):
-            sentences = progress.progress_sentences(takes, question)
+            said = [Sentence(text) for text in progress.progress_sentences(takes, question)]
+        elif (replayed := _replay(question, history)) is not None:
+            return replayed
         else:
-            sentences = self._replay(clip, question, history) or answers.answer_sentences(
-                payload.analysis, question, previous, payload.measurements
-            )
-        for i, sentence in enumerate(sentences):
-            yield sentence if i == 0 else " " + sentence
-
-    def _replay(self, clip: Clip, question: str, history: Sequence[Turn]) -> list[str] | None:
-        """ "Play me the passage you mean": the passages the latest answer that cited any cited, named again so
-        that they are cut again; None for any other question (or one naming its own place: "play bar 5")."""
-        asked = parse(question)
-        if asked.claim != "replay" or not asked.scope.whole:
-            return None
-        for turn in reversed(history):
-            if cited := self.passages(clip, turn.answer):
-                names = [p.label for p in cited]
-                listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-                return [f"Here it is again: {listed}."]
-        return None
+            said, _ = answers.answer(payload.analysis, question, [previous] if previous else [], payload.measurements)
+        texts = [s.text if i == 0 else " " + s.text for i, s in enumerate(said)]
+        return Answer(texts, passages.cited(payload.analysis, [p for s in said for p in s.places]))
 
     def compare(self, clip: Clip, reference: Clip) -> compare.Comparison:
         """The take against the reference (aligned once per pair, then cached)."""
@@ -172,9 +161,19 @@ class LiteCoach:
             payload.score_pages = _engrave(payload)
         return Evidence(clip.facts, payload.measurements, payload.figures, payload.score_pages)
 
-    def passages(self, clip: Clip, answer: str) -> list[Passage]:
-        """The bars (with a score) or times the answer names, as spans of the recording."""
-        return passages.cited(clip.payload.analysis, answer)
+
+def _replay(question: str, history: Sequence[Turn]) -> Answer | None:
+    """ "Play me the passage you mean": the passages the latest answer that cited any cited, named again and cited
+    again (so that they are cut again); None for any other question (or one naming its own place: "play bar 5")."""
+    asked = parse(question)
+    if asked.claim != "replay" or not asked.scope.whole:
+        return None
+    for turn in reversed(history):
+        if turn.passages:
+            names = [p.label for p in turn.passages]
+            listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+            return Answer([f"Here it is again: {listed}."], turn.passages)
+    return None
 
 
 def _engrave(payload: LitePayload) -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from llaqo.lite.answers import sentences, session, style
-from llaqo.lite.answers.grounding import Citer, Sentence
+from llaqo.lite.answers.grounding import Citer, Place, Sentence
 from llaqo.lite.answers.scope import Span, bar_views, bars_path, place, score_events, where
 from llaqo.lite.config import LITE
 from llaqo.lite.measures import chords
@@ -70,10 +70,9 @@ def problems(c: Citer, span: Span) -> list[Problem]:
         out.append(Problem(
             "rhythm", 1.0 if d["timing"]["jitter_ms"] > LITE.jitter_uneven_ms else 0.5,
             lambda c: f"your onsets sat {c('timing.jitter_ms')} ms (RMS) off their grid over the whole take, from "
-            f"{c('notes[0][0]', how='clock')} to {c(_last_onset(c), how='clock')}",
+            f"{_played(c, ' to ')}",
             "practise in dotted rhythms, then straight, with the metronome on the subdivision",
-            lambda c: f"the notes were not evenly placed, all through the take "
-            f"({c('notes[0][0]', how='clock')}-{c(_last_onset(c), how='clock')})",
+            lambda c: f"the notes were not evenly placed, all through the take ({_played(c, '-')})",
         ))  # fmt: skip
     blurred = [f"pedal.blurred_changes_s[{i}]" for i, x in enumerate(d["pedal"]["blurred_changes_s"]) if span.holds(x)]
     if d["pedal"]["label"] == "blurred" and blurred:
@@ -121,8 +120,8 @@ def problems(c: Citer, span: Span) -> list[Problem]:
             "dynamics", 0.5,
             lambda c: f"your dynamics stayed within {c('dynamics.range_db', '.1f')} dB over the whole take",
             "mark where each phrase peaks and play it with a clear swell towards that point",
-            lambda c: f"the dynamics stayed flat from start to end ({c('notes[0][0]', how='clock')}-"
-            f"{c(_last_onset(c), how='clock')}), with no clear swell or contrast",
+            lambda c: f"the dynamics stayed flat from start to end ({_played(c, '-')}), with no clear swell or "
+            "contrast",
         ))  # fmt: skip
     return out
 
@@ -131,7 +130,7 @@ def _notes_said(c: Citer, errors: list[tuple[str, int]]) -> str:
     """The first wrong or missed note by name and bar, and how many more."""
     kind, i = errors[0]
     e = f"score.{kind}[{i}]"
-    at = f"in bar {c(e + '.bar', 'd')} ({c(e + '.time_s', how='clock')})"
+    at = f"in bar {c.bar(e + '.bar')} ({c(e + '.time_s', how='clock')})"
     if kind == "wrong":
         played, written = c(e + ".played_pitch", how="note"), c(e + ".notated_pitch", how="note")
         first = f"{at} you played {played} where {written} is written"
@@ -152,7 +151,7 @@ def _melody_against(c: Citer, judged: list[str]) -> str:
 def _notes_why(c: Citer, span: Span, errors: list[tuple[str, int]]) -> str:
     kind, i = errors[0]
     e = f"score.{kind}[{i}]"
-    first = f"the first {kind} note in bar {c(e + '.bar', 'd')} ({c(e + '.time_s', how='clock')})"
+    first = f"the first {kind} note in bar {c.bar(e + '.bar')} ({c(e + '.time_s', how='clock')})"
     if span.whole:
         return f"{c('score.accuracy_pct')}% of the notes were as written, with {first}"
     paths = [f"score.{k}[{j}].time_s" for k, j in errors]
@@ -168,15 +167,19 @@ def _tempo_extreme(c: Citer, span: Span) -> str:
     if timed:
         i = max(timed, key=lambda i: abs(bars[i]["bpm"] - mean))
         view = f"{bars_path(c.doc)}[{i}]"
-        return f"bar {c(view + '.bar', 'd')} ({c(view + '.bpm')} BPM)"
+        return f"bar {c.bar(view + '.bar')} ({c(view + '.bpm')} BPM)"
     curve = c.get("tempo.curve")
     beats = [i for i, p in enumerate(curve) if span.holds(p[0])]
     i = max(beats, key=lambda i: abs(curve[i][1] - mean))
+    c.name(Place.of_time(curve[i][0]))
     return f"{c(f'tempo.curve[{i}][0]', how='clock')} ({c(f'tempo.curve[{i}][1]')} BPM)"
 
 
-def _last_onset(c: Citer) -> str:
-    return f"notes[{len(c.get('notes')) - 1}][0]"
+def _played(c: Citer, between: str) -> str:
+    """The played part of the take, from its first onset to its last, cited and named as a place: "0:01-0:45"."""
+    last = f"notes[{len(c.get('notes')) - 1}][0]"
+    c.name(Place.of_time(c.get("notes[0][0]"), c.get(last)))
+    return f"{c('notes[0][0]', how='clock')}{between}{c(last, how='clock')}"
 
 
 def _widest(c: Citer, paths: list[str]) -> str:

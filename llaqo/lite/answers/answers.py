@@ -7,7 +7,6 @@ an answer can be traced to a named field of Analysis.to_json() (tests/test_groun
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from llaqo.lite.analysis import Analysis
@@ -33,7 +32,6 @@ NOTHING_TO_REPLAY = (
     "I have not pointed to a passage yet: ask about a part of the take first (a bar, a phrase, a moment), then ask "
     "me to play it."
 )
-COUNTED_BAR = re.compile(r"\bbars? \d")  # an answer that cites a bar number
 
 
 def document(measured: dict) -> dict:
@@ -118,7 +116,7 @@ def answer(
 
 def _say_how_bars_are_counted(c: Citer, out: list[Sentence]) -> list[Sentence]:
     """Without a score, bar numbers come from the heard grid: an answer citing them says so once, at its end."""
-    if c.doc.get("score") or not c.doc.get("bars") or not any(COUNTED_BAR.search(s.text) for s in out):
+    if c.doc.get("score") or not c.doc.get("bars") or not any(p.bars for s in out for p in s.places):
         return out
     return [
         *out,

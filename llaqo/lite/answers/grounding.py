@@ -1,10 +1,11 @@
 """Grounded sentences: every number an answer prints is cited from a named field of the answer's document
-(the analysis JSON, plus the question's scale and the rating record), with how it was derived.
+(the analysis JSON, plus the question's scale and the rating record), with how it was derived; and every
+place it names (a bar, bars, a time) is recorded with it, for the app to play.
 
 A Citer formats a value found at a path ("tempo.curve[3][1]"), or an aggregate of several paths, records
-the citation, and returns the text to print; say() closes a sentence with the citations it used. A test
-(tests/test_grounding.py) recomputes every citation from the document and checks that the sentence holds
-no number outside them.
+the citation, and returns the text to print; say() closes a sentence with the citations and places it used.
+A test (tests/test_grounding.py) recomputes every citation from the document and checks that the sentence
+holds no number outside them, and that its places are the ones its text names.
 """
 
 from __future__ import annotations
@@ -66,9 +67,28 @@ class Cite:
 
 
 @dataclass(frozen=True)
+class Place:
+    """A place a sentence names: bars (first, last) as the answer counts them (the score's bars, or the heard
+    grid's), or else a span of the take in seconds (start, end); a moment ("0:21") is a span with start == end."""
+
+    bars: tuple[int, int] | None = None
+    span_s: tuple[float, float] | None = None
+
+    @classmethod
+    def of_bars(cls, first: int, last: int | None = None) -> Place:
+        return cls(bars=(int(first), int(first if last is None else last)))
+
+    @classmethod
+    def of_time(cls, start_s: float, end_s: float | None = None) -> Place:
+        return cls(span_s=(float(start_s), float(start_s if end_s is None else end_s)))
+
+
+@dataclass(frozen=True)
 class Sentence:
     text: str
     cites: tuple[Cite, ...] = ()
+    places: tuple[Place, ...] = ()
+    """The places the text names, in the order it names them."""
 
 
 def derive(doc: dict, how: str, paths: Sequence[str], fmt: str) -> str:
@@ -85,10 +105,11 @@ def derive(doc: dict, how: str, paths: Sequence[str], fmt: str) -> str:
 
 @dataclass
 class Citer:
-    """Formats cited values from `doc` and collects them until say() closes the sentence."""
+    """Formats cited values from `doc` and collects them, and the places named, until say() closes the sentence."""
 
     doc: dict
-    pending: list[Cite] = field(default_factory=list)
+    pending: list[Cite | Place] = field(default_factory=list)
+    """What the sentence being built cites and names (dropped with it when it is not said)."""
 
     def __call__(self, path: str, fmt: str = ".0f", how: str = "value") -> str:
         return self.of(how, [path], fmt)
@@ -102,7 +123,17 @@ class Citer:
         """A value to reason with (not printed, so not cited)."""
         return resolve(self.doc, path)
 
+    def name(self, place: Place) -> None:
+        """Record that the sentence being built names this place."""
+        self.pending.append(place)
+
+    def bar(self, path: str) -> str:
+        """A bar number cited from `path`, and named as a place: "bar {c.bar(path)}"."""
+        self.name(Place.of_bars(self.get(path)))
+        return self(path, "d")
+
     def say(self, text: str) -> Sentence:
-        sentence = Sentence(text, tuple(self.pending))
+        cites = tuple(p for p in self.pending if isinstance(p, Cite))
+        sentence = Sentence(text, cites, tuple(p for p in self.pending if isinstance(p, Place)))
         self.pending = []
         return sentence

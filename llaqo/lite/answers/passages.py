@@ -1,61 +1,51 @@
-"""The passages an answer cites -> their spans in the recording, for the app to play and the API to return.
+"""The places an answer names -> their spans in the recording, for the app to play and the API to return.
 
-The Lite answers name places in two forms only (answers.where): notated bars ("bar 5", "bars 9-12",
-"bars 3, 5, 9") when a score is given, and clock times ("around 0:21", "around 0:21-0:29") otherwise.
-cited() reads those names back and resolves them on the Analysis (a bar's span is where it was played).
+Each answer sentence carries the places it names (grounding.Place): bars as the answer counts them (the score's,
+or the heard grid's), or spans and moments of the take in seconds. cited() resolves them on the Analysis: a bar's
+span is where it was played.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 
 from llaqo.lite.analysis import Analysis
+from llaqo.lite.answers.grounding import Place
 from llaqo.protocol import Passage, clock
 
 MAX_PASSAGES = 6  # more clips than this under one answer is a playlist, not evidence
 MAX_PASSAGE_S = 20.0  # a longer "passage" is the whole take ("the recording covers bars 1-40"), not a place
-CLOCK_SLACK_S = 0.5  # a clock time is rounded to the second: it names the second around it
-POINT_HALF_S = 1.0  # a single time ("at 0:21") stands for the second either side of it
-
-BARS = re.compile(r"\bbars? (\d+(?:\s*-\s*\d+)?(?:,\s*(?:and\s+)?\d+(?:\s*-\s*\d+)?)*)")
-TIMES = re.compile(r"\b(\d+):(\d{2})(?:\s*-\s*(\d+):(\d{2}))?\b")
+POINT_HALF_S = 1.0  # a moment ("at 0:21") stands for the second either side of it
 
 
-def cited(a: Analysis, answer: str) -> list[Passage]:
-    """An answer's cited places -> passages in time order, overlapping ones merged, at most MAX_PASSAGES.
-
-    Where bars are counted (a score's, or the bar grid heard without one), bars are cited and clock times in
-    brackets only repeat them, so only bars are read; otherwise clock times are.
-    """
+def cited(a: Analysis, places: Iterable[Place]) -> list[Passage]:
+    """The places an answer names -> passages in time order, overlapping ones merged, at most MAX_PASSAGES.
+    Bars the take did not play, and spans longer than MAX_PASSAGE_S, are not passages."""
+    views = {b.bar: b for b in (a.score.bars if a.score is not None else a.bars)}
     found: list[Passage] = []
-    bars = a.score.bars if a.score is not None else a.bars
-    if bars:
-        views = {b.bar: b for b in bars}
-        for match in BARS.finditer(answer):
-            for item in re.split(r",\s*(?:and\s+)?", match.group(1)):
-                first, _, last = item.replace(" ", "").partition("-")
-                first, last = int(first), int(last or first)
-                played = [views[b] for b in range(first, last + 1) if b in views]
-                if played:
-                    found.append(Passage(played[0].start_s, played[-1].end_s, _bars_label(first, last), (first, last)))
-    else:
-        for match in TIMES.finditer(answer):
-            start = 60 * int(match.group(1)) + int(match.group(2))
-            if match.group(3) is None:
-                found.append(
-                    Passage(max(0.0, start - POINT_HALF_S), min(a.duration_s, start + POINT_HALF_S), clock(start))
-                )
+    for place in places:
+        if place.bars is not None:
+            first, last = place.bars
+            played = [views[b] for b in range(first, last + 1) if b in views]
+            if played:
+                found.append(Passage(played[0].start_s, played[-1].end_s, _bars_label(first, last), (first, last)))
+        else:
+            start, end = place.span_s
+            if start == end:
+                around = (max(0.0, start - POINT_HALF_S), min(a.duration_s, start + POINT_HALF_S))
+                found.append(Passage(*around, clock(start)))
             else:
-                end = 60 * int(match.group(3)) + int(match.group(4))
-                if end - start <= MAX_PASSAGE_S:
-                    span = (max(0.0, start - CLOCK_SLACK_S), min(a.duration_s, end + CLOCK_SLACK_S))
-                    found.append(Passage(*span, f"{clock(start)}-{clock(end)}"))
+                found.append(Passage(start, end, _times_label(start, end)))
     found = [p for p in found if 0 < p.end_s - p.start_s <= MAX_PASSAGE_S]
     return _merged(found)[:MAX_PASSAGES]
 
 
 def _bars_label(first: int, last: int) -> str:
     return f"bar {first}" if first == last else f"bars {first}-{last}"
+
+
+def _times_label(start: float, end: float) -> str:
+    return clock(start) if clock(start) == clock(end) else f"{clock(start)}-{clock(end)}"
 
 
 def _merged(passages: list[Passage]) -> list[Passage]:
@@ -68,7 +58,7 @@ def _merged(passages: list[Passage]) -> list[Passage]:
                 bars = (min(q.bars[0], p.bars[0]), max(q.bars[1], p.bars[1]))
                 label = _bars_label(*bars)
             else:
-                bars, label = None, f"{clock(q.start_s)}-{clock(max(q.end_s, p.end_s))}"
+                bars, label = None, _times_label(q.start_s, max(q.end_s, p.end_s))
             p = Passage(q.start_s, max(q.end_s, p.end_s), label, bars)
         out.append(p)
     return out

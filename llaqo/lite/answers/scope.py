@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llaqo.lite.answers.grounding import Citer
+from llaqo.lite.answers.grounding import Citer, Place
 from llaqo.lite.answers.questions import Scope
 
 PHRASE_BARS = 4
@@ -118,21 +118,25 @@ def score_events(doc: dict, span: Span, kinds: tuple[str, ...]) -> list[tuple[st
 
 
 def place(c: Citer, span: Span, times: bool = False) -> str:
-    """The judged part in words, cited: "bars 5-8" (with times: "bars 5-8 (0:08-0:16)") or "0:30-0:45"."""
+    """The judged part in words, cited and named as a place: "bars 5-8" (with times: "bars 5-8 (0:08-0:16)") or
+    "0:30-0:45"."""
     if span.bars:
         first, last = f"{bars_path(c.doc)}[{span.bars[0]}]", f"{bars_path(c.doc)}[{span.bars[-1]}]"
         clocks = f" ({c(first + '.start_s', how='clock')}-{c(last + '.end_s', how='clock')})" if times else ""
+        c.name(Place.of_bars(c.get(first + ".bar"), c.get(last + ".bar")))
         if first == last:
             return f"bar {c(first + '.bar', 'd')}{clocks}"
         return f"bars {c(first + '.bar', 'd')}-{c(last + '.bar', 'd')}{clocks}"
     c.doc.setdefault("scope", {})["span_s"] = [round(span.start_s, 3), round(span.end_s, 3)]
+    c.name(Place.of_time(*c.doc["scope"]["span_s"]))
     return f"{c('scope.span_s[0]', how='clock')}-{c('scope.span_s[1]', how='clock')}"
 
 
 def where(c: Citer, t_path: str) -> str:
-    """A moment in words, cited: "bar 7 (0:14)" where bars are counted, "0:14" otherwise."""
+    """A moment in words, cited and named as a place: "bar 7 (0:14)" where bars are counted, "0:14" otherwise."""
     t = c.get(t_path)
     for i, b in enumerate(bar_views(c.doc)):
         if b["start_s"] - 1e-3 <= t < b["end_s"]:
-            return f"bar {c(f'{bars_path(c.doc)}[{i}].bar', 'd')} ({c(t_path, how='clock')})"
+            return f"bar {c.bar(f'{bars_path(c.doc)}[{i}].bar')} ({c(t_path, how='clock')})"
+    c.name(Place.of_time(t))
     return c(t_path, how="clock")

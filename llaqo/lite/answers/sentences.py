@@ -8,7 +8,7 @@ over the whole take only, and say so when a part was asked about.
 from __future__ import annotations
 
 from llaqo.lite.answers import session
-from llaqo.lite.answers.grounding import Citer, Sentence
+from llaqo.lite.answers.grounding import Citer, Place, Sentence
 from llaqo.lite.answers.scope import Span, place, where
 from llaqo.lite.config import LITE
 
@@ -203,6 +203,7 @@ def notes(c: Citer, span: Span, part: str | None) -> list[Sentence]:
     elif hand is not None:
         out.append(c.say("The score does not say which hand plays which note, so these are both hands' mistakes."))
     if s["n_performed"] < s["n_notated"]:
+        c.name(Place.of_bars(*s["performed_bars"]))
         out.append(c.say(
             f"The recording covers bars {c('score.performed_bars[0]', 'd')}-{c('score.performed_bars[1]', 'd')} of "
             f"the score ({c('score.n_performed', 'd')} of its {c('score.n_notated', 'd')} notes), so I checked those "
@@ -247,7 +248,7 @@ def notes(c: Citer, span: Span, part: str | None) -> list[Sentence]:
 def _deviation(c: Citer, kind: str, i: int) -> Sentence:
     """One wrong, missed or extra note: where, which hand (when the score says), and the pitches by name."""
     e = f"score.{kind}[{i}]"
-    at = f"bar {c(e + '.bar', 'd')}{session.time_through(c, e)} ({c(e + '.time_s', how='clock')})"
+    at = f"bar {c.bar(e + '.bar')}{session.time_through(c, e)} ({c(e + '.time_s', how='clock')})"
     hand = c.get(e).get("hand")
     who = f"the {hand} hand" if hand else "you"
     if kind == "wrong":
@@ -261,9 +262,10 @@ def _deviation(c: Citer, kind: str, i: int) -> Sentence:
 
 
 def _cited_bars(c: Citer, events: list[tuple[str, int]]) -> str:
-    """ "bars 12-14" for the events' first and last bars, cited."""
+    """ "bars 12-14" for the events' first and last bars, cited and named as a place."""
     paths = [f"score.{kind}[{i}].bar" for kind, i in events]
     first, last = c.of("min", paths, "d"), c.of("max", paths, "d")
+    c.name(Place.of_bars(int(first), int(last)))
     return f"bar {first}" if first == last else f"bars {first}-{last}"
 
 

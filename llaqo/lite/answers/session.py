@@ -4,7 +4,7 @@ played more than once compared, pass against pass. Bar numbers are always the sc
 
 from __future__ import annotations
 
-from llaqo.lite.answers.grounding import Citer, Sentence
+from llaqo.lite.answers.grounding import Citer, Place, Sentence
 from llaqo.lite.answers.phrases import ORDINALS
 
 TIMES = {i: w for w, i in ORDINALS.items()}  # 2 -> "second"
@@ -17,6 +17,8 @@ def passes(c: Citer) -> list[dict]:
 
 
 def _bars(c: Citer, k: int) -> str:
+    """The bars pass k played, cited and named as a place: "bars 4–8"."""
+    c.name(Place.of_bars(c.get(f"score.passes[{k}].first_bar"), c.get(f"score.passes[{k}].last_bar")))
     first, last = c(f"score.passes[{k}].first_bar"), c(f"score.passes[{k}].last_bar")
     return f"bar {first}" if first == last else f"bars {first}–{last}"
 
@@ -41,10 +43,10 @@ def moves(c: Citer) -> str | None:
         if before["complete"]:
             said.append(f"after playing it through you played {_bars(c, k)} again")
         elif now["first_bar"] <= before["last_bar"]:
-            stop, back = c(f"score.passes[{k - 1}].last_bar"), c(f"score.passes[{k}].first_bar")
+            stop, back = c.bar(f"score.passes[{k - 1}].last_bar"), c.bar(f"score.passes[{k}].first_bar")
             said.append(f"you stopped in bar {stop} and went back to bar {back}")
         else:
-            stop, on = c(f"score.passes[{k - 1}].last_bar"), c(f"score.passes[{k}].first_bar")
+            stop, on = c.bar(f"score.passes[{k - 1}].last_bar"), c.bar(f"score.passes[{k}].first_bar")
             said.append(f"you stopped in bar {stop} and went on from bar {on}")
     if not said:
         return None
@@ -95,7 +97,7 @@ def stop_practice(c: Citer) -> Sentence | None:
     ]
     if not stopped:
         return None
-    bars = [c(f"score.passes[{k}].last_bar") for k in stopped]
+    bars = [c.bar(f"score.passes[{k}].last_bar") for k in stopped]
     where = f"bar {bars[0]}" if len(bars) == 1 else f"bars {', '.join(bars[:-1])} and {bars[-1]}"
     return c.say(
         f"You stopped in {where}: practise from the bar before through the bar after, slowly, until you play "

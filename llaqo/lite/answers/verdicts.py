@@ -9,7 +9,7 @@ number it states (grounding.py), and it judges inside the question's Span.
 from __future__ import annotations
 
 from llaqo.lite.answers import sentences, session
-from llaqo.lite.answers.grounding import Citer, Sentence
+from llaqo.lite.answers.grounding import Citer, Place, Sentence
 from llaqo.lite.answers.questions import Question
 from llaqo.lite.answers.scope import Span, bar_views, bars_path, place, score_events, where
 from llaqo.lite.config import LITE
@@ -199,11 +199,12 @@ def _missed(c: Citer, span: Span) -> tuple[bool | None, str]:
     scope = "" if span.whole else f" in {place(c, span)}"
     if not missed:
         s = c.doc["score"]
-        reached = (
-            f" in bars {c('score.performed_bars[0]', 'd')}-{c('score.performed_bars[1]', 'd')}, the part you played"
-            if s["n_performed"] < s["n_notated"] else ""
-        )  # fmt: skip
-        return False, f"I heard every written note{scope or reached}."
+        if not scope and s["n_performed"] < s["n_notated"]:
+            c.name(Place.of_bars(*s["performed_bars"]))
+            scope = (
+                f" in bars {c('score.performed_bars[0]', 'd')}-{c('score.performed_bars[1]', 'd')}, the part you played"
+            )
+        return False, f"I heard every written note{scope}."
     paths = [f"score.missed[{i}].time_s" for _, i in missed]
     listed = ", ".join(_left_out(c, i) for _, i in missed[: sentences.MAX_LISTED])
     more = len(missed) - sentences.MAX_LISTED
@@ -216,7 +217,7 @@ def _left_out(c: Citer, i: int) -> str:
     e = f"score.missed[{i}]"
     hand = c.get(e).get("hand")
     who = f"the {hand} hand's " if hand else ""
-    return f"{who}{c(e + '.pitch', how='note')} in bar {c(e + '.bar', 'd')} ({c(e + '.time_s', how='clock')})"
+    return f"{who}{c(e + '.pitch', how='note')} in bar {c.bar(e + '.bar')} ({c(e + '.time_s', how='clock')})"
 
 
 def _which_hand(c: Citer, span: Span) -> tuple[None, str]:
@@ -275,9 +276,9 @@ def _worst_bar(c: Citer, span: Span) -> tuple[None, str] | None:
         median_text = c.of("median", [f"{path}[{i}].bpm" for i in chosen])
         reasons.append(f"a tempo of {c(bar + '.bpm')} BPM against your median {median_text}")
     if not (wrong or extra or blur) and departure < LITE.tempo_departure:
-        return None, f"no bar stood out; the least steady was bar {c(bar + '.bar', 'd')}, with {reasons[0]}."
+        return None, f"no bar stood out; the least steady was bar {c.bar(bar + '.bar')}, with {reasons[0]}."
     listed = reasons[0] if len(reasons) == 1 else f"{', '.join(reasons[:-1])} and {reasons[-1]}"
-    return None, f"bar {c(bar + '.bar', 'd')} was the weakest: {listed}."
+    return None, f"bar {c.bar(bar + '.bar')} was the weakest: {listed}."
 
 
 def _stops(c: Citer, span: Span) -> tuple[bool, str] | None:

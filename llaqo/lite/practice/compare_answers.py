@@ -1,6 +1,7 @@
 """Answers about a take against a reference: "Where was I slower, softer, less even than the reference?"
 
-Every sentence cites numbers of compare.Comparison: bars with a score, the take's times without one.
+Every sentence cites numbers of compare.Comparison, and names its places as bars with a score, the take's times
+without one (grounding.Place).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from llaqo.lite.answers.grounding import Place, Sentence
 from llaqo.lite.answers.questions import parse
 from llaqo.lite.practice.compare import Comparison, Segment
 from llaqo.protocol import clock
@@ -45,81 +47,92 @@ def compared_topics(question: str) -> list[str]:
     return named or list(TOPIC_WORDS)
 
 
-def comparison_sentences(c: Comparison, question: str, previous_question: str | None = None) -> list[str]:
+def comparison_sentences(c: Comparison, question: str, previous_question: str | None = None) -> list[Sentence]:
     """Sentences answering a comparison question; a follow-up naming no topic keeps the previous one's."""
     topics = compared_topics(question)
     if previous_question and topics == list(TOPIC_WORDS):
         topics = compared_topics(previous_question)
     if not c.segments:
-        return [f"I could not line up {c.take.name} with the reference {c.reference.name}: is it the same music?"]
+        return [
+            Sentence(f"I could not line up {c.take.name} with the reference {c.reference.name}: is it the same music?")
+        ]
     basis = (
         "Both recordings were aligned to the score, bar by bar."
         if c.by_bar
         else "Without a score I lined the recordings up by their sound (chroma DTW); times are in your take."
     )
-    out = [f"Compared with the reference {c.reference.name}: {basis}"]
+    out = [Sentence(f"Compared with the reference {c.reference.name}: {basis}")]
     for topic in topics:
         out += SENTENCES[topic](c)
     return out
 
 
-def tempo_sentences(c: Comparison) -> list[str]:
+def tempo_sentences(c: Comparison) -> list[Sentence]:
     pct = 100 * (c.take_bpm / c.reference_bpm - 1) if c.reference_bpm else 0.0
     out = [
-        f"Overall you played at {c.take_bpm:.0f} BPM, the reference at {c.reference_bpm:.0f} "
-        f"({_signed(pct, 'faster', 'slower')})."
+        Sentence(
+            f"Overall you played at {c.take_bpm:.0f} BPM, the reference at {c.reference_bpm:.0f} "
+            f"({_signed(pct, 'faster', 'slower')})."
+        )
     ]
     slower = _places(c, lambda s: -s.tempo_pct, TEMPO_PCT)
     for group in slower:
         take, ref = _mean(group, "take_bpm"), _mean(group, "reference_bpm")
-        out.append(
-            f"You were slower than the reference {_where(c, group)}: {take:.0f} BPM against {ref:.0f} "
-            f"({100 * (1 - take / ref):.0f}% slower)."
-        )
+        where, at = _where(c, group)
+        out.append(Sentence(
+            f"You were slower than the reference {where}: {take:.0f} BPM against {ref:.0f} "
+            f"({100 * (1 - take / ref):.0f}% slower).", places=(at,)
+        ))  # fmt: skip
     if not slower:
-        out.append(f"Nowhere were you {TEMPO_PCT:.0f}% or more slower than the reference.")
+        out.append(Sentence(f"Nowhere were you {TEMPO_PCT:.0f}% or more slower than the reference."))
     for group in _places(c, lambda s: s.tempo_pct, TEMPO_PCT)[:1]:
         take, ref = _mean(group, "take_bpm"), _mean(group, "reference_bpm")
-        out.append(
-            f"You were faster {_where(c, group)}: {take:.0f} BPM against {ref:.0f} "
-            f"({100 * (take / ref - 1):.0f}% faster)."
-        )
+        where, at = _where(c, group)
+        out.append(Sentence(
+            f"You were faster {where}: {take:.0f} BPM against {ref:.0f} ({100 * (take / ref - 1):.0f}% faster).",
+            places=(at,),
+        ))  # fmt: skip
     return out
 
 
-def dynamics_sentences(c: Comparison) -> list[str]:
+def dynamics_sentences(c: Comparison) -> list[Sentence]:
     softer = _places(c, lambda s: -s.level_diff_db, LEVEL_DB)
     out = []
     for group in softer:
         diff = -float(np.mean([s.level_diff_db for s in group]))
-        out.append(f"You were softer than the reference {_where(c, group)}, by {diff:.1f} dB.")
+        where, at = _where(c, group)
+        out.append(Sentence(f"You were softer than the reference {where}, by {diff:.1f} dB.", places=(at,)))
     for group in _places(c, lambda s: s.level_diff_db, LEVEL_DB)[:1]:
         diff = float(np.mean([s.level_diff_db for s in group]))
-        out.append(f"You were louder {_where(c, group)}, by {diff:.1f} dB.")
+        where, at = _where(c, group)
+        out.append(Sentence(f"You were louder {where}, by {diff:.1f} dB.", places=(at,)))
     if not out:
-        out.append(f"Your loudness followed the reference's shape within {LEVEL_DB:.0f} dB everywhere.")
-    out.append(
+        out.append(Sentence(f"Your loudness followed the reference's shape within {LEVEL_DB:.0f} dB everywhere."))
+    out.append(Sentence(
         "Levels are relative to each recording's overall loudness, since the two were recorded at different gains."
-    )
+    ))  # fmt: skip
     return out
 
 
-def evenness_sentences(c: Comparison) -> list[str]:
+def evenness_sentences(c: Comparison) -> list[Sentence]:
     t, r = c.take.timing_jitter_ms, c.reference.timing_jitter_ms
-    out = [f"Your notes sat {t:.0f} ms (RMS) off an even placement, the reference's {r:.0f} ms."]
+    out = [Sentence(f"Your notes sat {t:.0f} ms (RMS) off an even placement, the reference's {r:.0f} ms.")]
     less_even = _places(c, lambda s: s.cv_diff if s.cv_diff is not None else 0.0, CV_POINTS)
     for group in less_even:
         take, ref = _mean(group, "take_cv_pct"), _mean(group, "reference_cv_pct")
-        out.append(
-            f"Your beats were less even than the reference's {_where(c, group)}: beat-to-beat variation "
-            f"{take:.1f}% against {ref:.1f}%."
-        )
+        where, at = _where(c, group)
+        out.append(Sentence(
+            f"Your beats were less even than the reference's {where}: beat-to-beat variation "
+            f"{take:.1f}% against {ref:.1f}%.", places=(at,)
+        ))  # fmt: skip
     if not less_even:
-        out.append(f"Nowhere did your beat-to-beat variation exceed the reference's by {CV_POINTS:.0f} points.")
+        out.append(Sentence(
+            f"Nowhere did your beat-to-beat variation exceed the reference's by {CV_POINTS:.0f} points."
+        ))  # fmt: skip
     return out
 
 
-SENTENCES: dict[str, Callable[[Comparison], list[str]]] = {
+SENTENCES: dict[str, Callable[[Comparison], list[Sentence]]] = {
     "tempo": tempo_sentences,
     "dynamics": dynamics_sentences,
     "evenness": evenness_sentences,
@@ -145,12 +158,15 @@ def _mean(group: list[Segment], name: str) -> float:
     return float(np.mean([getattr(s, name) for s in group]))
 
 
-def _where(c: Comparison, group: list[Segment]) -> str:
+def _where(c: Comparison, group: list[Segment]) -> tuple[str, Place]:
+    """Where the group is in words ("in bars 5-8", "around 0:21-0:29") and as a place: bars with a score, the take's
+    seconds without one."""
     if c.by_bar:
         first, last = group[0].label, group[-1].label
-        return f"in bar {first}" if first == last else f"in bars {first}-{last}"
+        return (f"in bar {first}" if first == last else f"in bars {first}-{last}"), Place.of_bars(first, last)
     start, end = group[0].take_s[0], group[-1].take_s[1]
-    return f"around {clock(start)}-{clock(end)}" if clock(start) != clock(end) else f"around {clock(start)}"
+    where = f"around {clock(start)}-{clock(end)}" if clock(start) != clock(end) else f"around {clock(start)}"
+    return where, Place.of_time(start, end)
 
 
 def _signed(pct: float, up: str, down: str) -> str:
