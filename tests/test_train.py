@@ -21,21 +21,12 @@ from conftest import two_process_launch
 from llaqo import checkpoint
 from llaqo.config import PathsConfig, from_dict, load_yaml, to_dict
 from llaqo.synthetic import synth_piano
+from llaqo.training.batches import StepBatches, evaluation_samples, training_samples
 from llaqo.training.collate import IGNORE_INDEX, Collator, read_csv, splice_labels
 from llaqo.training.config import DataConfig, LoRAConfig, OptimConfig, TrainConfig
 from llaqo.training.data.tasks import OPEN, RATING
-from llaqo.training.train import (
-    METRICS_FILE,
-    TRAINABLE,
-    StepBatches,
-    WarmupCosine,
-    evaluation_samples,
-    mark_trainable,
-    param_groups,
-    schedule,
-    train,
-    training_samples,
-)
+from llaqo.training.recipe import TRAINABLE, WarmupCosine, mark_trainable, param_groups, schedule
+from llaqo.training.train import METRICS_FILE, train
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_METADATA = ROOT.parent / "shared" / "metadatas"

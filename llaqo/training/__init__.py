@@ -1,2 +1,2 @@
-"""Fine-tuning and evaluating the LLaQo model: the datasets (data/), batches (collate), the training loop
-(train, configured by config), evaluation (evaluate) and its metrics. Nothing here is needed to serve the app."""
+"""Fine-tuning and evaluating the LLaQo model: the datasets (data/), their batches (collate, batches), what is
+trained (recipe), the loop (train, configured by config) and its saves (saving), evaluation (evaluate), metrics."""
