@@ -176,9 +176,9 @@ def _tempo_extreme(c: Citer, span: Span) -> str:
 
 
 def _played(c: Citer, between: str) -> str:
-    """The played part of the take, from its first onset to its last, cited and named as a place: "0:01-0:45"."""
+    """The played part of the take, from its first onset to its last, cited: "0:01-0:45". It is the whole take,
+    not a place in it, so it names no place (a clip of it would swallow the places the answer does name)."""
     last = f"notes[{len(c.get('notes')) - 1}][0]"
-    c.name(Place.of_time(c.get("notes[0][0]"), c.get(last)))
     return f"{c('notes[0][0]', how='clock')}{between}{c(last, how='clock')}"
 
 
