@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llaqo.lite.hearing import downbeat
+from llaqo.lite.hearing import beat_level, downbeat
 
 CHORD_GAP_S = 0.05  # onsets closer than this are one chord (hand asynchrony is ~10-30 ms)
 FRAME_RATE = 100.0  # frames/s of the pulse tracker's salience curve
@@ -38,9 +38,10 @@ SNAP_S = 0.06  # a pulse or beat moves to a chord within this distance
 SUBDIVISIONS = 6  # fine grid points per pulse: halves and thirds of the pulse both fall on it
 # Candidate beats, in pulses. The tracker's pulse is usually the fastest regular level (every chord on it),
 # so the beat is that or a multiple; 3:2 levels would cut across the bar and are not offered.
-BEAT_FACTORS = (1 / 3, 1 / 2, 1.0, 2.0, 3.0, 4.0)
+BEAT_FACTORS = (1 / 3, 1 / 2, 1.0, 1.5, 2.0, 3.0, 4.0)
 BEAT_PRIOR_BPM = 100.0  # notated beats centre on moderato ...
 BEAT_PRIOR_OCTAVES = 0.7  # ... and rarely go beyond one octave either way (50 or 200 BPM)
+LEVEL_WEIGHT = 2.0  # weight of the bass line's beat (beat_level.level_fit, 0-1) against coverage, contrast, prior
 COVERAGE_WEIGHT = 4.0  # a notated beat nearly always carries a chord: each 10% of beats without one costs 0.4
 FULL_COVERAGE = 0.9  # ... but rests, held notes and tracking slips leave some beats empty: 90% counts as all
 # Beat hypotheses within this of the best are judged together with their metre: chords on every other quarter
@@ -63,7 +64,7 @@ class Events:
 
     time: (E,) onset in s; salience: (E,) how strongly each is heard as a beat (loudness, bass, length, notes);
     loud, bass, long: (E,) accent features in [0, 1]; classes: (E, 12) pitch-class weights of the notes
-    starting in the chord.
+    starting in the chord; low, high: (E,) MIDI pitch of its lowest and highest note.
     """
 
     time: np.ndarray
@@ -72,6 +73,8 @@ class Events:
     bass: np.ndarray
     long: np.ndarray
     classes: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -133,15 +136,17 @@ def events(notes: np.ndarray) -> Events:
     n = int(group.max()) + 1 if len(notes) else 0
     low_pitch = np.percentile(notes[:, 2], 25) if len(notes) else 0.0
     time, loud, bass, long, classes = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros((n, 12))
+    low, high = np.zeros(n), np.zeros(n)
     for g in range(n):
         chord = notes[group == g]
         time[g] = float(np.median(chord[:, 0]))
+        low[g], high[g] = float(chord[:, 2].min()), float(chord[:, 2].max())
         loud[g] = float(chord[:, 3].max()) / 127.0
         bass[g] = float(chord[:, 2].min() <= low_pitch)
         long[g] = float(np.clip(np.log2(max(float((chord[:, 1] - chord[:, 0]).max()), 1e-3) / 0.125) / 4, 0, 1))
         np.add.at(classes[g], chord[:, 2].astype(int) % 12, 1.0)
     salience = loud * (1.0 + 0.5 * bass + 0.5 * long + 0.5 * np.log2(classes.sum(axis=1)))
-    return Events(time, salience, loud, bass, long, classes)
+    return Events(time, salience, loud, bass, long, classes, low, high)
 
 
 def track_pulse(ev: Events) -> np.ndarray:
@@ -227,7 +232,8 @@ def fine_grid(pulse: np.ndarray, start_s: float, end_s: float) -> np.ndarray:
 
 def grid_features(grid: np.ndarray, ev: Events) -> dict[str, np.ndarray]:
     """(G,) grid times and Events -> per grid point: on (a chord there), salience, loud, bass, long (0 without
-    a chord) and change (how far the harmony of the next pulse differs from the previous one's, 0-1)."""
+    a chord), change (how far the harmony of the next pulse differs from the previous one's, 0-1) and accent
+    (a chord the bass line says a beat starts on: llaqo.lite.hearing.beat_level)."""
     unit = np.diff(grid, append=grid[-1] + (grid[-1] - grid[-2]))
     idx = np.clip(np.searchsorted(grid, ev.time), 1, len(grid) - 1)
     nearest = np.where(np.abs(grid[idx - 1] - ev.time) <= np.abs(grid[idx] - ev.time), idx - 1, idx)
@@ -236,6 +242,9 @@ def grid_features(grid: np.ndarray, ev: Events) -> dict[str, np.ndarray]:
     for key, values in (("salience", ev.salience), ("loud", ev.loud), ("bass", ev.bass), ("long", ev.long)):
         np.maximum.at(out[key], nearest[inside], values[inside])
     out["on"][nearest[inside]] = 1.0
+    marked = beat_level.accents(ev.time, ev.low, ev.high, ev.classes.sum(axis=1)) & inside
+    out["accent"] = np.zeros(len(grid))
+    out["accent"][nearest[marked]] = 1.0
     classes = np.zeros((len(grid), 12))
     np.add.at(classes, nearest[inside], ev.classes[inside])
     window = np.ones(SUBDIVISIONS)
@@ -262,7 +271,20 @@ def _beat_score(feat: dict[str, np.ndarray], grid: np.ndarray, step: int, phase:
     contrast = (strength - off_strength) / max(float(feat["salience"][feat["on"] > 0].mean()), 1e-9)
     bpm = 60.0 / float(np.median(np.diff(beats)))
     prior = -0.5 * (np.log2(bpm / BEAT_PRIOR_BPM) / BEAT_PRIOR_OCTAVES) ** 2
-    return COVERAGE_WEIGHT * min(coverage / FULL_COVERAGE, 1.0) + contrast + prior
+    level = LEVEL_WEIGHT * beat_level.level_fit(feat["accent"], on_beat)
+    return COVERAGE_WEIGHT * min(coverage / FULL_COVERAGE, 1.0) + contrast + prior + level
+
+
+def _bar_level_excess(feat: dict[str, np.ndarray], step: int, phase: int, n: int, first_grid: int) -> float:
+    """How much better the bass line's beat fits the bars than the beats (0 when it fits the beats better): bars
+    of n beats every `step` grid points from `phase`, the first downbeat at grid point first_grid. A nocturne read
+    in eighths makes clear bars of three, but those bars are where its bass moves: its beats."""
+    size = len(feat["accent"])
+    on_beat, on_bar = np.zeros(size, dtype=bool), np.zeros(size, dtype=bool)
+    on_beat[phase::step] = True
+    on_bar[first_grid % (n * step) :: n * step] = True
+    excess = beat_level.level_fit(feat["accent"], on_bar) - beat_level.level_fit(feat["accent"], on_beat)
+    return max(excess, 0.0)
 
 
 def _triple_subdivision(feat: dict[str, np.ndarray], beat_idx: np.ndarray, step: int) -> bool:
@@ -302,9 +324,11 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
         beats = _played_beats(grid[phase::step], ev)
         bf = downbeat.beat_features(notes, beats, SNAP_S)
         heard[step, phase] = beats, bf
+        skipped = int(np.searchsorted(grid[phase::step], beats[0] - SNAP_S)) if len(beats) else 0
         for n in downbeat.BEATS_PER_BAR:
             for first in range(n):
                 score = beat_score + DOWNBEAT_WEIGHT * downbeat.downbeat_score(bf, n, first)
+                score -= LEVEL_WEIGHT * _bar_level_excess(feat, step, phase, n, phase + (skipped + first) * step)
                 options.append((score, step, phase, n, first))
     options.sort(reverse=True)
     best, step, phase, n, first = options[0]

@@ -1,0 +1,108 @@
+"""Which metrical level is the notated beat: the evidence of the bass line and the accompaniment's figure.
+
+The pulse tracker (llaqo.lite.hearing.metre) finds a regular level and the chords' accents rank its multiples,
+but that alone reads a slow chorale's or a nocturne's beat at its eighths (a fast level is as regular as the
+beat, and closer to a moderato prior). A score would notate the beat where the bass moves:
+
+- a chorale's bass moves with every chord, so its beat is the chord rate;
+- a nocturne's, a march's, an Alberti bass's or a jig's left hand starts each beat with a bass note and fills
+  it with a broken chord, single notes or an after-beat, so the beat is the bass's rate, not its filling;
+- a waltz's bass sounds once a bar, under two after-beat chords (oom-pah-pah), and so does a slow 3/8 piece
+  counted in eighths: there the beats are the bass and the two chords, a third of the bass's rate.
+
+Pure functions over metre's chords: time (E,) s, low / high (E,) MIDI pitch of the chord's lowest / highest note,
+size (E,) notes in the chord.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BASS_WINDOW_S = 1.5  # a bass note is judged against the chords within this many s either side
+BASS_BAND = 7  # ... it lies within a fifth of the lowest note played there
+BASS_GAP = 5  # ... and a fourth or more below the middle of the chords' lowest notes there (a distinct line) ...
+BASS_MIDDLE = 50  # percentile of the lowest notes around that stands for the other chords
+BASS_SPAN = 12  # ... or under a chord spanning an octave or more (a chorale's bass, in every chord)
+MIN_BASS = 8  # fewer bass notes than this show no rhythm
+MAX_BASS_SHARE = 0.95  # a line whose every chord is "bass" (a scale in octaves) is no bass line
+REGULAR = 0.15  # a bass interval within this share of a whole number of the median interval is regular
+MIN_REGULAR = 0.6  # ... and at least this share of them must be, or the bass has no rhythm to go by
+FIGURE_REACH = 0.08  # a chord within this share of the bass interval of its third is an after-beat
+MIN_FIGURE = 0.6  # ... and at least this share of the bass intervals must hold them: oom-pah-pah, oom-pah
+AFTER_BEAT_MAX_BPM = 160.0  # an after-beat in halves faster than this is an off-beat, not a beat
+
+
+def bass_attacks(time: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """(E,) chord times in s, lowest and highest MIDI pitches -> (E,) bool: the chord starts a bass note.
+
+    A bass note is near the lowest note played within BASS_WINDOW_S and either lies well below the other chords
+    there (a left hand's bass under its broken chords or after-beats) or under a chord spanning an octave (the
+    bass voice of a chorale). A line with no other register (every chord its own bass) has no bass: all False.
+    """
+    out = np.zeros(len(time), dtype=bool)
+    for i, t in enumerate(time):
+        near = np.abs(time - t) <= BASS_WINDOW_S
+        floor, middle = float(low[near].min()), float(np.percentile(low[near], BASS_MIDDLE))
+        out[i] = low[i] <= floor + BASS_BAND and (high[i] - low[i] >= BASS_SPAN or low[i] <= middle - BASS_GAP)
+    if out.mean() > MAX_BASS_SHARE:
+        return np.zeros(len(time), dtype=bool)
+    return out
+
+
+def regular(times: np.ndarray) -> bool:
+    """(K,) sorted times in s -> whether they keep a rhythm: MIN_BASS or more, and most intervals a whole number
+    of the median one (within REGULAR)."""
+    if len(times) < MIN_BASS:
+        return False
+    gaps = np.diff(times)
+    ratio = gaps / float(np.median(gaps))
+    return float(np.mean((np.abs(ratio - np.round(ratio)) < REGULAR) & (ratio > 0.5))) >= MIN_REGULAR
+
+
+def after_beats(time: np.ndarray, size: np.ndarray, bass: np.ndarray) -> np.ndarray:
+    """(E,) bool: the after-beat chords (two or more notes, no bass) that divide the bass intervals into beats, else
+    all False. Most bass intervals (MIN_FIGURE) must hold one on each third (a waltz's or a 3/8 piece's
+    oom-pah-pah) or, at a half slower than AFTER_BEAT_MAX_BPM, one on the half (an oom-pah in quarters; a faster
+    one is a march's off-beat eighth, and its beat is the bass's)."""
+    starts = time[bass]
+    if len(starts) < 2:
+        return np.zeros(len(time), dtype=bool)
+    for parts in (3, 2):
+        if parts == 2 and 60.0 / (float(np.median(np.diff(starts))) / 2) > AFTER_BEAT_MAX_BPM:
+            continue
+        out = np.zeros(len(time), dtype=bool)
+        full = 0
+        for a, b in zip(starts[:-1], starts[1:], strict=True):
+            found = []
+            for j in range(1, parts):
+                point = a + j * (b - a) / parts
+                k = int(np.argmin(np.abs(time - point)))
+                if abs(time[k] - point) <= FIGURE_REACH * (b - a) and size[k] >= 2 and not bass[k]:
+                    found.append(k)
+            if len(found) == parts - 1:
+                full += 1
+                out[found] = True
+        if full >= MIN_FIGURE * (len(starts) - 1):
+            return out
+    return np.zeros(len(time), dtype=bool)
+
+
+def accents(time: np.ndarray, low: np.ndarray, high: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """(E,) bool: the chords a notated beat starts on, by the bass line: every bass note, and a waltz's two
+    after-beat chords; all False when the bass keeps no rhythm (then it says nothing of the beat)."""
+    bass = bass_attacks(time, low, high)
+    if not regular(time[bass]):
+        return np.zeros(len(time), dtype=bool)
+    return bass | after_beats(time, size, bass)
+
+
+def level_fit(marked: np.ndarray, on_beat: np.ndarray) -> float:
+    """(G,) grid points holding an accent (float 0/1) and (G,) bool beats of one level -> F-measure 0-1 of the
+    accents on the beats: 1 when every beat starts on an accent and every accent on a beat; a level twice too
+    fast scores 2/3 (half its beats empty), one twice too slow 2/3 (half the accents between beats)."""
+    total = float(marked.sum())
+    if total == 0 or not on_beat.any():
+        return 0.0
+    hits = float(marked[on_beat].sum())
+    precision, recall = hits / float(on_beat.sum()), hits / total
+    return 2 * precision * recall / max(precision + recall, 1e-9)
