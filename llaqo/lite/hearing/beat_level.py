@@ -25,6 +25,7 @@ BASS_MIDDLE = 50  # percentile of the lowest notes around that stands for the ot
 BASS_SPAN = 12  # ... or under a chord spanning an octave or more (a chorale's bass, in every chord)
 MIN_BASS = 8  # fewer bass notes than this show no rhythm
 MAX_BASS_SHARE = 0.95  # a line whose every chord is "bass" (a scale in octaves) is no bass line
+MIN_BEAT_BPM = 36.0  # a bass slower than this moves once a bar (or less): it shows the bar, not the beat
 REGULAR = 0.15  # a bass interval within this share of a whole number of the median interval is regular
 MIN_REGULAR = 0.6  # ... and at least this share of them must be, or the bass has no rhythm to go by
 FIGURE_REACH = 0.08  # a chord within this share of the bass interval of its third is an after-beat
@@ -93,7 +94,10 @@ def accents(time: np.ndarray, low: np.ndarray, high: np.ndarray, size: np.ndarra
     bass = bass_attacks(time, low, high)
     if not regular(time[bass]):
         return np.zeros(len(time), dtype=bool)
-    return bass | after_beats(time, size, bass)
+    marked = bass | after_beats(time, size, bass)
+    if 60.0 / float(np.median(np.diff(time[marked]))) < MIN_BEAT_BPM:
+        return np.zeros(len(time), dtype=bool)
+    return marked
 
 
 def level_fit(marked: np.ndarray, on_beat: np.ndarray) -> float:
