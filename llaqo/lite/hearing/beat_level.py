@@ -34,11 +34,13 @@ AFTER_BEAT_MAX_BPM = 160.0  # an after-beat in halves faster than this is an off
 
 
 def bass_attacks(time: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """(E,) chord times in s, lowest and highest MIDI pitches -> (E,) bool: the chord starts a bass note.
+    """(E,) chord times in s, MIDI pitches of each chord's lowest and highest note -> (E,) bool: the chord starts
+    a bass note.
 
     A bass note is near the lowest note played within BASS_WINDOW_S and either lies well below the other chords
     there (a left hand's bass under its broken chords or after-beats) or under a chord spanning an octave (the
     bass voice of a chorale). A line with no other register (every chord its own bass) has no bass: all False.
+    (A melody alone may show one at its lowest notes; filled_by_the_left_hand and regular() then mostly refuse it.)
     """
     out = np.zeros(len(time), dtype=bool)
     for i, t in enumerate(time):
@@ -88,25 +90,46 @@ def after_beats(time: np.ndarray, size: np.ndarray, bass: np.ndarray) -> np.ndar
     return np.zeros(len(time), dtype=bool)
 
 
-def accents(time: np.ndarray, low: np.ndarray, high: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """(E,) bool: the chords a notated beat starts on, by the bass line: every bass note, and a waltz's two
-    after-beat chords; all False when the bass keeps no rhythm (then it says nothing of the beat)."""
+def filled_by_the_left_hand(time: np.ndarray, low: np.ndarray, bass: np.ndarray, middle: float) -> bool:
+    """Whether the bass notes are the left hand's beats: nothing sounds between them (a chorale, the melody
+    moving with the bass), or the accompaniment (a chord whose lowest note is below `middle`, a MIDI pitch
+    between the accompaniment and the melody) fills most of their intervals (MIN_FIGURE: a broken chord,
+    after-beats). A bass under a melody that alone divides it is the half bar or the bar of a melody's beat, and
+    says nothing of which."""
+    starts = np.flatnonzero(bass)
+    between = [np.arange(a + 1, b) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+    moving = [span for span in between if len(span)]
+    if len(moving) < 0.5 * len(between):
+        return True
+    return sum(bool((low[span] < middle).any()) for span in moving) >= MIN_FIGURE * len(moving)
+
+
+def accents(
+    time: np.ndarray, low: np.ndarray, high: np.ndarray, size: np.ndarray, middle: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """-> ((E,) bool the chords a notated beat starts on, by the bass line: every bass note, and a waltz's two
+    after-beat chords; (E,) bool the bass notes alone). Both all False when the bass keeps no rhythm, is not the
+    left hand's beat (filled_by_the_left_hand; `middle`: a MIDI pitch between the accompaniment and the melody),
+    or is slower than MIN_BEAT_BPM: then it says nothing of the beat."""
+    none = np.zeros(len(time), dtype=bool)
     bass = bass_attacks(time, low, high)
-    if not regular(time[bass]):
-        return np.zeros(len(time), dtype=bool)
+    if not regular(time[bass]) or not filled_by_the_left_hand(time, low, bass, middle):
+        return none, none
     marked = bass | after_beats(time, size, bass)
     if 60.0 / float(np.median(np.diff(time[marked]))) < MIN_BEAT_BPM:
-        return np.zeros(len(time), dtype=bool)
-    return marked
+        return none, none
+    return marked, bass
 
 
-def level_fit(marked: np.ndarray, on_beat: np.ndarray) -> float:
-    """(G,) grid points holding an accent (float 0/1) and (G,) bool beats of one level -> F-measure 0-1 of the
-    accents on the beats: 1 when every beat starts on an accent and every accent on a beat; a level twice too
-    fast scores 2/3 (half its beats empty), one twice too slow 2/3 (half the accents between beats)."""
+def level_fit(marked: np.ndarray, bass: np.ndarray, on_beat: np.ndarray) -> float:
+    """(G,) grid points holding an accent and (G,) those holding a bass note (float 0/1), and (G,) bool beats of
+    one level -> 0-1: the F-measure of the accents on the beats (1 when every beat starts on an accent and every
+    accent on a beat; a level twice too fast or too slow scores 2/3) times the share of the bass notes on beats
+    (a level of two quarters in a waltz, across its bars of three, misses half of them)."""
     total = float(marked.sum())
     if total == 0 or not on_beat.any():
         return 0.0
     hits = float(marked[on_beat].sum())
     precision, recall = hits / float(on_beat.sum()), hits / total
-    return 2 * precision * recall / max(precision + recall, 1e-9)
+    bass_on_beats = float(bass[on_beat].sum()) / max(float(bass.sum()), 1.0)
+    return 2 * precision * recall / max(precision + recall, 1e-9) * bass_on_beats

@@ -55,6 +55,7 @@ CONFIDENT = 0.5  # a bar grid at least this confident is used for bar numbers
 # added) is not to be trusted from the other half alone: each such half multiplies the confidence by this, which
 # takes even a certain grid below CONFIDENT.
 HALF_DISAGREES = 0.4
+MIDDLE_PERCENTILE = 65  # the accompaniment's notes (a bass and chords, twice the melody's) lie below this
 MIN_CHORDS = 8  # fewer chords than this cannot show a metre
 
 
@@ -75,6 +76,7 @@ class Events:
     classes: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    middle: float
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,8 @@ def events(notes: np.ndarray) -> Events:
         long[g] = float(np.clip(np.log2(max(float((chord[:, 1] - chord[:, 0]).max()), 1e-3) / 0.125) / 4, 0, 1))
         np.add.at(classes[g], chord[:, 2].astype(int) % 12, 1.0)
     salience = loud * (1.0 + 0.5 * bass + 0.5 * long + 0.5 * np.log2(classes.sum(axis=1)))
-    return Events(time, salience, loud, bass, long, classes, low, high)
+    middle = float(np.percentile(notes[:, 2], MIDDLE_PERCENTILE)) if n else 60.0
+    return Events(time, salience, loud, bass, long, classes, low, high, middle)
 
 
 def track_pulse(ev: Events) -> np.ndarray:
@@ -233,7 +236,7 @@ def fine_grid(pulse: np.ndarray, start_s: float, end_s: float) -> np.ndarray:
 def grid_features(grid: np.ndarray, ev: Events) -> dict[str, np.ndarray]:
     """(G,) grid times and Events -> per grid point: on (a chord there), salience, loud, bass, long (0 without
     a chord), change (how far the harmony of the next pulse differs from the previous one's, 0-1) and accent
-    (a chord the bass line says a beat starts on: llaqo.lite.hearing.beat_level)."""
+    (a chord the bass line says a beat starts on: llaqo.lite.hearing.beat_level) and bass_line (its bass notes)."""
     unit = np.diff(grid, append=grid[-1] + (grid[-1] - grid[-2]))
     idx = np.clip(np.searchsorted(grid, ev.time), 1, len(grid) - 1)
     nearest = np.where(np.abs(grid[idx - 1] - ev.time) <= np.abs(grid[idx] - ev.time), idx - 1, idx)
@@ -242,9 +245,10 @@ def grid_features(grid: np.ndarray, ev: Events) -> dict[str, np.ndarray]:
     for key, values in (("salience", ev.salience), ("loud", ev.loud), ("bass", ev.bass), ("long", ev.long)):
         np.maximum.at(out[key], nearest[inside], values[inside])
     out["on"][nearest[inside]] = 1.0
-    marked = beat_level.accents(ev.time, ev.low, ev.high, ev.classes.sum(axis=1)) & inside
-    out["accent"] = np.zeros(len(grid))
-    out["accent"][nearest[marked]] = 1.0
+    marked, bass_line = beat_level.accents(ev.time, ev.low, ev.high, ev.classes.sum(axis=1), ev.middle)
+    out["accent"], out["bass_line"] = np.zeros(len(grid)), np.zeros(len(grid))
+    out["accent"][nearest[marked & inside]] = 1.0
+    out["bass_line"][nearest[bass_line & inside]] = 1.0
     classes = np.zeros((len(grid), 12))
     np.add.at(classes, nearest[inside], ev.classes[inside])
     window = np.ones(SUBDIVISIONS)
@@ -271,7 +275,7 @@ def _beat_score(feat: dict[str, np.ndarray], grid: np.ndarray, step: int, phase:
     contrast = (strength - off_strength) / max(float(feat["salience"][feat["on"] > 0].mean()), 1e-9)
     bpm = 60.0 / float(np.median(np.diff(beats)))
     prior = -0.5 * (np.log2(bpm / BEAT_PRIOR_BPM) / BEAT_PRIOR_OCTAVES) ** 2
-    level = LEVEL_WEIGHT * beat_level.level_fit(feat["accent"], on_beat)
+    level = LEVEL_WEIGHT * beat_level.level_fit(feat["accent"], feat["bass_line"], on_beat)
     return COVERAGE_WEIGHT * min(coverage / FULL_COVERAGE, 1.0) + contrast + prior + level
 
 
@@ -283,7 +287,9 @@ def _bar_level_excess(feat: dict[str, np.ndarray], step: int, phase: int, n: int
     on_beat, on_bar = np.zeros(size, dtype=bool), np.zeros(size, dtype=bool)
     on_beat[phase::step] = True
     on_bar[first_grid % (n * step) :: n * step] = True
-    excess = beat_level.level_fit(feat["accent"], on_bar) - beat_level.level_fit(feat["accent"], on_beat)
+    excess = beat_level.level_fit(feat["accent"], feat["bass_line"], on_bar) - beat_level.level_fit(
+        feat["accent"], feat["bass_line"], on_beat
+    )
     return max(excess, 0.0)
 
 
