@@ -152,6 +152,6 @@ def test_a_slow_chorale_without_its_score_reads_the_chord_rate(tmp_path):
     """End to end on a synthesized take: analyze() without a score gives the chords' tempo (48 BPM, not 96)."""
     notes = chorale(48.0, bars=7)
     path = tmp_path / "chorale.wav"
-    soundfile.write(path, synth.render(notes, 22050), 22050)
+    soundfile.write(path, synth.render_struck(notes, 22050), 22050)
     result = analyze(path)
     assert result.tempo.bpm == pytest.approx(48.0, rel=0.06)
