@@ -10,9 +10,10 @@ Three pure steps over the transcribed notes (N, 4) [onset_s, offset_s, pitch, ve
    assumes one tempo). The pulse is some metrical level, not necessarily the notated beat.
 3. infer_metre(): every hypothesis "the beat is r pulses, a bar is n beats, the first downbeat is beat p" is
    scored by how the accents fall on it (beats carry more, and stronger, chords than the points between them;
-   downbeats carry the bass notes, long notes and harmony changes: llaqo.lite.hearing.downbeat), plus a prior on the
-   tempo of a notated beat. The best one gives the beats, the metre and the downbeats; the margin over the
-   runner-up gives the bar grid's confidence, lowered when the take's two halves hear their bars elsewhere.
+   downbeats carry the bass notes, long notes and harmony changes: llaqo.lite.hearing.downbeat), by where the
+   bass line puts the beat (llaqo.lite.hearing.beat_level), plus a prior on the tempo of a notated beat. The best
+   one gives the beats, the metre and the downbeats; the margin over the runner-up gives the bar grid's
+   confidence, lowered when the take's two halves hear their bars elsewhere.
 
 No maintained beat/downbeat model ships its weights offline for this stack (BeatNet needs madmom 0.16, which
 predates numpy 2; beat_this downloads its checkpoints at run time), hence a clear inference over the notes,
@@ -37,7 +38,8 @@ EMPTY_BEAT_COST = 0.3  # a pulse beat without a chord costs this share of an ave
 SNAP_S = 0.06  # a pulse or beat moves to a chord within this distance
 SUBDIVISIONS = 6  # fine grid points per pulse: halves and thirds of the pulse both fall on it
 # Candidate beats, in pulses. The tracker's pulse is usually the fastest regular level (every chord on it),
-# so the beat is that or a multiple; 3:2 levels would cut across the bar and are not offered.
+# so the beat is that or a multiple; 3:2 is offered for a compound beat tracked in its quarters (a jig's eighths
+# in twos), where the bass line must carry it: other 3:2 levels cut across the bass notes and score low.
 BEAT_FACTORS = (1 / 3, 1 / 2, 1.0, 1.5, 2.0, 3.0, 4.0)
 BEAT_PRIOR_BPM = 100.0  # notated beats centre on moderato ...
 BEAT_PRIOR_OCTAVES = 0.7  # ... and rarely go beyond one octave either way (50 or 200 BPM)
