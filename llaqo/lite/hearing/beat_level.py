@@ -63,28 +63,26 @@ def regular(times: np.ndarray) -> bool:
 
 
 def after_beats(time: np.ndarray, size: np.ndarray, bass: np.ndarray) -> np.ndarray:
-    """(E,) bool: the after-beat chords (two or more notes, no bass) that divide the bass intervals into beats, else
-    all False. Most bass intervals (MIN_FIGURE) must hold one on each third (a waltz's or a 3/8 piece's
-    oom-pah-pah) or, at a half slower than AFTER_BEAT_MAX_BPM, one on the half (an oom-pah in quarters; a faster
-    one is a march's off-beat eighth, and its beat is the bass's)."""
+    """(E,) bool: the after-beat chords (two or more notes, no bass) that divide the bass intervals evenly into
+    beats, else all False. Most bass intervals (MIN_FIGURE) must hold exactly one such chord on each third (a
+    waltz's or a 3/8 piece's oom-pah-pah), on each quarter (a bass note a bar of four under three chords) or, at
+    a half slower than AFTER_BEAT_MAX_BPM, on the half (an oom-pah in quarters; a faster one is a march's
+    off-beat eighth, and its beat is the bass's)."""
     starts = time[bass]
     if len(starts) < 2:
         return np.zeros(len(time), dtype=bool)
-    for parts in (3, 2):
+    chords = np.flatnonzero((size >= 2) & ~bass)
+    for parts in (3, 4, 2):
         if parts == 2 and 60.0 / (float(np.median(np.diff(starts))) / 2) > AFTER_BEAT_MAX_BPM:
             continue
         out = np.zeros(len(time), dtype=bool)
         full = 0
         for a, b in zip(starts[:-1], starts[1:], strict=True):
-            found = []
-            for j in range(1, parts):
-                point = a + j * (b - a) / parts
-                k = int(np.argmin(np.abs(time - point)))
-                if abs(time[k] - point) <= FIGURE_REACH * (b - a) and size[k] >= 2 and not bass[k]:
-                    found.append(k)
-            if len(found) == parts - 1:
+            inside = chords[(time[chords] > a + FIGURE_REACH * (b - a)) & (time[chords] < b - FIGURE_REACH * (b - a))]
+            points = a + np.arange(1, parts) * (b - a) / parts
+            if len(inside) == parts - 1 and (np.abs(time[inside] - points) <= FIGURE_REACH * (b - a)).all():
                 full += 1
-                out[found] = True
+                out[inside] = True
         if full >= MIN_FIGURE * (len(starts) - 1):
             return out
     return np.zeros(len(time), dtype=bool)

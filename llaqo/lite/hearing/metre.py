@@ -44,6 +44,7 @@ BEAT_FACTORS = (1 / 3, 1 / 2, 1.0, 1.5, 2.0, 3.0, 4.0)
 BEAT_PRIOR_BPM = 100.0  # notated beats centre on moderato ...
 BEAT_PRIOR_OCTAVES = 0.7  # ... and rarely go beyond one octave either way (50 or 200 BPM)
 LEVEL_WEIGHT = 2.0  # weight of the bass line's beat (beat_level.level_fit, 0-1) against coverage, contrast, prior
+EXCESS_WEIGHT = 4.0  # weight of how much better the bass line fits a slower level through the same beats
 COVERAGE_WEIGHT = 4.0  # a notated beat nearly always carries a chord: each 10% of beats without one costs 0.4
 FULL_COVERAGE = 0.9  # ... but rests, held notes and tracking slips leave some beats empty: 90% counts as all
 # Beat hypotheses within this of the best are judged together with their metre: chords on every other quarter
@@ -277,22 +278,27 @@ def _beat_score(feat: dict[str, np.ndarray], grid: np.ndarray, step: int, phase:
     contrast = (strength - off_strength) / max(float(feat["salience"][feat["on"] > 0].mean()), 1e-9)
     bpm = 60.0 / float(np.median(np.diff(beats)))
     prior = -0.5 * (np.log2(bpm / BEAT_PRIOR_BPM) / BEAT_PRIOR_OCTAVES) ** 2
-    level = LEVEL_WEIGHT * beat_level.level_fit(feat["accent"], feat["bass_line"], on_beat)
-    return COVERAGE_WEIGHT * min(coverage / FULL_COVERAGE, 1.0) + contrast + prior + level
-
-
-def _bar_level_excess(feat: dict[str, np.ndarray], step: int, phase: int, n: int, first_grid: int) -> float:
-    """How much better the bass line's beat fits the bars than the beats (0 when it fits the beats better): bars
-    of n beats every `step` grid points from `phase`, the first downbeat at grid point first_grid. A nocturne read
-    in eighths makes clear bars of three, but those bars are where its bass moves: its beats."""
-    size = len(feat["accent"])
-    on_beat, on_bar = np.zeros(size, dtype=bool), np.zeros(size, dtype=bool)
-    on_beat[phase::step] = True
-    on_bar[first_grid % (n * step) :: n * step] = True
-    excess = beat_level.level_fit(feat["accent"], feat["bass_line"], on_bar) - beat_level.level_fit(
-        feat["accent"], feat["bass_line"], on_beat
+    fit = beat_level.level_fit(feat["accent"], feat["bass_line"], on_beat)
+    # A level the bass line fits worse than a slower one through the same beats is too fast (a nocturne's eighths).
+    slower = max(
+        beat_level.level_fit(feat["accent"], feat["bass_line"], _level(len(grid), k * step, phase + j * step))
+        for k in (2, 3, 4)
+        for j in range(k)
     )
-    return max(excess, 0.0)
+    return (
+        COVERAGE_WEIGHT * min(coverage / FULL_COVERAGE, 1.0)
+        + contrast
+        + prior
+        + LEVEL_WEIGHT * fit
+        - EXCESS_WEIGHT * max(slower - fit, 0.0)
+    )
+
+
+def _level(size: int, step: int, phase: int) -> np.ndarray:
+    """(size,) bool: every `step`-th grid point from `phase`."""
+    on = np.zeros(size, dtype=bool)
+    on[phase % step :: step] = True
+    return on
 
 
 def _triple_subdivision(feat: dict[str, np.ndarray], beat_idx: np.ndarray, step: int) -> bool:
@@ -332,11 +338,9 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
         beats = _played_beats(grid[phase::step], ev)
         bf = downbeat.beat_features(notes, beats, SNAP_S)
         heard[step, phase] = beats, bf
-        skipped = int(np.searchsorted(grid[phase::step], beats[0] - SNAP_S)) if len(beats) else 0
         for n in downbeat.BEATS_PER_BAR:
             for first in range(n):
                 score = beat_score + DOWNBEAT_WEIGHT * downbeat.downbeat_score(bf, n, first)
-                score -= LEVEL_WEIGHT * _bar_level_excess(feat, step, phase, n, phase + (skipped + first) * step)
                 options.append((score, step, phase, n, first))
     options.sort(reverse=True)
     best, step, phase, n, first = options[0]
