@@ -92,16 +92,22 @@ def error_events(wrong: list[dict], missed: list[dict], extra: list[dict]) -> li
     )
 
 
-def cached_transcriber(folder: Path):
-    """transcribe.transcribe, with its results kept in `folder` by the hash of the waveform, the segment plan and
-    the transcriber's code: each take is analysed twice, and reruns of this benchmark do not transcribe again
-    (the cores are shared), until llaqo/lite/hearing/transcribe.py changes."""
-    folder.mkdir(parents=True, exist_ok=True)
+def cache_path(folder: Path, wave: np.ndarray) -> Path:
+    """Where cached_transcriber keeps the transcription of `wave`: by the hash of the waveform, the segment plan and
+    the transcriber's code."""
+    plan = transcribe.segment_starts(len(wave)).tobytes()
     code = Path(transcribe.__file__).read_bytes()
+    return folder / f"{hashlib.sha1(wave.tobytes() + plan + code).hexdigest()}-{transcribe.DEFAULT.hop_s:g}.npz"
+
+
+def cached_transcriber(folder: Path):
+    """transcribe.transcribe, with its results kept in `folder` (cache_path): each take is analysed twice, and reruns
+    of this benchmark do not transcribe again (the cores are shared), until llaqo/lite/hearing/transcribe.py
+    changes."""
+    folder.mkdir(parents=True, exist_ok=True)
 
     def run(wave: np.ndarray, progress=None) -> transcribe.Transcription:
-        plan = transcribe.segment_starts(len(wave)).tobytes()
-        path = folder / f"{hashlib.sha1(wave.tobytes() + plan + code).hexdigest()}-{transcribe.DEFAULT.hop_s:g}.npz"
+        path = cache_path(folder, wave)
         if not path.is_file():
             result = transcribe.transcribe(wave, progress=progress)
             np.savez(path, notes=result.notes, pedal=result.pedal, sostenuto=result.sostenuto)

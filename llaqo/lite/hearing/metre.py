@@ -10,9 +10,10 @@ Three pure steps over the transcribed notes (N, 4) [onset_s, offset_s, pitch, ve
    assumes one tempo). The pulse is some metrical level, not necessarily the notated beat.
 3. infer_metre(): every hypothesis "the beat is r pulses, a bar is n beats, the first downbeat is beat p" is
    scored by how the accents fall on it (beats carry more, and stronger, chords than the points between them;
-   downbeats carry the bass notes, long notes and harmony changes: llaqo.lite.hearing.downbeat), plus a prior on the
-   tempo of a notated beat. The best one gives the beats, the metre and the downbeats; the margin over the
-   runner-up gives the bar grid's confidence, lowered when the take's two halves hear their bars elsewhere.
+   downbeats carry the bass notes, long notes and harmony changes: llaqo.lite.hearing.downbeat), by where the
+   bass line puts the beat (llaqo.lite.hearing.beat_level), plus a prior on the tempo of a notated beat. The best
+   one gives the beats, the metre and the downbeats; the margin over the runner-up gives the bar grid's
+   confidence, lowered when the take's two halves hear their bars elsewhere.
 
 No maintained beat/downbeat model ships its weights offline for this stack (BeatNet needs madmom 0.16, which
 predates numpy 2; beat_this downloads its checkpoints at run time), hence a clear inference over the notes,
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llaqo.lite.hearing import downbeat
+from llaqo.lite.hearing import beat_level, downbeat
 
 CHORD_GAP_S = 0.05  # onsets closer than this are one chord (hand asynchrony is ~10-30 ms)
 FRAME_RATE = 100.0  # frames/s of the pulse tracker's salience curve
@@ -37,10 +38,13 @@ EMPTY_BEAT_COST = 0.3  # a pulse beat without a chord costs this share of an ave
 SNAP_S = 0.06  # a pulse or beat moves to a chord within this distance
 SUBDIVISIONS = 6  # fine grid points per pulse: halves and thirds of the pulse both fall on it
 # Candidate beats, in pulses. The tracker's pulse is usually the fastest regular level (every chord on it),
-# so the beat is that or a multiple; 3:2 levels would cut across the bar and are not offered.
-BEAT_FACTORS = (1 / 3, 1 / 2, 1.0, 2.0, 3.0, 4.0)
+# so the beat is that or a multiple; 3:2 is offered for a compound beat tracked in its quarters (a jig's eighths
+# in twos), where the bass line must carry it: other 3:2 levels cut across the bass notes and score low.
+BEAT_FACTORS = (1 / 3, 1 / 2, 1.0, 1.5, 2.0, 3.0, 4.0)
 BEAT_PRIOR_BPM = 100.0  # notated beats centre on moderato ...
 BEAT_PRIOR_OCTAVES = 0.7  # ... and rarely go beyond one octave either way (50 or 200 BPM)
+LEVEL_WEIGHT = 2.0  # weight of the bass line's beat (beat_level.level_fit, 0-1) against coverage, contrast, prior
+EXCESS_WEIGHT = 4.0  # weight of how much better the bass line fits a slower level through the same beats
 COVERAGE_WEIGHT = 4.0  # a notated beat nearly always carries a chord: each 10% of beats without one costs 0.4
 FULL_COVERAGE = 0.9  # ... but rests, held notes and tracking slips leave some beats empty: 90% counts as all
 # Beat hypotheses within this of the best are judged together with their metre: chords on every other quarter
@@ -54,6 +58,7 @@ CONFIDENT = 0.5  # a bar grid at least this confident is used for bar numbers
 # added) is not to be trusted from the other half alone: each such half multiplies the confidence by this, which
 # takes even a certain grid below CONFIDENT.
 HALF_DISAGREES = 0.4
+MIDDLE_PERCENTILE = 65  # the accompaniment's notes (a bass and chords, twice the melody's) lie below this
 MIN_CHORDS = 8  # fewer chords than this cannot show a metre
 
 
@@ -63,7 +68,7 @@ class Events:
 
     time: (E,) onset in s; salience: (E,) how strongly each is heard as a beat (loudness, bass, length, notes);
     loud, bass, long: (E,) accent features in [0, 1]; classes: (E, 12) pitch-class weights of the notes
-    starting in the chord.
+    starting in the chord; low, high: (E,) MIDI pitch of its lowest and highest note.
     """
 
     time: np.ndarray
@@ -72,6 +77,9 @@ class Events:
     bass: np.ndarray
     long: np.ndarray
     classes: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    middle: float
 
 
 @dataclass(frozen=True)
@@ -133,15 +141,18 @@ def events(notes: np.ndarray) -> Events:
     n = int(group.max()) + 1 if len(notes) else 0
     low_pitch = np.percentile(notes[:, 2], 25) if len(notes) else 0.0
     time, loud, bass, long, classes = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros((n, 12))
+    low, high = np.zeros(n), np.zeros(n)
     for g in range(n):
         chord = notes[group == g]
         time[g] = float(np.median(chord[:, 0]))
+        low[g], high[g] = float(chord[:, 2].min()), float(chord[:, 2].max())
         loud[g] = float(chord[:, 3].max()) / 127.0
         bass[g] = float(chord[:, 2].min() <= low_pitch)
         long[g] = float(np.clip(np.log2(max(float((chord[:, 1] - chord[:, 0]).max()), 1e-3) / 0.125) / 4, 0, 1))
         np.add.at(classes[g], chord[:, 2].astype(int) % 12, 1.0)
     salience = loud * (1.0 + 0.5 * bass + 0.5 * long + 0.5 * np.log2(classes.sum(axis=1)))
-    return Events(time, salience, loud, bass, long, classes)
+    middle = float(np.percentile(notes[:, 2], MIDDLE_PERCENTILE)) if n else 60.0
+    return Events(time, salience, loud, bass, long, classes, low, high, middle)
 
 
 def track_pulse(ev: Events) -> np.ndarray:
@@ -227,7 +238,8 @@ def fine_grid(pulse: np.ndarray, start_s: float, end_s: float) -> np.ndarray:
 
 def grid_features(grid: np.ndarray, ev: Events) -> dict[str, np.ndarray]:
     """(G,) grid times and Events -> per grid point: on (a chord there), salience, loud, bass, long (0 without
-    a chord) and change (how far the harmony of the next pulse differs from the previous one's, 0-1)."""
+    a chord), change (how far the harmony of the next pulse differs from the previous one's, 0-1) and accent
+    (a chord the bass line says a beat starts on: llaqo.lite.hearing.beat_level) and bass_line (its bass notes)."""
     unit = np.diff(grid, append=grid[-1] + (grid[-1] - grid[-2]))
     idx = np.clip(np.searchsorted(grid, ev.time), 1, len(grid) - 1)
     nearest = np.where(np.abs(grid[idx - 1] - ev.time) <= np.abs(grid[idx] - ev.time), idx - 1, idx)
@@ -236,6 +248,10 @@ def grid_features(grid: np.ndarray, ev: Events) -> dict[str, np.ndarray]:
     for key, values in (("salience", ev.salience), ("loud", ev.loud), ("bass", ev.bass), ("long", ev.long)):
         np.maximum.at(out[key], nearest[inside], values[inside])
     out["on"][nearest[inside]] = 1.0
+    marked, bass_line = beat_level.accents(ev.time, ev.low, ev.high, ev.classes.sum(axis=1), ev.middle)
+    out["accent"], out["bass_line"] = np.zeros(len(grid)), np.zeros(len(grid))
+    out["accent"][nearest[marked & inside]] = 1.0
+    out["bass_line"][nearest[bass_line & inside]] = 1.0
     classes = np.zeros((len(grid), 12))
     np.add.at(classes, nearest[inside], ev.classes[inside])
     window = np.ones(SUBDIVISIONS)
@@ -262,7 +278,27 @@ def _beat_score(feat: dict[str, np.ndarray], grid: np.ndarray, step: int, phase:
     contrast = (strength - off_strength) / max(float(feat["salience"][feat["on"] > 0].mean()), 1e-9)
     bpm = 60.0 / float(np.median(np.diff(beats)))
     prior = -0.5 * (np.log2(bpm / BEAT_PRIOR_BPM) / BEAT_PRIOR_OCTAVES) ** 2
-    return COVERAGE_WEIGHT * min(coverage / FULL_COVERAGE, 1.0) + contrast + prior
+    fit = beat_level.level_fit(feat["accent"], feat["bass_line"], on_beat)
+    # A level the bass line fits worse than a slower one through the same beats is too fast (a nocturne's eighths).
+    slower = max(
+        beat_level.level_fit(feat["accent"], feat["bass_line"], _level(len(grid), k * step, phase + j * step))
+        for k in (2, 3, 4)
+        for j in range(k)
+    )
+    return (
+        COVERAGE_WEIGHT * min(coverage / FULL_COVERAGE, 1.0)
+        + contrast
+        + prior
+        + LEVEL_WEIGHT * fit
+        - EXCESS_WEIGHT * max(slower - fit, 0.0)
+    )
+
+
+def _level(size: int, step: int, phase: int) -> np.ndarray:
+    """(size,) bool: every `step`-th grid point from `phase`."""
+    on = np.zeros(size, dtype=bool)
+    on[phase % step :: step] = True
+    return on
 
 
 def _triple_subdivision(feat: dict[str, np.ndarray], beat_idx: np.ndarray, step: int) -> bool:
