@@ -9,6 +9,7 @@ import soundfile
 
 from llaqo.lite import synth
 from llaqo.lite.analysis import analyze
+from llaqo.lite.answers.answers import answer_sentences
 from llaqo.lite.hearing import room
 from llaqo.lite.hearing.transcribe import Transcription
 from llaqo.lite.measures import articulation, dynamics
@@ -62,6 +63,8 @@ def test_a_legato_line_in_a_live_room_stays_legato(tmp_path, legato):
     result = analyze(path, transcriber=heard_as(early, false_pedal))
     assert result.articulation.label == "legato"
     assert any("echo" in c for c in result.cautions)
+    said = " ".join(answer_sentences(result, "How was my articulation?"))
+    assert "the room's echo or the recorder's automatic gain" in said
 
     from llaqo.lite.analysis import hear
 
@@ -73,6 +76,7 @@ def test_a_legato_line_in_a_live_room_stays_legato(tmp_path, legato):
     clean = analyze(write(tmp_path, dry, "dry.wav"), transcriber=heard_as(notes))
     assert clean.articulation.label == "legato"
     assert not any("echo" in c for c in clean.cautions)
+    assert "echo" not in " ".join(answer_sentences(clean, "How was my articulation?"))
 
 
 def test_detached_notes_in_the_room_are_still_detached(tmp_path):
