@@ -22,6 +22,7 @@ from llaqo.audio import AudioError, Recording, load_audio
 from llaqo.lite.alignment import align, pass_report, passes, repeats, score, score_report
 from llaqo.lite.alignment.score_report import ScoreReport
 from llaqo.lite.hearing import metre, spectral, tempo, transcribe, voices
+from llaqo.lite.hearing import room as rooms
 from llaqo.lite.measures import articulation, balance, bars, chords, dynamics, pedal, runs
 from llaqo.lite.measures import key as keys
 from llaqo.lite.measures.bars import BarView
@@ -48,7 +49,8 @@ class NotMusicError(AudioError):
 class Heard:
     """What the ear gives, before any grid. wave: (samples,) mono float32 at ANALYSIS_RATE; notes: (N, 4)
     [onset_s, offset_s, pitch, velocity] of the audible notes; levels: (N,) attack levels in dB; curve: (T, 2)
-    [time_s, dBFS]; pedal: (P, 2) [down_s, up_s] of the transcribed sustain pedal."""
+    [time_s, dBFS]; pedal: (P, 2) [down_s, up_s] of the transcribed sustain pedal; room: how fast and how far its
+    sound can fall (rooms.hear_room), which tells a phone in a live room."""
 
     name: str
     duration_s: float
@@ -60,6 +62,11 @@ class Heard:
     envelopes: spectral.Envelopes
     curve: np.ndarray
     pedal: np.ndarray
+    room: rooms.Room
+
+    @property
+    def live(self) -> bool:
+        return self.room.live
 
 
 @dataclass(frozen=True)
@@ -224,7 +231,7 @@ def hear(
         raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
     return Heard(
         name, recording.duration_s, recording.sample_rate, recording.channels, wave, notes, levels, envelopes,
-        curve, result.pedal,
+        curve, result.pedal, rooms.hear_room(wave, ANALYSIS_RATE),
     )  # fmt: skip
 
 
@@ -302,7 +309,9 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
     """Every measurement, each once, over the time grid -> the Analysis."""
     notes, levels, envelopes, music = heard.notes, heard.levels, heard.envelopes, reading.belongs
     tempo_result = tempo.tempo_from_beats(timeline.beats, reading.nominal_bpm, reading.source)
-    dyn = dynamics.analyse_dynamics(heard.curve, levels[music], notes[music, 0], timeline.bounds, timeline.kind)
+    dyn = dynamics.analyse_dynamics(
+        heard.curve, levels[music], notes[music, 0], timeline.bounds, timeline.kind, heard.live
+    )
     report = None if reading.aligned is None else _score_report(heard, timeline, reading, tempo_result, dyn)
     confident = reading.metre is not None and reading.metre.confident
     return Analysis(
@@ -315,7 +324,7 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
         timing_jitter_ms=reading.jitter_ms,
         dynamics=dyn,
         articulation=articulation.analyse_articulation(
-            articulation.release_ratios(envelopes, notes, reading.written, heard.pedal)
+            articulation.release_ratios(envelopes, notes, reading.written, heard.pedal, heard.live)
         ),
         pedal=pedal.analyse_pedal(
             notes,
@@ -329,7 +338,7 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
         chords=chords.analyse_chords(notes, reading.voices),
         runs=runs.analyse_runs(notes[:, 0], reading.voices.group),
         score=report,
-        cautions=_cautions(notes, heard.duration_s, dyn),
+        cautions=_cautions(notes, heard.duration_s, dyn, heard.live),
         metre=reading.metre,
         bars=bars.heard_bars(reading.metre, timeline.bounds, tempo_result, dyn) if confident else [],
         timeline=timeline,
@@ -360,8 +369,13 @@ def _score_report(
     )
 
 
-def _cautions(notes: np.ndarray, duration_s: float, dyn: dynamics.Dynamics) -> list[str]:
+def _cautions(notes: np.ndarray, duration_s: float, dyn: dynamics.Dynamics, live: bool) -> list[str]:
     out = []
+    if live:
+        out.append(
+            "the room's echo or the recorder's automatic gain carries the sound on, so note ends and pedal changes "
+            "are harder to hear, and loudness changes sound smaller than they were played"
+        )
     if len(notes) < FEW_NOTES:
         out.append(f"only {len(notes)} notes were detected, so the statistics are rough")
     if duration_s < SHORT_S:

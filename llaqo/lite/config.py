@@ -28,6 +28,11 @@ class LiteConfig:
     """Slow practice at this share of the played tempo: the advice's metronome mark and the cited method."""
     flat_db: float = 8.0
     """Bar (or beat-group) levels spanning less than this sound flat (the dynamics label, the advice)."""
+    live_decay_s: float = 0.19
+    """A take whose sound never falls 20 dB faster than this (and whose floor is near, hearing.room.Room.live) was
+    heard through a live room and a recorder's automatic gain: articulation and dynamics read it with that in mind,
+    and the answers say so. The everyday set's clean renderings fall 20 dB in 0.075-0.175 s, their phone copies
+    mostly in 0.2-1.0 s."""
 
 
 LITE = LiteConfig()
