@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
+from llaqo.lite.alignment.pass_report import nth_time
 from llaqo.lite.analysis import Analysis
+from llaqo.lite.answers.phrases import ORDINALS
 from llaqo.protocol import Passage, clock
 
 MAX_PASSAGES = 6  # more clips than this under one answer is a playlist, not evidence
@@ -19,6 +21,7 @@ POINT_HALF_S = 1.0  # a single time ("at 0:21") stands for the second either sid
 
 BARS = re.compile(r"\bbars? (\d+(?:\s*-\s*\d+)?(?:,\s*(?:and\s+)?\d+(?:\s*-\s*\d+)?)*)")
 TIMES = re.compile(r"\b(\d+):(\d{2})(?:\s*-\s*(\d+):(\d{2}))?\b")
+NTH_TIME = re.compile(r",? the (\w+) time\b")  # after bars: "bar 6, the second time" (answers.session)
 
 
 def cited(a: Analysis, answer: str) -> list[Passage]:
@@ -35,9 +38,14 @@ def cited(a: Analysis, answer: str) -> list[Passage]:
             for item in re.split(r",\s*(?:and\s+)?", match.group(1)):
                 first, _, last = item.replace(" ", "").partition("-")
                 first, last = int(first), int(last or first)
-                played = [views[b] for b in range(first, last + 1) if b in views]
+                nth = NTH_TIME.match(answer, match.end())
+                which = nth_time(a.score.passes, first, ORDINALS.get(nth.group(1), 0)) if nth and a.score else None
+                # A bar of a session named with its pass is played from that pass, and its clip says so.
+                own = {b.bar: b for b in which.report.bars} if which is not None else views
+                played = [own[b] for b in range(first, last + 1) if b in own]
+                label = _bars_label(first, last) + (f", the {nth.group(1)} time" if which is not None else "")
                 if played:
-                    found.append(Passage(played[0].start_s, played[-1].end_s, _bars_label(first, last), (first, last)))
+                    found.append(Passage(played[0].start_s, played[-1].end_s, label, (first, last)))
     else:
         for match in TIMES.finditer(answer):
             start = 60 * int(match.group(1)) + int(match.group(2))
