@@ -30,6 +30,7 @@ from common import PERFBENCH_DEV, quiet  # this folder is on the path of a scrip
 from lite_accuracy import cached_transcriber, error_events, event_hits, wrong_hits
 from render_variants import render
 
+from llaqo.lite.alignment import repeats
 from llaqo.lite.alignment.score import load_score
 from llaqo.lite.analysis import analyze
 from llaqo.lite.answers.answers import answer_sentences
@@ -208,6 +209,17 @@ def passes_right(true: list[dict], found: list[dict], offset: int) -> bool:
     )
 
 
+def heard_passes_right(true: list[dict], notes: np.ndarray) -> bool:
+    """Without the score (alignment/repeats.py on the same notes heard): the right count, each pass's start within
+    START_TOLERANCE_S, and every pass after the first that goes back said to repeat earlier playing."""
+    found = repeats.heard_passes(notes)
+    return len(found) == len(true) and all(
+        abs(t["start_s"] - f.start_s) <= START_TOLERANCE_S
+        and (f.repeats_s is not None or k == 0 or t["first_bar"] > true[k - 1]["last_bar"])
+        for k, (t, f) in enumerate(zip(true, found, strict=True))
+    )
+
+
 def names_restart(text: str, true: list[dict], offset: int) -> bool:
     """The overall answer speaks of the stop, restart or drill and names the bar where the second pass began."""
     bars = {int(b) for b in re.findall(r"\bbars? (\d+)", text)}
@@ -219,7 +231,7 @@ def evaluate(out: Path, cache: Path, only: str | None) -> None:
     transcriber = cached_transcriber(cache)
     rows = []
     print(
-        f"{'session':<22} {'half':<8} {'passes':>11} {'ok':>3} {'invented':>8} {'wrong found':>11} "
+        f"{'session':<22} {'half':<8} {'passes':>11} {'ok':>3} {'no score':>8} {'invented':>8} {'wrong found':>11} "
         f"{'tempo err %':>11} {'named':>5}"
     )
     for folder in sorted(p for p in out.iterdir() if (p / "session.json").is_file()):
@@ -243,6 +255,7 @@ def evaluate(out: Path, cache: Path, only: str | None) -> None:
             "half": truth["half"],
             "rendering": truth.get("rendering", "fluidr3"),
             "passes_ok": passes_right(truth["passes"], passes, offset),
+            "heard_ok": heard_passes_right(truth["passes"], analysis.notes),
             "invented": invented,
             "true_wrong": len(truth["wrong"]),
             "hits": hits,
@@ -252,7 +265,8 @@ def evaluate(out: Path, cache: Path, only: str | None) -> None:
         rows.append(row)
         print(
             f"{folder.name:<22} {truth['half']:<8} {len(passes):>5} of {len(truth['passes']):<3} "
-            f"{'yes' if row['passes_ok'] else 'no':>3} {invented:>8} {hits:>5} of {len(truth['wrong']):<3} "
+            f"{'yes' if row['passes_ok'] else 'no':>3} {'yes' if row['heard_ok'] else 'no':>8} {invented:>8} "
+            f"{hits:>5} of {len(truth['wrong']):<3} "
             f"{tempo_err:>11.1f} {'-' if named is None else 'yes' if named else 'no':>5}"
         )
     for rendering in sorted({r["rendering"] for r in rows}):
@@ -271,6 +285,8 @@ def table(rows: list[dict]) -> None:
 
     passes_ok = cell(lambda h: _share(h, "passes_ok"))
     print(f"| passes found (count, bars within 1, start within 1.5 s) | {passes_ok} | >= 90% |")
+    heard_ok = cell(lambda h: _share(h, "heard_ok"))
+    print(f"| without the score: passes found (count, start within 1.5 s, the restart repeats) | {heard_ok} | |")
     print(
         "| sessions reporting an invented wrong, missed or extra note | "
         + cell(lambda h: f"{sum(r['invented'] > 0 for r in h)} of {len(h)}")
