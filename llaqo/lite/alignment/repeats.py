@@ -64,16 +64,19 @@ def restarts(features: np.ndarray, start: np.ndarray, a: int, b: int) -> list[tu
     """
     similarity = features[a:b] @ features[a:b].T
     n, found = b - a, []
-    for lag in range(TANDEM_GROUPS, n // 2 + 1):
+    # No lag reaches further back than TANDEM_BACK_S anywhere in the stretch.
+    longest = int((np.searchsorted(start[a:b], start[a:b] + TANDEM_BACK_S, side="right") - np.arange(n)).max())
+    for lag in range(TANDEM_GROUPS, min(n // 2, longest) + 1):
         # The mean similarity of groups [s, s + lag) to [s + lag, s + 2 lag), for every s, from a cumulative sum.
         diagonal = np.r_[0.0, np.cumsum(np.diagonal(similarity, offset=lag))]
         first = np.arange(n - 2 * lag + 1)
-        close = 1.0 - (diagonal[first + lag] - diagonal[first]) / lag <= TANDEM_COST
-        for s in first[close] + a:
-            g = s + lag
-            seam, natural = start[g] - start[g - 1], start[g + lag] - start[g + lag - 1] if g + lag < b else np.inf
-            if start[g] - start[s] <= TANDEM_BACK_S and seam >= max(SEAM_RATIO * natural, natural + SEAM_S):
-                found.append((int(g), int(s)))
+        s = first[1.0 - (diagonal[first + lag] - diagonal[first]) / lag <= TANDEM_COST] + a
+        g = s + lag
+        seam = start[g] - start[g - 1]
+        after = np.minimum(g + lag, b - 1)  # the group after the repeat (none when the stretch ends with it)
+        natural = np.where(g + lag < b, start[after] - start[after - 1], np.inf)
+        restart = (start[g] - start[s] <= TANDEM_BACK_S) & (seam >= np.maximum(SEAM_RATIO * natural, natural + SEAM_S))
+        found += zip(g[restart].tolist(), s[restart].tolist(), strict=True)
     kept: list[tuple[int, int]] = []
     for g, s in sorted(found):  # the earliest of overlapping candidates, each pass at least MIN_GROUPS long
         if g - max([a, *(k for k, _ in kept)]) >= MIN_GROUPS and b - g >= MIN_GROUPS:
