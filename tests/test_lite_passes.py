@@ -185,3 +185,21 @@ def test_without_a_score_a_restart_with_no_pause_is_found_but_a_repeat_in_time_i
     soundfile.write(tmp / "noscore-intime.wav", synth.render(played, SR), SR)
     result = analyze(tmp / "noscore-intime.wav", transcriber=hears(played)).to_json()
     assert [p["repeats_s"] for p in result["passes"]] == [None]
+
+
+def test_without_a_score_a_stop_with_the_pedal_held_is_found_but_a_fermata_is_not(piece):
+    written, _, tmp = piece
+    played, shifts = splice(written, [(1, 9), (3, 7)], [2.0])  # a run-through, then bars 3-6 again
+    before = played[:, 0] < shifts[1] + bar_time(3) - 0.1
+    played[before, 1] = np.maximum(played[before, 1], played[before, 1].max() + 2.0)  # ringing through the pause
+    soundfile.write(tmp / "noscore-held.wav", synth.render(played, SR), SR)
+    found = analyze(tmp / "noscore-held.wav", transcriber=hears(played)).to_json()["passes"]
+    assert [p["repeats_s"] is not None for p in found] == [False, True]
+    assert found[1]["start_s"] == pytest.approx(bar_time(3) + shifts[1], abs=0.3)
+    # The same wait for the next note, held, then new music (a fermata): one pass.
+    fermata = written[np.argsort(written[:, 0], kind="stable")].copy()
+    later = fermata[:, 0] >= bar_time(5) - 0.01
+    fermata[later, :2] += 2.5
+    fermata[~later, 1] = np.maximum(fermata[~later, 1], bar_time(5) + 2.4)
+    soundfile.write(tmp / "noscore-fermata.wav", synth.render(fermata, SR), SR)
+    assert len(analyze(tmp / "noscore-fermata.wav", transcriber=hears(fermata)).to_json()["passes"]) == 1

@@ -2,8 +2,10 @@
 before it, so a restart is told from new music by self-similarity of the notes played.
 
 A stop is a silence of at least STOP_S and STOP_IOIS median inter-onset intervals (a rest in the music is a beat or
-two). The opening of the stretch after it (up to OPENING_GROUPS onset groups, as pitch features: align's) is found
-in the earlier playing by subsequence dynamic time warping; a close match means the player went back there.
+two); a longer wait for the next note while notes still ring (HELD_STOP_S: a pedal held through the pause, a
+reverberant room) is a stop only when the playing after it repeats earlier playing. The opening of the stretch
+after a stop (up to OPENING_GROUPS onset groups, as pitch features: align's) is found in the earlier playing by
+subsequence dynamic time warping; a close match means the player went back there.
 
 A restart without a pause is found inside a stretch as a tandem repeat: the L onset groups from g play again,
 near exactly, the L groups just before g (the player went back L groups), and the step into g is clearly longer
@@ -22,6 +24,8 @@ from llaqo.lite.alignment import align
 
 STOP_S = 1.0  # a silence at least this long ...
 STOP_IOIS = 4.0  # ... and this many median inter-onset intervals (of the onset groups) is a stop
+HELD_STOP_S = 2.0  # no new note for this long (and STOP_IOIS intervals) while notes ring (a pedal held through
+# the pause, a reverberant room) is a stop when the playing after it repeats earlier playing (a fermata is not)
 OPENING_GROUPS = 12  # the onset groups of a stretch's opening that are looked for in the earlier playing
 REPEAT_COST = 0.3  # mean feature distance (0 same pitches, 1 none shared) at most, for a repeat
 MIN_GROUPS = 4  # a stretch shorter than this is not matched (a stray note after a stop)
@@ -45,15 +49,17 @@ class HeardPass:
         return {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3), "repeats_s": repeats}
 
 
-def stop_starts(notes: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """(N, 4) notes and (N,) their onset groups -> (P,) the groups after a stop, the first group (0) first."""
+def stop_starts(notes: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 4) notes and (N,) their onset groups -> ((P,) the groups after a stop, the first group (0) first;
+    (Q,) the groups after a held stop: no onset for HELD_STOP_S while earlier notes still ring)."""
     n = int(groups.max()) + 1
     start = np.array([notes[groups == g, 0].min() for g in range(n)])
     sounding = np.maximum.accumulate(np.array([notes[groups == g, 1].max() for g in range(n)]))
-    silence = start[1:] - sounding[:-1]
-    ioi = float(np.median(np.diff(start))) if n > 2 else 0.0
-    stops = np.flatnonzero((silence >= STOP_S) & (silence >= STOP_IOIS * ioi)) + 1
-    return np.r_[0, stops].astype(int)
+    silence, gap = start[1:] - sounding[:-1], np.diff(start)
+    ioi = float(np.median(gap)) if n > 2 else 0.0
+    stops = (silence >= STOP_S) & (silence >= STOP_IOIS * ioi)
+    held = ~stops & (gap >= HELD_STOP_S) & (gap >= STOP_IOIS * ioi)
+    return np.r_[0, np.flatnonzero(stops) + 1].astype(int), (np.flatnonzero(held) + 1).astype(int)
 
 
 def restarts(features: np.ndarray, start: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
@@ -94,9 +100,10 @@ def heard_passes(notes: np.ndarray) -> list[HeardPass]:
     features = align._group_features(groups, notes[:, 2].astype(int))  # (G, 100)
     start = np.array([notes[groups == g, 0].min() for g in range(len(features))])
     end = np.array([notes[groups == g, 1].max() for g in range(len(features))])
-    stops = np.r_[stop_starts(notes, groups), len(features)]
+    stops, held = stop_starts(notes, groups)
+    stops = np.r_[stops, len(features)]
     back = {g: s for a, b in zip(stops[:-1], stops[1:], strict=True) for g, s in restarts(features, start, a, b)}
-    bounds = np.array(sorted({*stops.tolist(), *back}))
+    bounds = np.array(sorted({*stops.tolist(), *back, *held.tolist()}))
     out = []
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         repeats = None
@@ -113,5 +120,8 @@ def heard_passes(notes: np.ndarray) -> list[HeardPass]:
                 stop = bounds[bounds > first].min()
                 span_end = min(float(end[first:stop].max()), float(start[first] + end[a:b].max() - start[a]))
                 repeats = (float(start[first]), span_end)
+        if out and a in held and repeats is None:  # a held note, a fermata, then new music: one pass
+            out[-1] = HeardPass(out[-1].start_s, float(end[a:b].max()), out[-1].repeats_s)
+            continue
         out.append(HeardPass(float(start[a]), float(end[a:b].max()), repeats))
     return out
