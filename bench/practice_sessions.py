@@ -3,11 +3,12 @@
 Each session is cut and spliced from a clean perfbench dev take's performance.mid: a stop in the middle of a
 bar and a restart 1-3 bars back, two restarts, a run-through and then four bars drilled, a start in the middle
 of the piece, a restart with no pause, and wrong notes in one pass only, with pauses of 0.3-3 s. It is rendered
-with FluidSynth (bench/render_variants.render) and analysed with its score; the truth (the passes and their
-bars, the wrong notes, the tempo) comes from the construction. Sessions of the DEV pieces are for tuning;
-those of the others are held out, and the two halves are reported apart.
+with FluidSynth (bench/render_variants.render) twice: with the dev set's kind of piano and room, and with
+another piano in a large hall with room noise (RENDERINGS); each is analysed with its score. The truth (the
+passes and their bars, the wrong notes, the tempo) comes from the construction. Sessions of the DEV pieces are
+for tuning; those of the others are held out, and the two halves are reported apart.
 
-    python bench/practice_sessions.py --out /tmp/practice-sessions [--soundfont FILE] [--only NAME]
+    python bench/practice_sessions.py --out /tmp/practice-sessions [--sf2 FOLDER] [--only NAME]
 
 Makes the sessions that are missing in --out, then prints one row per session and a table per half. Passes
 found: the right count, each pass's first and last bar within 1 and its start within 1.5 s (an analysis
@@ -29,6 +30,7 @@ from common import PERFBENCH_DEV, quiet  # this folder is on the path of a scrip
 from lite_accuracy import cached_transcriber, error_events, event_hits, wrong_hits
 from render_variants import render
 
+from llaqo.lite.alignment import repeats
 from llaqo.lite.alignment.score import load_score
 from llaqo.lite.analysis import analyze
 from llaqo.lite.answers.answers import answer_sentences
@@ -43,6 +45,10 @@ N_WRONG = 3
 BAR_TOLERANCE = 1
 START_TOLERANCE_S = 1.5
 TEMPO_TOLERANCE = 0.05
+RENDERINGS = {  # name -> (SoundFont file, room, gain dB, noise SNR dB or None), as bench/render_variants.py
+    "": ("FluidR3_GM.sf2", "light", 0.0, None),
+    "_timgm-hall": ("TimGM6mb.sf2", "hall", -12.0, 25.0),
+}
 STOP_WORDS = re.compile(r"stopp|went back|started again|again|second time|\bpass")
 
 
@@ -151,34 +157,36 @@ def _wrong_notes(notes: list[pretty_midi.Note], rng: np.random.Generator) -> lis
     return sorted(found, key=lambda w: w["time_s"])
 
 
-def make_sessions(perfbench: Path, out: Path, soundfont: Path) -> None:
-    """Write out/NAME/{audio.flac, score.mid, session.json} for every session not there yet."""
+def make_sessions(perfbench: Path, out: Path, sf2: Path) -> None:
+    """Write out/NAME/{audio.flac, score.mid, session.json} for every session not there yet, in each of the
+    RENDERINGS (NAME ends with the rendering's name)."""
     takes = [p for p in sorted(perfbench.iterdir()) if p.is_dir() and p.name[:3] in CLEAN_TAKES]
     n = 0
     for i, take in enumerate(takes):
         truth = json.loads((take / "truth.json").read_text())
         numbers = [int(r[0]) for r in truth["dynamics"]["velocity_per_bar"]]
         for kind in KINDS[i % 2 if take.name[:3] in DEV else (i + 1) % 2]:
-            name = f"{take.name[:3]}_{kind}"
-            dest = out / name
             n += 1
-            if (dest / "session.json").is_file():
-                continue
-            dest.mkdir(parents=True, exist_ok=True)
             segments = plan(kind, len(numbers), numbers[0], PAUSES_S[n % len(PAUSES_S)])
-            midi, session = splice(take, segments, 1 if kind == "wrong_one_pass" else None, seed=n)
-            midi.write(str(dest / "session.mid"))
-            render(dest / "session.mid", soundfont, dest / "audio.flac", "light", 0.0, None, seed=n)
-            shutil.copyfile(take / "score.mid", dest / "score.mid")
-            half = "dev" if take.name[:3] in DEV else "held-out"
-            session |= {
-                "kind": kind,
-                "half": half,
-                "take_first_bar": numbers[0],
-                "segments": [asdict(s) for s in segments],
-            }
-            (dest / "session.json").write_text(json.dumps(session, indent=1))
-            print(f"made {dest}")
+            for suffix, (soundfont, room, gain_db, snr_db) in RENDERINGS.items():
+                dest = out / f"{take.name[:3]}_{kind}{suffix}"
+                if (dest / "session.json").is_file():
+                    continue
+                dest.mkdir(parents=True, exist_ok=True)
+                midi, session = splice(take, segments, 1 if kind == "wrong_one_pass" else None, seed=n)
+                midi.write(str(dest / "session.mid"))
+                render(dest / "session.mid", sf2 / soundfont, dest / "audio.flac", room, gain_db, snr_db, seed=n)
+                shutil.copyfile(take / "score.mid", dest / "score.mid")
+                half = "dev" if take.name[:3] in DEV else "held-out"
+                session |= {
+                    "kind": kind,
+                    "half": half,
+                    "rendering": suffix.lstrip("_") or "fluidr3",
+                    "take_first_bar": numbers[0],
+                    "segments": [asdict(s) for s in segments],
+                }
+                (dest / "session.json").write_text(json.dumps(session, indent=1))
+                print(f"made {dest}")
 
 
 def found_passes(result: dict) -> list[dict]:
@@ -201,6 +209,17 @@ def passes_right(true: list[dict], found: list[dict], offset: int) -> bool:
     )
 
 
+def heard_passes_right(true: list[dict], notes: np.ndarray) -> bool:
+    """Without the score (alignment/repeats.py on the same notes heard): the right count, each pass's start within
+    START_TOLERANCE_S, and every pass after the first that goes back said to repeat earlier playing."""
+    found = repeats.heard_passes(notes)
+    return len(found) == len(true) and all(
+        abs(t["start_s"] - f.start_s) <= START_TOLERANCE_S
+        and (f.repeats_s is not None or k == 0 or t["first_bar"] > true[k - 1]["last_bar"])
+        for k, (t, f) in enumerate(zip(true, found, strict=True))
+    )
+
+
 def names_restart(text: str, true: list[dict], offset: int) -> bool:
     """The overall answer speaks of the stop, restart or drill and names the bar where the second pass began."""
     bars = {int(b) for b in re.findall(r"\bbars? (\d+)", text)}
@@ -212,7 +231,7 @@ def evaluate(out: Path, cache: Path, only: str | None) -> None:
     transcriber = cached_transcriber(cache)
     rows = []
     print(
-        f"{'session':<22} {'half':<8} {'passes':>11} {'ok':>3} {'invented':>8} {'wrong found':>11} "
+        f"{'session':<22} {'half':<8} {'passes':>11} {'ok':>3} {'no score':>8} {'invented':>8} {'wrong found':>11} "
         f"{'tempo err %':>11} {'named':>5}"
     )
     for folder in sorted(p for p in out.iterdir() if (p / "session.json").is_file()):
@@ -234,7 +253,9 @@ def evaluate(out: Path, cache: Path, only: str | None) -> None:
         named = names_restart(" ".join(answer_sentences(analysis, "")), truth["passes"], offset) if multi else None
         row = {
             "half": truth["half"],
+            "rendering": truth.get("rendering", "fluidr3"),
             "passes_ok": passes_right(truth["passes"], passes, offset),
+            "heard_ok": heard_passes_right(truth["passes"], analysis.notes),
             "invented": invented,
             "true_wrong": len(truth["wrong"]),
             "hits": hits,
@@ -244,10 +265,17 @@ def evaluate(out: Path, cache: Path, only: str | None) -> None:
         rows.append(row)
         print(
             f"{folder.name:<22} {truth['half']:<8} {len(passes):>5} of {len(truth['passes']):<3} "
-            f"{'yes' if row['passes_ok'] else 'no':>3} {invented:>8} {hits:>5} of {len(truth['wrong']):<3} "
+            f"{'yes' if row['passes_ok'] else 'no':>3} {'yes' if row['heard_ok'] else 'no':>8} {invented:>8} "
+            f"{hits:>5} of {len(truth['wrong']):<3} "
             f"{tempo_err:>11.1f} {'-' if named is None else 'yes' if named else 'no':>5}"
         )
-    print()
+    for rendering in sorted({r["rendering"] for r in rows}):
+        print(f"\n{rendering}:")
+        table([r for r in rows if r["rendering"] == rendering])
+
+
+def table(rows: list[dict]) -> None:
+    """The measures of the issue's targets, dev and held-out halves side by side (markdown)."""
     print("| measure | dev | held-out | target |")
     print("|---|---|---|---|")
     halves = [[r for r in rows if r["half"] == h] for h in ("dev", "held-out")]
@@ -257,6 +285,8 @@ def evaluate(out: Path, cache: Path, only: str | None) -> None:
 
     passes_ok = cell(lambda h: _share(h, "passes_ok"))
     print(f"| passes found (count, bars within 1, start within 1.5 s) | {passes_ok} | >= 90% |")
+    heard_ok = cell(lambda h: _share(h, "heard_ok"))
+    print(f"| without the score: passes found (count, start within 1.5 s, the restart repeats) | {heard_ok} | |")
     print(
         "| sessions reporting an invented wrong, missed or extra note | "
         + cell(lambda h: f"{sum(r['invented'] > 0 for r in h)} of {len(h)}")
@@ -289,15 +319,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--perfbench", type=Path, default=PERFBENCH_DEV)
     parser.add_argument("--out", type=Path, required=True, help="the sessions' folder (made where missing)")
-    parser.add_argument("--soundfont", type=Path, default=Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"))
+    parser.add_argument("--sf2", type=Path, default=Path("/usr/share/sounds/sf2"), help="the SoundFonts' folder")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/llaqo-transkun-cache/lite"))
     parser.add_argument("--only", help="evaluate only this session (a folder name, e.g. d02_restart)")
     args = parser.parse_args()
     if not args.perfbench.is_dir():
         parser.error(f"no perfbench folder at {args.perfbench}")
-    if shutil.which("fluidsynth") is None or not args.soundfont.is_file():
-        parser.error(f"rendering needs the fluidsynth program and a SoundFont (none at {args.soundfont})")
-    make_sessions(args.perfbench, args.out, args.soundfont)
+    fonts = [args.sf2 / font for font, *_ in RENDERINGS.values()]
+    if shutil.which("fluidsynth") is None or not all(f.is_file() for f in fonts):
+        parser.error(f"rendering needs the fluidsynth program and the SoundFonts {', '.join(map(str, fonts))}")
+    make_sessions(args.perfbench, args.out, args.sf2)
     evaluate(args.out, args.cache, args.only)
 
 

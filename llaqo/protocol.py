@@ -100,6 +100,9 @@ class Evidence:
     plots: dict[str, Any] = field(default_factory=dict)
     score_pages: list[str] = field(default_factory=list)
     """The score engraved with the performance marked on it: SVG documents, one per page (empty without a score)."""
+    score_passes: dict[str, list[str]] = field(default_factory=dict)
+    """A practice session of several passes through the score: each pass's marked score by its name, in order of
+    playing ("pass 2: bars 4–8"); score_pages is then the latest's. Empty for a single run."""
 
 
 class Answer(Iterator[str]):

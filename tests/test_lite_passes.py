@@ -168,3 +168,38 @@ def test_without_a_score_new_music_after_a_stop_repeats_nothing(piece):
     soundfile.write(tmp / "noscore-clean.wav", synth.render(whole, SR), SR)
     clean = analyze(tmp / "noscore-clean.wav", transcriber=hears(whole)).to_json()
     assert [p["repeats_s"] for p in clean["passes"]] == [None]
+
+
+def test_without_a_score_a_restart_with_no_pause_is_found_but_a_repeat_in_time_is_music(piece):
+    written, _, tmp = piece
+    # Went back from halfway through bar 5 with no stop: a hitch of 0.3 s, far shorter than a stop (repeats.STOP_S).
+    played, shifts = splice(written, [(1, 5.5), (4, 9)], [0.3])
+    soundfile.write(tmp / "noscore-nopause.wav", synth.render(played, SR), SR)
+    first, second = analyze(tmp / "noscore-nopause.wav", transcriber=hears(played)).to_json()["passes"]
+    assert first["repeats_s"] is None
+    assert second["start_s"] == pytest.approx(bar_time(4) + shifts[1], abs=0.6)
+    assert second["repeats_s"][0] == pytest.approx(bar_time(4), abs=0.6)
+    assert second["repeats_s"][1] == pytest.approx(bar_time(5.5), abs=0.6)
+    # Bars 3-4 twice, in time (as a written repeat would be): one pass, no restart invented.
+    played, _ = splice(written, [(1, 5), (3, 9)], [0.0])
+    soundfile.write(tmp / "noscore-intime.wav", synth.render(played, SR), SR)
+    result = analyze(tmp / "noscore-intime.wav", transcriber=hears(played)).to_json()
+    assert [p["repeats_s"] for p in result["passes"]] == [None]
+
+
+def test_without_a_score_a_stop_with_the_pedal_held_is_found_but_a_fermata_is_not(piece):
+    written, _, tmp = piece
+    played, shifts = splice(written, [(1, 9), (3, 7)], [2.0])  # a run-through, then bars 3-6 again
+    before = played[:, 0] < shifts[1] + bar_time(3) - 0.1
+    played[before, 1] = np.maximum(played[before, 1], played[before, 1].max() + 2.0)  # ringing through the pause
+    soundfile.write(tmp / "noscore-held.wav", synth.render(played, SR), SR)
+    found = analyze(tmp / "noscore-held.wav", transcriber=hears(played)).to_json()["passes"]
+    assert [p["repeats_s"] is not None for p in found] == [False, True]
+    assert found[1]["start_s"] == pytest.approx(bar_time(3) + shifts[1], abs=0.3)
+    # The same wait for the next note, held, then new music (a fermata): one pass.
+    fermata = written[np.argsort(written[:, 0], kind="stable")].copy()
+    later = fermata[:, 0] >= bar_time(5) - 0.01
+    fermata[later, :2] += 2.5
+    fermata[~later, 1] = np.maximum(fermata[~later, 1], bar_time(5) + 2.4)
+    soundfile.write(tmp / "noscore-fermata.wav", synth.render(fermata, SR), SR)
+    assert len(analyze(tmp / "noscore-fermata.wav", transcriber=hears(fermata)).to_json()["passes"]) == 1

@@ -78,7 +78,7 @@ class ChatApp:
         elif self.evidence_coach is not None:
             prepared = self._prepare(self.evidence_coach, audio, score, progress)
             lite = self.evidence_coach.evidence(prepared)
-            evidence = Evidence(clip.facts, lite.measurements, lite.plots, lite.score_pages)
+            evidence = Evidence(clip.facts, lite.measurements, lite.plots, lite.score_pages, lite.score_passes)
         else:
             evidence = self.coach.evidence(clip)
         key = content_hash(audio)
@@ -86,7 +86,7 @@ class ChatApp:
         # The overview names the take, as the answers' headers do.
         evidence = replace(evidence, facts=replace(recording.facts, name=recording.name))
         session.clip, session.evidence, session.turns = clip, evidence, []
-        session.audio, session.recording = audio, key
+        session.audio, session.recording, session.shown_pass = audio, key, None
         session.report.recordings[key].score_pages = evidence.score_pages
 
     def _prepare(self, coach: Coach, audio: Path, score: Path | None, progress: Progress | None, **kw) -> Clip:
@@ -324,20 +324,36 @@ class ChatApp:
         offer "How was bar N?" in the message box when it is empty (what the user types is never replaced)."""
         if session is None or session.clip is None or session.evidence is None:
             return gr.skip(), session, gr.skip()
-        bars = session.evidence.measurements.get("score", {}).get("bars", [])
+        shown, bars = shown_bars(session.evidence, session.shown_pass)
         view = next((b for b in bars if b["bar"] == event.value), None)
         if view is None:
             return gr.skip(), session, gr.skip()
         typed = (message or {}).get("text", "").strip() or (message or {}).get("files")
         question = gr.skip() if typed else gr.MultimodalTextbox(value={"text": f"How was bar {view['bar']}?"})
-        passage = Passage(view["start_s"], view["end_s"], f"bar {view['bar']}", (view["bar"], view["bar"]))
+        name = f"bar {view['bar']}" + (f", {shown.partition(':')[0]}" if shown else "")
+        passage = Passage(view["start_s"], view["end_s"], name, (view["bar"], view["bar"]))
         try:
             [path] = clips.write_clips(session.audio, [passage], session.folder / "clips", stem=session.recording_stem)
         except Exception:
             log.exception("cutting the chosen bar failed")
             return gr.skip(), session, question
-        label = f"Bar {view['bar']} ({clock(view['start_s'])}–{clock(view['end_s'])})"
+        label = f"{name.capitalize()} ({clock(view['start_s'])}–{clock(view['end_s'])})"
         return gr.Audio(str(path), label=label, visible=True), session, question
+
+    def pass_choice(self, session: Session | None):
+        """The choice of the pass the marked score shows: offered only for a session of several passes through
+        the score, the shown one (at first the latest) selected."""
+        names = list(session.evidence.score_passes) if session is not None and session.evidence else []
+        if len(names) < 2:
+            return gr.update(choices=[], value=None, visible=False)
+        return gr.update(choices=names, value=session.shown_pass or names[-1], visible=True)
+
+    def show_pass(self, session: Session | None, name: str | None):
+        """The user chose a pass: the marked score of that pass, whose bars a click then plays."""
+        if session is None or session.evidence is None or name not in session.evidence.score_passes:
+            return gr.skip(), session
+        session.shown_pass = name
+        return score_panel(session.evidence.score_passes[name]), session
 
     def clear(self, session: Session) -> tuple:
         if session is not None:
@@ -364,3 +380,16 @@ class ChatApp:
         data.write_text(report.to_json(session.report))
         evidence = report.write_evidence(session.report, session.folder / "report")
         return gr.update(value=[str(markdown), str(data), *map(str, evidence)], visible=True)
+
+
+def shown_bars(evidence: Evidence, shown_pass: str | None) -> tuple[str | None, list[dict]]:
+    """The marked score on show -> (its pass's name, None for a single run; its bars with their times).
+
+    In a session of several passes the score shows one pass (shown_pass, else the latest), and a bar is played
+    from that pass: the measurements' score.passes hold each pass's bars, in the order of score_passes."""
+    score = evidence.measurements.get("score", {})
+    names, found = list(evidence.score_passes), score.get("passes", [])
+    if len(names) < 2 or len(found) != len(names):
+        return None, score.get("bars", [])
+    shown = shown_pass if shown_pass in names else names[-1]
+    return shown, found[names.index(shown)].get("bars", [])

@@ -98,6 +98,8 @@ def build_demo(
             # The evidence, all visible at once: a plot updated inside a hidden tab is not drawn by Gradio 6.
             with gr.Column(scale=2):
                 facts = gr.Markdown(overview(None, coach))
+                # A practice session of several passes: which pass the marked score shows (hidden for one run).
+                score_pass = gr.Radio([], label="Pass shown on the score", visible=False)
                 score_view = gr.HTML(score_panel([]), label="Score, marked", padding=False, js_on_load=SCORE_CLICK_JS)
                 bar_player = gr.Audio(label="Bar", interactive=False, autoplay=True, visible=False)
                 tempo_plot = gr.Plot(label="Tempo curve")
@@ -169,6 +171,9 @@ def build_demo(
         practice.wire(app.practice, practice_controls, session, chatbot, outputs, compare_plot, app.open_row)
         export.click(app.export, session, report_files, api_visibility="private")
         score_view.select(app.play_bar, [session, message], [bar_player, session, message], api_visibility="private")
+        # Every new marked score (a new take, a class-view row, Clear) offers its passes again.
+        score_view.change(app.pass_choice, session, score_pass, api_visibility="private", queue=False)
+        score_pass.input(app.show_pass, [session, score_pass], [score_view, session], api_visibility="private")
         gr.api(app.api.ask, api_name="ask", concurrency_id="coach")
         gr.api(app.api.ask_passages, api_name="ask_passages", concurrency_id="coach")
         demo.unload(app.sessions.forget)

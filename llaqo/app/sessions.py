@@ -59,6 +59,8 @@ class Session:
     """Opted in to saving each analysed take to the local practice history."""
     class_score: Path | None = None
     """The class view's score, for opening one of its takes in the chat."""
+    shown_pass: str | None = None
+    """The pass the marked score shows, by its name in the evidence's score_passes (None: the latest)."""
     kept: dict[str, Path] = field(default_factory=dict)
     """Each upload moved into the folder, by the path it arrived at: a message sent again after Stop still
     names the upload's first path, which the move emptied."""

@@ -42,6 +42,8 @@ class LitePayload:
     score_path: Path | None = None
     score_pages: list[str] | None = None
     """The marked score's SVG pages (made on first request; empty when it cannot be engraved)."""
+    score_passes: dict[str, list[str]] = field(default_factory=dict)
+    """In a session of several passes: each pass's marked score by its name (made with score_pages)."""
 
 
 class LiteCoach:
@@ -158,8 +160,8 @@ class LiteCoach:
         if not payload.figures:
             payload.figures = plots.figures(payload.analysis)
         if payload.score_pages is None:
-            payload.score_pages = _engrave(payload)
-        return Evidence(clip.facts, payload.measurements, payload.figures, payload.score_pages)
+            payload.score_pages, payload.score_passes = _engrave(payload)
+        return Evidence(clip.facts, payload.measurements, payload.figures, payload.score_pages, payload.score_passes)
 
 
 def _replay(question: str, history: Sequence[Turn]) -> Answer | None:
@@ -176,16 +178,21 @@ def _replay(question: str, history: Sequence[Turn]) -> Answer | None:
     return None
 
 
-def _engrave(payload: LitePayload) -> list[str]:
-    """The marked score's pages; none without a score, or when it cannot be engraved (the plots still show the
-    errors, so a score verovio cannot lay out costs the picture, not the answers)."""
-    if payload.score_path is None or payload.analysis.score is None:
-        return []
+def _engrave(payload: LitePayload) -> tuple[list[str], dict[str, list[str]]]:
+    """The marked score's pages, and in a session of several passes each pass's by its name (the pages are then
+    the latest pass's); none without a score, or when it cannot be engraved (the plots still show the errors,
+    so a score verovio cannot lay out costs the picture, not the answers)."""
+    a = payload.analysis
+    if payload.score_path is None or a.score is None:
+        return [], {}
     try:
-        return notation.engrave(payload.analysis).pages
+        if len(a.score.passes) < 2:
+            return notation.engrave(a).pages, {}
+        by_pass = {p.label: notation.engrave(a, pass_number=p.number).pages for p in a.score.passes}
+        return by_pass[a.score.passes[-1].label], by_pass
     except Exception:
         log.exception("engraving the score failed")
-        return []
+        return [], {}
 
 
 def _warm_up() -> None:

@@ -35,6 +35,20 @@ class PassReport:
     """The pass's notes against the score's bars it played; its bars' times, tempi and levels."""
     repeats: int | None
     """The number of the latest earlier pass that played some of these bars, None for new music."""
+    dynamics: dynamics.Dynamics
+    """The pass's own dynamics: its bars' note levels (dB, on the take's scale) and their range."""
+
+    @property
+    def label(self) -> str:
+        """The pass as the evidence names it: "pass 2: bars 4–8"."""
+        bars = f"bar {self.first_bar}" if self.first_bar == self.last_bar else f"bars {self.first_bar}–{self.last_bar}"
+        return f"pass {self.number}: {bars}"
+
+    @property
+    def level_db(self) -> float:
+        """The pass's typical bar level (median, dB on the take's scale): passes of one take compare by it."""
+        levels = self.dynamics.segments[:, 2]
+        return float(np.median(levels)) if len(levels) else float("nan")
 
     def to_json(self) -> dict:
         r = self.report
@@ -52,6 +66,9 @@ class PassReport:
             "n_wrong": len(r.wrong),
             "n_missed": len(r.missed),
             "n_extra": len(r.extra),
+            "range_db": round(self.dynamics.range_db, 1),
+            "level_db": None if np.isnan(self.level_db) else round(self.level_db, 1),
+            "bars": [{"bar": b.bar, "start_s": round(b.start_s, 3), "end_s": round(b.end_s, 3)} for b in r.bars],
         }
 
 
@@ -86,8 +103,8 @@ def pass_bounds(notated: Score, p: Pass) -> np.ndarray:
 
 def judge_pass(
     number: int, p: Pass, notes: np.ndarray, notated: Score, curve: np.ndarray, levels: np.ndarray
-) -> tuple[tempo.Tempo, ScoreReport]:
-    """One pass's tempo (its own notated beats) and score report (its bars, its dynamics, its notes).
+) -> tuple[tempo.Tempo, ScoreReport, dynamics.Dynamics]:
+    """One pass's tempo (its own notated beats), score report (its bars, its notes) and dynamics.
 
     notes: (N, 4) the whole take; curve: the take's loudness curve; levels: (N,) note levels in dB
     """
@@ -101,7 +118,7 @@ def judge_pass(
     report = score_report.score_report(notes, notated, a, bounds, pass_tempo, dyn)
     events = [replace(e, pass_number=number) for e in (*report.wrong, *report.missed, *report.extra)]
     kinds = {k: [e for e in events if e.kind == k] for k in ("wrong", "missed", "extra")}
-    return pass_tempo, replace(report, **kinds)
+    return pass_tempo, replace(report, **kinds), dyn
 
 
 def judge_passes(
@@ -110,15 +127,21 @@ def judge_passes(
     """Every pass judged on its own, numbered from 1, each with the earlier pass it plays again."""
     out: list[PassReport] = []
     for k, p in enumerate(found, start=1):
-        pass_tempo, report = judge_pass(k, p, notes, notated, curve, levels)
+        pass_tempo, report, dyn = judge_pass(k, p, notes, notated, curve, levels)
         earlier = [q.number for q in out if q.first_bar <= p.last_bar and p.first_bar <= q.last_bar]
         out.append(
             PassReport(
                 k, p.start_s, p.end_s, p.first_bar, p.last_bar, p.complete, pass_tempo, report,
-                earlier[-1] if earlier else None,
+                earlier[-1] if earlier else None, dyn,
             )
         )  # fmt: skip
     return out
+
+
+def nth_time(judged: list[PassReport], bar: int, nth: int) -> PassReport | None:
+    """The nth pass (from 1) of those that played `bar`, or None when fewer played it."""
+    holding = [j for j in judged if j.first_bar <= bar <= j.last_bar]
+    return holding[nth - 1] if 0 < nth <= len(holding) else None
 
 
 def session_report(overall: ScoreReport, judged: list[PassReport]) -> ScoreReport:

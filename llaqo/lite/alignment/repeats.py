@@ -2,9 +2,16 @@
 before it, so a restart is told from new music by self-similarity of the notes played.
 
 A stop is a silence of at least STOP_S and STOP_IOIS median inter-onset intervals (a rest in the music is a beat or
-two). The opening of the stretch after it (up to OPENING_GROUPS onset groups, as pitch features: align's) is found
-in the earlier playing by subsequence dynamic time warping; a close match means the player went back there.
-A restart without a pause is not found this way (the score's jumps find it, passes.py).
+two); a longer wait for the next note while notes still ring (HELD_STOP_S: a pedal held through the pause, a
+reverberant room) is a stop only when the playing after it repeats earlier playing. The opening of the stretch
+after a stop (up to OPENING_GROUPS onset groups, as pitch features: align's) is found in the earlier playing by
+subsequence dynamic time warping; a close match means the player went back there.
+
+A restart without a pause is found inside a stretch as a tandem repeat: the L onset groups from g play again,
+near exactly, the L groups just before g (the player went back L groups), and the step into g is clearly longer
+than the step out of the repeat, from the same last group into the music that follows (the hands lift and
+reach back). Music repeats itself too (a sequence, a repeated bar, an Alberti bass), but in time: its repeats
+keep the rhythm at the seam, so the seam's length tells a restart from a written repeat.
 """
 
 from __future__ import annotations
@@ -17,9 +24,16 @@ from llaqo.lite.alignment import align
 
 STOP_S = 1.0  # a silence at least this long ...
 STOP_IOIS = 4.0  # ... and this many median inter-onset intervals (of the onset groups) is a stop
+HELD_STOP_S = 2.0  # no new note for this long (and STOP_IOIS intervals) while notes ring (a pedal held through
+# the pause, a reverberant room) is a stop when the playing after it repeats earlier playing (a fermata is not)
 OPENING_GROUPS = 12  # the onset groups of a stretch's opening that are looked for in the earlier playing
 REPEAT_COST = 0.3  # mean feature distance (0 same pitches, 1 none shared) at most, for a repeat
 MIN_GROUPS = 4  # a stretch shorter than this is not matched (a stray note after a stop)
+TANDEM_GROUPS = 6  # a restart without a pause goes back at least this many onset groups (shorter: a figure)
+TANDEM_COST = 0.1  # mean feature distance at most between the repeat and what it repeats (near exact)
+TANDEM_BACK_S = 15.0  # ... and it goes back at most this far (a few bars, not a section: a written repeat)
+SEAM_RATIO = 1.4  # the step into the restart is at least this many times the repeat's own step out ...
+SEAM_S = 0.1  # ... and this much longer (s)
 
 
 @dataclass(frozen=True)
@@ -35,15 +49,45 @@ class HeardPass:
         return {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3), "repeats_s": repeats}
 
 
-def stop_starts(notes: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """(N, 4) notes and (N,) their onset groups -> (P,) the groups after a stop, the first group (0) first."""
+def stop_starts(notes: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 4) notes and (N,) their onset groups -> ((P,) the groups after a stop, the first group (0) first;
+    (Q,) the groups after a held stop: no onset for HELD_STOP_S while earlier notes still ring)."""
     n = int(groups.max()) + 1
     start = np.array([notes[groups == g, 0].min() for g in range(n)])
     sounding = np.maximum.accumulate(np.array([notes[groups == g, 1].max() for g in range(n)]))
-    silence = start[1:] - sounding[:-1]
-    ioi = float(np.median(np.diff(start))) if n > 2 else 0.0
-    stops = np.flatnonzero((silence >= STOP_S) & (silence >= STOP_IOIS * ioi)) + 1
-    return np.r_[0, stops].astype(int)
+    silence, gap = start[1:] - sounding[:-1], np.diff(start)
+    ioi = float(np.median(gap)) if n > 2 else 0.0
+    stops = (silence >= STOP_S) & (silence >= STOP_IOIS * ioi)
+    held = ~stops & (gap >= HELD_STOP_S) & (gap >= STOP_IOIS * ioi)
+    return np.r_[0, np.flatnonzero(stops) + 1].astype(int), (np.flatnonzero(held) + 1).astype(int)
+
+
+def restarts(features: np.ndarray, start: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
+    """Restarts without a pause in the stretch of onset groups [a, b) -> [(g, s)]: the group g where the player
+    went back, and the group s they went back to (s < g).
+
+    features: (G, D) unit pitch features of the onset groups; start: (G,) their onsets (s)
+    """
+    similarity = features[a:b] @ features[a:b].T
+    n, found = b - a, []
+    # No lag reaches further back than TANDEM_BACK_S anywhere in the stretch.
+    longest = int((np.searchsorted(start[a:b], start[a:b] + TANDEM_BACK_S, side="right") - np.arange(n)).max())
+    for lag in range(TANDEM_GROUPS, min(n // 2, longest) + 1):
+        # The mean similarity of groups [s, s + lag) to [s + lag, s + 2 lag), for every s, from a cumulative sum.
+        diagonal = np.r_[0.0, np.cumsum(np.diagonal(similarity, offset=lag))]
+        first = np.arange(n - 2 * lag + 1)
+        s = first[1.0 - (diagonal[first + lag] - diagonal[first]) / lag <= TANDEM_COST] + a
+        g = s + lag
+        seam = start[g] - start[g - 1]
+        after = np.minimum(g + lag, b - 1)  # the group after the repeat (none when the stretch ends with it)
+        natural = np.where(g + lag < b, start[after] - start[after - 1], np.inf)
+        restart = (start[g] - start[s] <= TANDEM_BACK_S) & (seam >= np.maximum(SEAM_RATIO * natural, natural + SEAM_S))
+        found += zip(g[restart].tolist(), s[restart].tolist(), strict=True)
+    kept: list[tuple[int, int]] = []
+    for g, s in sorted(found):  # the earliest of overlapping candidates, each pass at least MIN_GROUPS long
+        if g - max([a, *(k for k, _ in kept)]) >= MIN_GROUPS and b - g >= MIN_GROUPS:
+            kept.append((g, s))
+    return kept
 
 
 def heard_passes(notes: np.ndarray) -> list[HeardPass]:
@@ -56,11 +100,16 @@ def heard_passes(notes: np.ndarray) -> list[HeardPass]:
     features = align._group_features(groups, notes[:, 2].astype(int))  # (G, 100)
     start = np.array([notes[groups == g, 0].min() for g in range(len(features))])
     end = np.array([notes[groups == g, 1].max() for g in range(len(features))])
-    bounds = np.r_[stop_starts(notes, groups), len(features)]
+    stops, held = stop_starts(notes, groups)
+    stops = np.r_[stops, len(features)]
+    back = {g: s for a, b in zip(stops[:-1], stops[1:], strict=True) for g, s in restarts(features, start, a, b)}
+    bounds = np.array(sorted({*stops.tolist(), *back, *held.tolist()}))
     out = []
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         repeats = None
-        if a >= MIN_GROUPS and b - a >= MIN_GROUPS:
+        if a in back:  # went back without a pause: the span from where they went back to where they left
+            repeats = (float(start[back[a]]), float(end[back[a] : a].max()))
+        elif a >= MIN_GROUPS and b - a >= MIN_GROUPS:
             opening = features[a : min(b, a + OPENING_GROUPS)]
             cost = 1.0 - opening @ features[:a].T  # (n, a)
             total, path = librosa.sequence.dtw(C=cost, subseq=True, backtrack=True)
@@ -71,5 +120,8 @@ def heard_passes(notes: np.ndarray) -> list[HeardPass]:
                 stop = bounds[bounds > first].min()
                 span_end = min(float(end[first:stop].max()), float(start[first] + end[a:b].max() - start[a]))
                 repeats = (float(start[first]), span_end)
+        if out and a in held and repeats is None:  # a held note, a fermata, then new music: one pass
+            out[-1] = HeardPass(out[-1].start_s, float(end[a:b].max()), out[-1].repeats_s)
+            continue
         out.append(HeardPass(float(start[a]), float(end[a:b].max()), repeats))
     return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -73,6 +73,8 @@ class Place:
 
     bars: tuple[int, int] | None = None
     span_s: tuple[float, float] | None = None
+    nth: int | None = None
+    """Of bars a practice session played more than once: which time through them (2: "the second time")."""
 
     @classmethod
     def of_bars(cls, first: int, last: int | None = None) -> Place:
@@ -131,6 +133,11 @@ class Citer:
         """A bar number cited from `path`, and named as a place: "bar {c.bar(path)}"."""
         self.name(Place.of_bars(self.get(path)))
         return self(path, "d")
+
+    def again(self, nth: int) -> None:
+        """The bars named last are their nth playing in a practice session ("bar 6, the second time")."""
+        last = max(i for i, p in enumerate(self.pending) if isinstance(p, Place))
+        self.pending[last] = replace(self.pending[last], nth=nth)
 
     def say(self, text: str) -> Sentence:
         cites = tuple(p for p in self.pending if isinstance(p, Cite))

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from llaqo.lite.alignment.pass_report import nth_time
 from llaqo.lite.analysis import Analysis
 from llaqo.lite.answers.grounding import Place
+from llaqo.lite.answers.session import TIMES
 from llaqo.protocol import Passage, clock
 
 MAX_PASSAGES = 6  # more clips than this under one answer is a playlist, not evidence
@@ -26,9 +28,13 @@ def cited(a: Analysis, places: Iterable[Place]) -> list[Passage]:
     for place in places:
         if place.bars is not None:
             first, last = place.bars
-            played = [views[b] for b in range(first, last + 1) if b in views]
+            which = nth_time(a.score.passes, first, place.nth) if place.nth and a.score is not None else None
+            # Bars of a session named with their pass are played from that pass, and the clip says so.
+            own = {b.bar: b for b in which.report.bars} if which is not None else views
+            played = [own[b] for b in range(first, last + 1) if b in own]
+            label = _bars_label(first, last) + (f", the {TIMES[place.nth]} time" if which is not None else "")
             if played:
-                found.append(Passage(played[0].start_s, played[-1].end_s, _bars_label(first, last), (first, last)))
+                found.append(Passage(played[0].start_s, played[-1].end_s, label, (first, last)))
         else:
             start, end = place.span_s
             if start == end:

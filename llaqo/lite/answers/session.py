@@ -9,6 +9,7 @@ from llaqo.lite.answers.phrases import ORDINALS
 
 TIMES = {i: w for w, i in ORDINALS.items()}  # 2 -> "second"
 STEADIER_PCT = 0.5  # beat-to-beat variations closer than this (percentage points) are "as steady"
+LOUDER_DB = 1.0  # passes whose typical bar levels differ by less than this are "as loud" (a just audible step)
 
 
 def passes(c: Citer) -> list[dict]:
@@ -31,7 +32,9 @@ def time_through(c: Citer, event: str) -> str:
     holding = [k for k, p in enumerate(found, start=1) if p["first_bar"] <= e["bar"] <= p["last_bar"]]
     if len(holding) < 2 or e["pass"] not in holding:
         return ""
-    return f", the {TIMES[holding.index(e['pass']) + 1]} time"
+    nth = holding.index(e["pass"]) + 1
+    c.again(nth)
+    return f", the {TIMES[nth]} time"
 
 
 def moves(c: Citer) -> str | None:
@@ -54,7 +57,8 @@ def moves(c: Citer) -> str | None:
 
 
 def comparison(c: Citer) -> str | None:
-    """The latest pass that plays bars again, against the pass it repeats: its steadiness and its wrong notes."""
+    """The latest pass that plays bars again, against the pass it repeats: its steadiness, its wrong notes and
+    its dynamics."""
     found = passes(c)
     later = [k for k, p in enumerate(found) if p["repeats_pass"] is not None]
     if not later:
@@ -73,7 +77,23 @@ def comparison(c: Citer) -> str | None:
             f", with {c(f'score.passes[{k}].n_wrong')} wrong and {c(f'score.passes[{k}].n_missed')} missed notes "
             f"against {c(f'score.passes[{j}].n_wrong')} and {c(f'score.passes[{j}].n_missed')}"
         )
-    return first + "."
+    return first + _dynamics(c, k, j) + "."
+
+
+def _dynamics(c: Citer, k: int, j: int) -> str:
+    """ "; its dynamics spanned 6.1 dB against 3.2 dB, 1.5 dB louder" for pass k against pass j ("" without levels)."""
+    now, then = (c.get(f"score.passes[{i}]") for i in (k, j))
+    if now.get("level_db") is None or then.get("level_db") is None:
+        return ""
+    said = (
+        f"; its dynamics spanned {c(f'score.passes[{k}].range_db', '.1f')} dB against "
+        f"{c(f'score.passes[{j}].range_db', '.1f')} dB"
+    )
+    paths = [f"score.passes[{k}].level_db", f"score.passes[{j}].level_db"]
+    step = now["level_db"] - then["level_db"]
+    if abs(step) < LOUDER_DB:
+        return said + ", at the same level"
+    return said + f", {c.of('absdiff', paths, '.1f')} dB {'louder' if step > 0 else 'softer'}"
 
 
 def overview(c: Citer) -> list[Sentence]:

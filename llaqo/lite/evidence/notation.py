@@ -18,7 +18,7 @@ import re
 import tempfile
 import warnings
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -104,13 +104,18 @@ def _sign(parsed, key: keys.Key) -> None:
             note.alter = name.count("#") - name.count("b") or None
 
 
-def engrave(a: Analysis, config: EngraveConfig = EngraveConfig()) -> Notation:
-    """Engrave the performed bars of the score a was measured against, with a's score report marked on them.
+def engrave(a: Analysis, config: EngraveConfig = EngraveConfig(), pass_number: int | None = None) -> Notation:
+    """Engrave the performed bars of the score a was measured against, with a's score report marked on them;
+    with pass_number (from 1), that pass of a practice session alone: its bars, its notes, its bars' tempi.
     Raises ScoreError."""
     import verovio
 
     if a.score is None or a.notated is None:
         raise ValueError("engrave() needs an Analysis made with a score: pass the score to analyze()")
+    if pass_number is not None:
+        if not 1 <= pass_number <= len(a.score.passes):
+            raise ValueError(f"pass {pass_number}: the take has {len(a.score.passes)} passes")
+        a = replace(a, score=a.score.passes[pass_number - 1].report)
     verovio.enableLog(False)
     # verovio keeps its default resource (font) path per thread and sets it only in the importing one; the
     # app engraves in Gradio's worker threads, where the toolkit would otherwise find no fonts.

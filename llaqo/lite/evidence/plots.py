@@ -1,4 +1,7 @@
-"""The evidence plots for the app: tempo curve, loudness curve and piano roll, as matplotlib Figures (Agg)."""
+"""The evidence plots for the app: tempo curve, loudness curve and piano roll, as matplotlib Figures (Agg).
+
+In a practice session of several passes each pass has its colour in the tempo and loudness plots, with nothing
+drawn across the pause between two passes (a pause is no tempo dip), and the piano roll marks the stops."""
 
 from __future__ import annotations
 
@@ -17,14 +20,39 @@ MIN_LEVEL_SPAN_DB = 20.0  # smallest span of the dynamics plot's level axis
 MIN_TEMPO_SPAN = 0.10  # the tempo axis spans at least +-10% of the median beat
 ERROR_COLOURS = {"wrong": "tab:red", "missed": "tab:orange", "extra": "tab:purple"}
 PEDAL_ROWS = 2.0  # height of the pedal lane under the lowest note, in semitones
+PASS_COLOURS = ("tab:blue", "tab:green", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
+
+
+def pass_spans(a: Analysis) -> list[tuple[float, float, str]]:
+    """A practice session's passes -> [(start_s, end_s, name)] in playing order; empty for a single run. With a
+    score, its passes through the score ("pass 2: bars 4–8"); without, the stretches between its stops."""
+    if a.score is not None:
+        found = [(p.start_s, p.end_s, p.label) for p in a.score.passes]
+    else:
+        found = [(p.start_s, p.end_s, f"pass {k}") for k, p in enumerate(a.heard_passes, start=1)]
+    return found if len(found) > 1 else []
+
+
+def _pass_curves(a: Analysis, curve: np.ndarray, own: list[np.ndarray] | None) -> list[tuple[np.ndarray, str]]:
+    """A (T, 2) [time, value] curve -> [(its points inside one pass, the pass's name)], one per pass: `own`, the
+    passes' own curves when they have them (with a score, each pass's tempo); [(curve, "")] for a single run."""
+    spans = pass_spans(a)
+    if not spans:
+        return [(curve, "")]
+    if own is not None:
+        return [(c, name) for c, (_, _, name) in zip(own, spans, strict=True)]
+    return [(curve[(curve[:, 0] >= start) & (curve[:, 0] <= end)], name) for start, end, name in spans]
 
 
 def tempo_figure(a: Analysis) -> Figure:
     """BPM per beat against time, with the notated tempo as a dashed line when known."""
     fig = Figure(figsize=FIG_SIZE, layout="constrained")
     ax = fig.add_subplot()
-    curve = a.tempo.curve
-    ax.plot(curve[:, 0], curve[:, 1], marker=".", label="played")
+    own = [p.tempo.curve for p in a.score.passes] if a.score is not None else None
+    parts = _pass_curves(a, a.tempo.curve, own)
+    for k, (part, name) in enumerate(parts):
+        ax.plot(part[:, 0], part[:, 1], marker=".", color=PASS_COLOURS[k % len(PASS_COLOURS)], label=name or "played")
+    curve = np.concatenate([part for part, _ in parts])
     if a.tempo.nominal_bpm:
         ax.axhline(a.tempo.nominal_bpm, linestyle="--", color="grey", label=f"notated {a.tempo.nominal_bpm:.0f}")
     title = f"Tempo: {a.tempo.label}, {a.tempo.bpm:.0f} BPM"
@@ -48,28 +76,44 @@ def dynamics_figure(a: Analysis) -> Figure:
     """The RMS loudness curve (dBFS) and, on a second axis, each segment's note level as a step."""
     fig = Figure(figsize=FIG_SIZE, layout="constrained")
     ax = fig.add_subplot()
-    curve = a.dynamics.curve
-    ax.plot(curve[:, 0], curve[:, 1], color="tab:blue", linewidth=0.8)
+    for k, (part, name) in enumerate(_pass_curves(a, a.dynamics.curve, None)):
+        ax.plot(part[:, 0], part[:, 1], color=PASS_COLOURS[k % len(PASS_COLOURS)], linewidth=0.8, label=name or None)
+    if pass_spans(a):
+        ax.legend(loc="lower right", fontsize="small")
     ax.set(
         xlabel="time (s)",
         ylabel="loudness (dBFS)",
         title=f"Dynamics: {a.dynamics.label}, range {a.dynamics.range_db:.1f} dB across {a.dynamics.segment_name}s",
     )
     levels = ax.twinx()
-    for start, end, level in a.dynamics.segments:
+    # In a session with a score, each pass's own bar levels (the take's are its main pass's bars alone).
+    segments = np.concatenate([p.dynamics.segments for p in a.score.passes]) if _judged_passes(a) else None
+    segments = a.dynamics.segments if segments is None else segments
+    for start, end, level in segments:
         levels.hlines(level, start, end, color="tab:green")
     levels.set_ylabel(f"note level per {a.dynamics.segment_name} (dB)", color="tab:green")
-    if len(a.dynamics.segments):
+    if len(segments):
         # At least MIN_LEVEL_SPAN_DB on the axis, so a flat take looks flat rather than magnified.
-        middle = float(np.mean([a.dynamics.segments[:, 2].min(), a.dynamics.segments[:, 2].max()]))
+        middle = float(np.mean([segments[:, 2].min(), segments[:, 2].max()]))
         half = max(a.dynamics.range_db / 2 + 1.0, MIN_LEVEL_SPAN_DB / 2)
         levels.set_ylim(middle - half, middle + half)
     return fig
 
 
+def _judged_passes(a: Analysis) -> bool:
+    """Whether the take is a session of several passes through its score, each judged on its own."""
+    return a.score is not None and len(a.score.passes) > 1
+
+
+def stops(a: Analysis) -> list[tuple[float, str]]:
+    """Where a session's passes stop before the next begins -> [(time s, "stop in bar 5" or "stop")]."""
+    bars = [f"stop in bar {p.last_bar}" for p in a.score.passes] if _judged_passes(a) else None
+    return [(end, bars[k] if bars else "stop") for k, (_, end, _) in enumerate(pass_spans(a)[:-1])]
+
+
 def piano_roll_figure(a: Analysis) -> Figure:
     """Detected notes as bars (pitch against time), the sustain pedal as a lane below them (blurred harmony
-    changes marked); wrong, missed and extra notes coloured when a score is given."""
+    changes marked); wrong, missed and extra notes coloured when a score is given; a session's stops marked."""
     fig = Figure(figsize=FIG_SIZE, layout="constrained")
     ax = fig.add_subplot()
     for onset, offset, pitch, velocity in a.notes:
@@ -97,6 +141,9 @@ def piano_roll_figure(a: Analysis) -> Figure:
                     label=f"{kind} ({len(events)})",
                     zorder=3,
                 )
+    for k, (at, name) in enumerate(stops(a)):
+        ax.axvline(at, color="black", linestyle="--", linewidth=1.0, label="stop" if k == 0 else None)
+        ax.text(at, high + 1.5, f" {name}", fontsize="small", va="top")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best")
     ax.set(
