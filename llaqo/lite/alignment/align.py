@@ -158,12 +158,14 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
 
     # Pass 3: slips. Inside a bar of strong rubato the played notes stray from the straight line between the
     # anchors by more than the match window; such a note is still between the notes written around it.
-    for s, best in _slips(score, matched, notes, used, anchor_q, anchor_t, expected):
+    slips = _slips(score, matched, notes, used, anchor_q, anchor_t, expected)
+    for s, best in slips:
         matched[s], used[best] = best, True
-    anchor_q, anchor_t = _anchors(score.onset_q, matched, onsets)
-    keep = ~_stray_anchors(anchor_q, anchor_t)
-    anchor_q, anchor_t = anchor_q[keep], anchor_t[keep]
-    expected = _interp_extrapolate(score.onset_q, anchor_q, anchor_t)
+    if slips:  # the anchors they add follow the local tempo (the stray check is the costly part: only then)
+        anchor_q, anchor_t = _anchors(score.onset_q, matched, onsets)
+        keep = ~_stray_anchors(anchor_q, anchor_t)
+        anchor_q, anchor_t = anchor_q[keep], anchor_t[keep]
+        expected = _interp_extrapolate(score.onset_q, anchor_q, anchor_t)
 
     expected_end = _interp_extrapolate(score.onset_q + score.duration_q, anchor_q, anchor_t)
     unmatched_perf = [i for i in np.flatnonzero(~used) if not _is_ghost(i, notes, used)]
