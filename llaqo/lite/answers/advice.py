@@ -129,18 +129,20 @@ def problems(c: Citer, span: Span) -> list[Problem]:
 
 
 def _notes_said(c: Citer, errors: list[tuple[str, int]]) -> str:
-    """The wrong and missed notes by name and bar, the first SAID_LISTED of them, then how many more and where
-    (the overall answer has a word budget: answers/overview.py)."""
+    """The first wrong or missed note by name and bar, then the next ones up to SAID_LISTED in all, then how many
+    more and where (the overall answer has a word budget: answers/overview.py)."""
+    errors = sorted(errors, key=lambda e: c.get(f"score.{e[0]}[{e[1]}].time_s"))
     kind, i = errors[0]
     e = f"score.{kind}[{i}]"
-    if len(errors) > 1:
-        n = c.of("count", [f"score.{k}[{j}].time_s" for k, j in errors], "d")
-        return f"{n} notes went astray: {sentences.listed_deviations(c, errors, SAID_LISTED)}"
     at = f"in bar {c(e + '.bar', 'd')} ({c(e + '.time_s', how='clock')})"
     if kind == "wrong":
         played, written = c(e + ".played_pitch", how="note"), c(e + ".notated_pitch", how="note")
-        return f"{at} you played {played} where {written} is written"
-    return f"{at} you left out the written {c(e + '.pitch', how='note')}"
+        first = f"{at} you played {played} where {written} is written"
+    else:
+        first = f"{at} you left out the written {c(e + '.pitch', how='note')}"
+    if len(errors) == 1:
+        return first
+    return f"{first}, then {sentences.listed_deviations(c, errors[1:], SAID_LISTED - 1)}"
 
 
 def _melody_against(c: Citer, judged: list[str]) -> str:
