@@ -4,8 +4,7 @@ The transcriber can leave out a note played together with a lower one whose over
 (the F-A-C chord's C is the F's twelfth). Such a note is only excused from "missed" when its own band says
 it sounded: its fundamental, at its time, about as loud as the lower note's. An overtone alone is far
 weaker (measured on the deviation benchmark's tuning half, bench/deviations.py: an unplayed note's band
-peaks 5-22 dB under the note whose overtone it holds, the phone copies' closest; a played one no more than
-2 dB under it).
+peaks 7-15 dB under the note whose overtone it holds, a played one within a few dB of it).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import numpy as np
 from llaqo.lite.hearing.spectral import Envelopes
 
 ATTACK_S = (-0.02, 0.09)  # a note's band peak is looked for in this window around its expected onset
-HEARD_UNDER_DB = 3.0  # heard: its band peaks no more than this under the lower note's
+HEARD_UNDER_DB = 6.0  # heard: its band peaks no more than this under the lower note's
 
 
 def band_peak(env: Envelopes, pitch: int, time_s: float) -> float:
