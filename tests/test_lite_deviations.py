@@ -5,6 +5,7 @@ the audio gives the band evidence the alignment checks."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soundfile
 
 from llaqo.lite import synth
@@ -119,6 +120,41 @@ def test_a_mazurka_rubato_inside_bars_leaves_no_note_missed(tmp_path):
     score = tmp_path / "mazurka.mid"
     synth.write_score(written - np.array([0.5, 0.5, 0, 0]), score, BPM, hands=hands, time_signature=(3, 4))
     clip = tmp_path / "mazurka.wav"
+    soundfile.write(clip, synth.render(played, SR), SR)
+    found = analyze(clip, score, transcriber=hears(played)).to_json()["score"]
+    assert found["missed"] == [] and found["extra"] == [] and found["wrong"] == []
+
+
+@pytest.mark.parametrize("stretch", [(0.8, 0.8, 1.2, 1.2), (1.2, 1.2, 0.8, 0.8)])
+def test_a_slow_bar_pulled_by_a_fifth_either_way_leaves_no_slip_reported(tmp_path, stretch):
+    """4/4 at 60 BPM, a sixteenth run over a bass note on each beat, each bar's first half played 20% faster and
+    its second half 20% slower (or the reverse): the middle of the bar lands 0.4 s from the straight line between
+    its downbeats, and the notes there stray by more than the match window from where their neighbours put them.
+    Every note was played: the local re-alignment (align._slips) finds them, so nothing is missed or extra."""
+    bpm, beat = 60.0, 1.0
+    scale = (60, 62, 64, 65, 67, 69, 71, 72, 74, 76)
+    rows, hands = [], []
+    for bar in range(6):
+        for b in range(4):
+            q = 4 * bar + b
+            rows.append([q, 0.95, 48 + (0, 7, 4, 7)[b], 70])
+            rows += [[q + k / 4, 0.24, scale[(2 * b + k + bar) % 10], 80] for k in range(4)]
+            hands += [1, 0, 0, 0, 0]
+    rows.append([24, 2.0, 48, 80])
+    hands.append(1)
+    written = np.array(rows, dtype=float)
+    written[:, 1] += written[:, 0]
+    order = np.argsort(written[:, 0], kind="stable")
+    written, hands = written[order], np.array(hands)[order]
+    written[:, :2] = 0.5 + written[:, :2] * beat
+    beats = 0.5 + np.arange(25) * beat
+    moved = 0.5 + np.concatenate([[0.0], np.cumsum(beat * np.tile(stretch, 6))])
+    played = written.copy()
+    played[:, :2] = np.interp(written[:, :2], beats, moved)
+    played[-1, :2] = written[-1, :2]  # the last chord: the bars kept their length
+    score = tmp_path / "slow.mid"
+    synth.write_score(written - np.array([0.5, 0.5, 0, 0]), score, bpm, hands=hands)
+    clip = tmp_path / "slow.wav"
     soundfile.write(clip, synth.render(played, SR), SR)
     found = analyze(clip, score, transcriber=hears(played)).to_json()["score"]
     assert found["missed"] == [] and found["extra"] == [] and found["wrong"] == []

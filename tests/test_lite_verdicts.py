@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from llaqo.lite.answers import answers, sentences, verdicts
+from llaqo.lite.answers import advice, answers, overview, sentences, verdicts
 from llaqo.lite.answers.grounding import Citer, note_name
 from llaqo.lite.answers.questions import parse
 from llaqo.lite.answers.scope import resolve_scope
@@ -167,3 +167,42 @@ def test_a_stop_is_found_and_a_take_played_through_is_cleared():
 
 def test_play_a_named_bar():
     assert say(document([100] * 4), "Can you play bar 2?") == "Here is bar 2 (0:02-0:05)."
+
+
+@pytest.mark.parametrize(
+    "question, cited",
+    [("Did I miss any notes?", 9), ("Which hand had more mistakes?", 10), ("Which bar was worst?", 5),
+     ("Any wrong notes?", 11), ("What should I fix first?", 10), ("How did I play?", 10)],
+)  # fmt: skip
+def test_every_answer_citing_deviations_names_them_all_up_to_a_stated_limit(question, cited):
+    """Eleven deviations in E major: each answer that cites them names them in the key's spelling (D#4, not Eb4,
+    and never 63), up to its limit, then says how many more and in which bars."""
+    missed = [{"time_s": 0.3 + 0.2 * k, "pitch": 63, "bar": 1, "hand": "right"} for k in range(4)]
+    missed += [{"time_s": 7.3 + 0.2 * k, "pitch": 63, "bar": 4, "hand": "right"} for k in range(5)]
+    wrong = [{"time_s": 5.0, "notated_pitch": 68, "played_pitch": 66, "bar": 3, "hand": "left"}]
+    extra = [{"time_s": 5.5, "pitch": 61, "bar": 3}]
+    doc = document([100] * 4, wrong=wrong, missed=missed, extra=extra)
+    doc["key"] = {"name": "E major", "fifths": 4, "minor": False, "source": "score"}
+    doc |= {"timing": {"jitter_ms": 0.0}, "chords": {"chords": []}, "runs": {"runs": []}}
+    doc["pedal"]["label"], doc["dynamics"]["label"] = "none", "varied"
+    doc["balance"] |= {"segments": [], "melody_minus_accompaniment_db": None}
+    q = parse(question)
+    c, span = Citer(doc), resolve_scope(q.scope, doc)
+    if q.claim:
+        texts = [verdicts.verdict(c, span, q)]
+    elif "priority" in q.intents:
+        texts = advice.priority(c, span, ())
+    elif q.topics:
+        texts = sentences.notes(c, span, None)
+    else:
+        texts = overview.overall(c, span, answers.OVERALL)
+    text = " ".join(s.text for s in texts)
+    assert "D#4" in text and "Eb4" not in text and not re.search(r"\b(61|63|66|68)\b", text), text
+    named = text.count("D#4") + text.count("F#4") + text.count("extra C#4")
+    said = re.search(r"(\d+) more,? in bars? (\d+)(?:-(\d+))?", text, re.I)
+    more = int(said[1]) if said else 0
+    assert named + more == cited, text
+    if question == "Which bar was worst?":
+        assert not said, text  # bar 4's five missed notes are under the limit: all named
+    else:
+        assert said and int(said[3] or said[2]) == 4, text

@@ -156,6 +156,17 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
     anchor_q, anchor_t = anchor_q[keep], anchor_t[keep]
     expected = _interp_extrapolate(score.onset_q, anchor_q, anchor_t)
 
+    # Pass 3: slips. Inside a bar of strong rubato the played notes stray from the straight line between the
+    # anchors by more than the match window; such a note is still between the notes written around it.
+    slips = _slips(score, matched, notes, used, anchor_q, anchor_t, expected)
+    for s, best in slips:
+        matched[s], used[best] = best, True
+    if slips:  # the anchors they add follow the local tempo (the stray check is the costly part: only then)
+        anchor_q, anchor_t = _anchors(score.onset_q, matched, onsets)
+        keep = ~_stray_anchors(anchor_q, anchor_t)
+        anchor_q, anchor_t = anchor_q[keep], anchor_t[keep]
+        expected = _interp_extrapolate(score.onset_q, anchor_q, anchor_t)
+
     expected_end = _interp_extrapolate(score.onset_q + score.duration_q, anchor_q, anchor_t)
     unmatched_perf = [i for i in np.flatnonzero(~used) if not _is_ghost(i, notes, used)]
     performed = (score.onset_q >= anchor_q[0] - 1e-6) & (score.onset_q <= anchor_q[-1] + 1e-6)
@@ -195,6 +206,38 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
         anchor_t=anchor_t,
         performed=performed,
     )
+
+
+def _slips(
+    score: Score,
+    matched: np.ndarray,
+    notes: np.ndarray,
+    used: np.ndarray,
+    anchor_q: np.ndarray,
+    anchor_t: np.ndarray,
+    expected: np.ndarray,
+) -> list[tuple[int, int]]:
+    """(score note, performed note) pairs for notated notes left unpaired between two anchors: an unused performed
+    note of the same pitch played between those anchors' times (a local tempo the straight line between them
+    does not follow: a mazurka's short first beat, a slow bar's stretched second half). Closest to the expected
+    time first, each note once. A notated note at an anchor's own onset is not re-paired: its chord was found
+    there, and pass 2 already looked around it. matched: (M,) performed index per notated note or -1."""
+    onsets, pitches = notes[:, 0], notes[:, 2].astype(int)
+    options = []
+    for s in np.flatnonzero(matched < 0):
+        k = int(np.searchsorted(anchor_q, score.onset_q[s] - 1e-6))
+        if k == 0 or k >= len(anchor_q) or abs(anchor_q[k] - score.onset_q[s]) < 1e-6:
+            continue
+        lo, hi = anchor_t[k - 1] + GROUP_GAP_S, anchor_t[k] - GROUP_GAP_S
+        for i in np.flatnonzero(~used & (pitches == score.pitch[s]) & (onsets > lo) & (onsets < hi)):
+            options.append((abs(onsets[i] - expected[s]), int(s), int(i)))
+    pairs, taken_s, taken_p = [], set(), set()
+    for _, s, i in sorted(options):
+        if s not in taken_s and i not in taken_p:
+            pairs.append((s, i))
+            taken_s.add(s)
+            taken_p.add(i)
+    return pairs
 
 
 def _anchors(onset_q: np.ndarray, matched: np.ndarray, onsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

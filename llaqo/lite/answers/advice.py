@@ -16,6 +16,7 @@ from llaqo.lite.answers.scope import Span, bar_views, bars_path, place, score_ev
 from llaqo.lite.config import LITE
 from llaqo.lite.measures import chords
 
+SAID_LISTED = 2  # wrong or missed notes named in the overall answer's few words; the rest are counted by bar
 TEMPO_SAID = {  # tempo.label -> the problem in words
     "rushing": "the tempo ran ahead",
     "rubato": "the tempo pulled about more than the music asks",
@@ -127,7 +128,9 @@ def problems(c: Citer, span: Span) -> list[Problem]:
 
 
 def _notes_said(c: Citer, errors: list[tuple[str, int]]) -> str:
-    """The first wrong or missed note by name and bar, and how many more."""
+    """The first wrong or missed note by name and bar, then the next ones up to SAID_LISTED in all, then how many
+    more and where (the overall answer has a word budget: answers/overview.py)."""
+    errors = sorted(errors, key=lambda e: c.get(f"score.{e[0]}[{e[1]}].time_s"))
     kind, i = errors[0]
     e = f"score.{kind}[{i}]"
     at = f"in bar {c.bar(e + '.bar')} ({c(e + '.time_s', how='clock')})"
@@ -138,8 +141,7 @@ def _notes_said(c: Citer, errors: list[tuple[str, int]]) -> str:
         first = f"{at} you left out the written {c(e + '.pitch', how='note')}"
     if len(errors) == 1:
         return first
-    more = [f"score.{k}[{j}].time_s" for k, j in errors[1:]]
-    return f"{first}, and {c.of('count', more, 'd')} more note{'' if len(more) == 1 else 's'} went astray"
+    return f"{first}, then {sentences.listed_deviations(c, errors[1:], SAID_LISTED - 1)}"
 
 
 def _melody_against(c: Citer, judged: list[str]) -> str:
@@ -149,13 +151,11 @@ def _melody_against(c: Citer, judged: list[str]) -> str:
 
 
 def _notes_why(c: Citer, span: Span, errors: list[tuple[str, int]]) -> str:
-    kind, i = errors[0]
-    e = f"score.{kind}[{i}]"
-    first = f"the first {kind} note in bar {c.bar(e + '.bar')} ({c(e + '.time_s', how='clock')})"
+    listed = sentences.listed_deviations(c, errors, sentences.MAX_LISTED)
     if span.whole:
-        return f"{c('score.accuracy_pct')}% of the notes were as written, with {first}"
+        return f"{c('score.accuracy_pct')}% of the notes were as written: {listed}"
     paths = [f"score.{k}[{j}].time_s" for k, j in errors]
-    return f"I heard {c.of('count', paths, 'd')} wrong or missed notes in {place(c, span)}, {first}"
+    return f"I heard {c.of('count', paths, 'd')} wrong or missed notes in {place(c, span)}: {listed}"
 
 
 def _tempo_extreme(c: Citer, span: Span) -> str:

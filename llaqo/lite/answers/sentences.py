@@ -241,7 +241,7 @@ def notes(c: Citer, span: Span, part: str | None) -> list[Sentence]:
         out.append(_deviation(c, kind, i))
     if len(events) > MAX_LISTED:
         paths = [f"score.{kind}[{i}].time_s" for kind, i in events[MAX_LISTED:]]
-        out.append(c.say(f"And {c.of('count', paths, 'd')} more, in {_cited_bars(c, events[MAX_LISTED:])}."))
+        out.append(c.say(f"And {c.of('count', paths, 'd')} more, in {cited_bars(c, events[MAX_LISTED:])}."))
     return out
 
 
@@ -261,7 +261,33 @@ def _deviation(c: Citer, kind: str, i: int) -> Sentence:
     return c.say(f"In {at} I heard an extra {c(e + '.pitch', how='note')}.")
 
 
-def _cited_bars(c: Citer, events: list[tuple[str, int]]) -> str:
+def deviation_clause(c: Citer, kind: str, i: int, named_kind: bool = True) -> str:
+    """One wrong, missed or extra note in a clause, by name in the take's key, with its hand and place: "the left
+    hand's F4 for E4 in bar 1 (0:01)", "the right hand's A4 left out in bar 2 (0:03)" ("left out" only when
+    named_kind: a list of missed notes alone says it once), "an extra E5 in bar 4 (0:07)"."""
+    e = f"score.{kind}[{i}]"
+    at = f"in bar {c.bar(e + '.bar')}{session.time_through(c, e)} ({c(e + '.time_s', how='clock')})"
+    hand = c.get(e).get("hand")
+    whose = f"the {hand} hand's " if hand else ""
+    if kind == "wrong":
+        return f"{whose}{c(e + '.played_pitch', how='note')} for {c(e + '.notated_pitch', how='note')} {at}"
+    if kind == "missed":
+        return f"{whose}{c(e + '.pitch', how='note')}{' left out' if named_kind else ''} {at}"
+    return f"an extra {c(e + '.pitch', how='note')} {at}"
+
+
+def listed_deviations(c: Citer, events: list[tuple[str, int]], limit: int, named_kind: bool = True) -> str:
+    """The events (kind, index) named one by one in time order up to `limit`, then how many more and in which
+    bars: "F4 for E4 in bar 1 (0:01), an extra E5 in bar 4 (0:07) and 3 more in bars 12-14"."""
+    events = sorted(events, key=lambda e: c.get(f"score.{e[0]}[{e[1]}].time_s"))
+    named = [deviation_clause(c, kind, i, named_kind) for kind, i in events[:limit]]
+    if len(events) > limit:
+        rest = events[limit:]
+        named.append(f"{c.of('count', [f'score.{k}[{i}].time_s' for k, i in rest], 'd')} more in {cited_bars(c, rest)}")
+    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+
+
+def cited_bars(c: Citer, events: list[tuple[str, int]]) -> str:
     """ "bars 12-14" for the events' first and last bars, cited and named as a place."""
     paths = [f"score.{kind}[{i}].bar" for kind, i in events]
     first, last = c.of("min", paths, "d"), c.of("max", paths, "d")

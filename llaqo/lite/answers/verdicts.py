@@ -206,18 +206,9 @@ def _missed(c: Citer, span: Span) -> tuple[bool | None, str]:
             )
         return False, f"I heard every written note{scope}."
     paths = [f"score.missed[{i}].time_s" for _, i in missed]
-    listed = ", ".join(_left_out(c, i) for _, i in missed[: sentences.MAX_LISTED])
-    more = len(missed) - sentences.MAX_LISTED
-    listed += f", and {more} more" if more > 0 else ""
+    listed = sentences.listed_deviations(c, missed, sentences.MAX_LISTED, named_kind=False)
     n = c.of("count", paths, "d")
     return True, f"you left out {n} written note{'' if len(missed) == 1 else 's'}{scope}: {listed}."
-
-
-def _left_out(c: Citer, i: int) -> str:
-    e = f"score.missed[{i}]"
-    hand = c.get(e).get("hand")
-    who = f"the {hand} hand's " if hand else ""
-    return f"{who}{c(e + '.pitch', how='note')} in bar {c.bar(e + '.bar')} ({c(e + '.time_s', how='clock')})"
 
 
 def _which_hand(c: Citer, span: Span) -> tuple[None, str]:
@@ -236,7 +227,10 @@ def _which_hand(c: Citer, span: Span) -> tuple[None, str]:
         lead = "both hands equally"
     else:
         lead = "the right hand" if len(by_hand["right"]) > len(by_hand["left"]) else "the left hand"
-    return None, f"{lead}: of the wrong and missed notes, {counts} (extra notes belong to no hand in the score)."
+    listed = sentences.listed_deviations(c, events, sentences.MAX_LISTED)
+    return None, (
+        f"{lead}: of the wrong and missed notes, {counts} (extra notes belong to no hand in the score): {listed}."
+    )
 
 
 def _worst_bar(c: Citer, span: Span) -> tuple[None, str] | None:
@@ -252,8 +246,11 @@ def _worst_bar(c: Citer, span: Span) -> tuple[None, str] | None:
     blurred = c.get("pedal.blurred_changes_s")
     s = c.doc.get("score") or {"wrong": [], "missed": [], "extra": []}
 
+    def found(i: int, kinds: tuple[str, ...]) -> list[tuple[str, int]]:
+        return [(k, j) for k in kinds for j, e in enumerate(s[k]) if e.get("bar") == views[i]["bar"]]
+
     def events(i: int, kinds: tuple[str, ...]) -> list[str]:
-        return [f"score.{k}[{j}].time_s" for k in kinds for j, e in enumerate(s[k]) if e.get("bar") == views[i]["bar"]]
+        return [f"score.{k}[{j}].time_s" for k, j in found(i, kinds)]
 
     def key(i: int) -> tuple:
         blurs = sum(views[i]["start_s"] <= t < views[i]["end_s"] for t in blurred)
@@ -278,7 +275,9 @@ def _worst_bar(c: Citer, span: Span) -> tuple[None, str] | None:
     if not (wrong or extra or blur) and departure < LITE.tempo_departure:
         return None, f"no bar stood out; the least steady was bar {c.bar(bar + '.bar')}, with {reasons[0]}."
     listed = reasons[0] if len(reasons) == 1 else f"{', '.join(reasons[:-1])} and {reasons[-1]}"
-    return None, f"bar {c.bar(bar + '.bar')} was the weakest: {listed}."
+    notes = found(worst, ("wrong", "missed", "extra"))
+    named = f" ({sentences.listed_deviations(c, notes, sentences.MAX_LISTED)})" if notes else ""
+    return None, f"bar {c.bar(bar + '.bar')} was the weakest: {listed}{named}."
 
 
 def _stops(c: Citer, span: Span) -> tuple[bool, str] | None:
