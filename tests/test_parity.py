@@ -132,17 +132,19 @@ class Case:
         """Summed reduction lengths along each stage's path, from the fixture's own sizes (see EPS32)."""
         cfg = self.loaded.model.config
         wave = resample_terms(self.recording.sample_rate) + math.ceil(math.log2(self.recording.wave.numel()))
-        # kaldi fbank: the frame's mean (cascade-summed: log2 of its samples), the FFT (log2(n) butterflies), the
-        # power (2 terms) and the widest mel band (at most n/2 + 1 bins).
+        # kaldi fbank: the frame's mean (cascade-summed: log2 of its samples), the FFT (log2(n) butterflies) and
+        # the power (2 terms): "spectrum"; then the widest mel band (at most n/2 + 1 bins): "mel".
         n_fft = 2 ** math.ceil(math.log2(audio.WIN_LENGTH))
-        fbank = 2 * wave + math.ceil(math.log2(audio.WIN_LENGTH)) + int(math.log2(n_fft)) + 2 + n_fft // 2 + 1
+        spectrum = 2 * wave + math.ceil(math.log2(audio.WIN_LENGTH)) + int(math.log2(n_fft)) + 2
+        mel = n_fft // 2 + 1
+        fbank = spectrum + mel
         encoder = fbank + encoder_terms(cfg.audio_encoder)
         audio_ = encoder + cfg.audio_encoder.embed_dim  # ln_audio
         queries = audio_ + qformer_terms(cfg.qformer, cfg.audio_encoder, self.ids.qformer_ids.shape[1])
         projected = queries + cfg.qformer.hidden_size
         logits = projected + llm_terms(self.loaded.model.llm.config, self.inputs.prompt_length)
-        return {"wave": wave, "fbank": fbank, "encoder": encoder, "audio": audio_, "queries": queries,
-                "projected": projected, "logits": logits}  # fmt: skip
+        return {"wave": wave, "spectrum": spectrum, "mel": mel, "fbank": fbank, "encoder": encoder,
+                "audio": audio_, "queries": queries, "projected": projected, "logits": logits}  # fmt: skip
 
     def settings(self, kind: str, mode: str) -> Settings:
         """The fixture's generation call: its max_length (prompt included) and repetition penalty."""
@@ -170,10 +172,28 @@ def tolerance(expected: torch.Tensor, terms: int, fp16: bool = False) -> float:
     return (EPS32 * terms + (EPS16 if fp16 else 0.0)) * expected.float().abs().max().item()
 
 
-def close(actual: torch.Tensor, expected: torch.Tensor, tol: float) -> None:
+def fbank_tolerance(case: Case) -> torch.Tensor:
+    """Per log-mel value: the mel sum's rounding, plus the spectrum's relative to this band's share of its frame.
+
+    The FFT's rounding is bounded in norm over the whole frame, |dX| <= eps * spectrum terms * |X| (Higham, ch.
+    24), and need not fall where the band's energy is: by Cauchy-Schwarz over the band's bins (mel weights <= 1),
+    dE_band <= 2 sqrt(E_band) |dX|, so the log moves by 2 eps terms sqrt(E_frame / E_band). A band 40 dB under
+    its frame is 100 times as sensitive as the frame (the values Intel's and AMD's kernels differ on most)."""
+    energy = case.expected["fbank"].double().exp()  # kaldi floors each band at eps: its log, -15.94, at the least
+    spread = (energy.sum(-1, keepdim=True) / energy).sqrt()  # the frame's energy: its bands' sum
+    return EPS32 * (case.terms["mel"] + 2 * case.terms["spectrum"] * spread)
+
+
+def close(actual: torch.Tensor, expected: torch.Tensor, tol: float | torch.Tensor) -> None:
+    """|actual - expected| <= tol everywhere; tol a number, or a tensor of expected's shape (one per value)."""
     assert actual.shape == expected.shape, f"shape {tuple(actual.shape)} != {tuple(expected.shape)}"
-    diff = (actual.float() - expected.float()).abs().max().item()
-    assert diff <= tol, f"max abs diff {diff:.3e} > {tol:.3e}"
+    diff = (actual.double() - expected.double()).abs()
+    excess = diff / torch.as_tensor(tol, dtype=torch.float64)
+    worst = excess.argmax()
+    assert excess.flatten()[worst] <= 1, (
+        f"max abs diff {diff.flatten()[worst].item():.3e} > "
+        f"{torch.as_tensor(tol, dtype=torch.float64).expand_as(diff).flatten()[worst].item():.3e}"
+    )
 
 
 def test_tolerances_are_far_below_an_implementation_error(case):
@@ -181,7 +201,11 @@ def test_tolerances_are_far_below_an_implementation_error(case):
     e = case.expected
     for key, terms in (("audio_patch_embeds", "audio"), ("qformer_output", "queries"), ("llm_logits", "logits")):
         assert tolerance(e[key], case.terms[terms], fp16=key == "llm_logits") < 0.01 * e[key].abs().max().item()
-    assert EPS32 * case.terms["fbank"] < 1e-3  # a log-energy: 1e-3 is a 0.1% error in an energy
+    # A log-energy: 1e-2 is a 1% error in an energy. Bands that hold at least 1% of their frame's energy (the
+    # ones a wrong window, scale or mel matrix moves) are held to that.
+    energy = e["fbank"].double().exp()
+    strong = energy / energy.sum(-1, keepdim=True) >= 0.01
+    assert fbank_tolerance(case)[strong].max() < 1e-2
 
 
 def test_waveform(case):
@@ -192,9 +216,9 @@ def test_waveform(case):
 
 
 def test_fbank(case):
-    # The log turns the energies' relative error into an absolute one: the tolerance is not scaled by the
-    # fbank's magnitude (its values are log-energies).
-    close(case.fbank, case.expected["fbank"], EPS32 * case.terms["fbank"])
+    # The log turns the energies' relative error into an absolute one, so the tolerance is not scaled by the
+    # fbank's magnitude; it grows as a band's share of its frame shrinks (fbank_tolerance).
+    close(case.fbank, case.expected["fbank"], fbank_tolerance(case))
 
 
 def test_encoder_output(case):
