@@ -132,6 +132,28 @@ def test_a_bass_that_only_the_melody_divides_says_nothing_of_the_beat():
     assert not marked.any() and not bass_line.any()  # ... but not the left hand's beat
 
 
+def test_a_scale_in_tenths_is_a_line_not_a_bass_under_chords():
+    """Both hands in parallel tenths, eighths at 96 BPM, a few left-hand notes unheard (as a soft SoundFont's are):
+    nothing sounds between the lower notes, as in a chorale, but no chord has inner voices, so the lower line says
+    nothing of the beat (read as a chorale's bass, its eighths were taken for the beat: 2x the tempo)."""
+    rows = []
+    for i in range(48):
+        t, step = 0.5 + i * 60 / 96 / 2, [0, 2, 4, 5, 7, 9, 11, 12][i % 8] + 12 * ((i // 8) % 2)
+        rows.append([t, t + 0.3, 64 + step, 70])
+        if i % 10 != 9:
+            rows.append([t, t + 0.3, 48 + step, 70])
+    notes = np.array(rows)
+    ev = metre.events(notes[np.argsort(notes[:, 0], kind="stable")])
+    size = ev.classes.sum(axis=1)
+    bass = beat_level.bass_attacks(ev.time, ev.low, ev.high)
+    assert 0.5 * len(bass) <= bass.sum() <= beat_level.MAX_BASS_SHARE * len(bass)  # a bass, by its register ...
+    assert not beat_level.filled_by_the_left_hand(ev.time, ev.low, size, bass, ev.middle)  # ... but is none
+    chorale_size = np.full_like(size, 4)  # the same rhythm in four-part chords is a chorale's bass
+    assert beat_level.filled_by_the_left_hand(ev.time, ev.low, chorale_size, bass, ev.middle)
+    beats = metre.infer_metre(notes[np.argsort(notes[:, 0], kind="stable")]).beats
+    assert 60 / float(np.median(np.diff(beats))) == pytest.approx(96.0, rel=0.05)  # quarters, not eighths
+
+
 def test_level_fit_peaks_at_the_level_of_the_accents():
     """Accents every 4 grid points, bass notes on every other accent (a bar of two beats)."""
     marked, bass = np.zeros(48), np.zeros(48)

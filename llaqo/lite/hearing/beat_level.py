@@ -24,6 +24,7 @@ BASS_GAP = 5  # ... and a fourth or more below the middle of the chords' lowest 
 BASS_MIDDLE = 50  # percentile of the lowest notes around that stands for the other chords
 BASS_SPAN = 12  # ... or under a chord spanning an octave or more (a chorale's bass, in every chord)
 MIN_BASS = 8  # fewer bass notes than this show no rhythm
+VOICED = 3  # pitch classes in a chorale's chords (a bass with inner voices); two hands in tenths have two
 MAX_BASS_SHARE = 0.95  # a line whose every chord is "bass" (a scale in octaves) is no bass line
 MIN_BEAT_BPM = 36.0  # a bass slower than this moves once a bar (or less): it shows the bar, not the beat
 REGULAR = 0.15  # a bass interval within this share of a whole number of the median interval is regular
@@ -88,9 +89,12 @@ def after_beats(time: np.ndarray, size: np.ndarray, bass: np.ndarray) -> np.ndar
     return np.zeros(len(time), dtype=bool)
 
 
-def filled_by_the_left_hand(time: np.ndarray, low: np.ndarray, bass: np.ndarray, middle: float) -> bool:
-    """Whether the bass notes are the left hand's beats: nothing sounds between them (a chorale, the melody
-    moving with the bass), or the accompaniment (a chord whose lowest note is below `middle`, a MIDI pitch
+def filled_by_the_left_hand(
+    time: np.ndarray, low: np.ndarray, size: np.ndarray, bass: np.ndarray, middle: float
+) -> bool:
+    """Whether the bass notes are the left hand's beats: nothing sounds between them and they carry voiced chords
+    (a chorale, the melody moving with the bass; a scale in tenths carries two pitch classes, and is a line, not a
+    bass under its chords), or the accompaniment (a chord whose lowest note is below `middle`, a MIDI pitch
     between the accompaniment and the melody) fills most of their intervals (MIN_FIGURE: a broken chord,
     after-beats). A bass under a melody that alone divides it is the half bar or the bar of a melody's beat, and
     says nothing of which."""
@@ -98,7 +102,7 @@ def filled_by_the_left_hand(time: np.ndarray, low: np.ndarray, bass: np.ndarray,
     between = [np.arange(a + 1, b) for a, b in zip(starts[:-1], starts[1:], strict=True)]
     moving = [span for span in between if len(span)]
     if len(moving) < 0.5 * len(between):
-        return True
+        return float(np.median(size[starts])) >= VOICED
     return sum(bool((low[span] < middle).any()) for span in moving) >= MIN_FIGURE * len(moving)
 
 
@@ -111,7 +115,7 @@ def accents(
     or is slower than MIN_BEAT_BPM: then it says nothing of the beat."""
     none = np.zeros(len(time), dtype=bool)
     bass = bass_attacks(time, low, high)
-    if not regular(time[bass]) or not filled_by_the_left_hand(time, low, bass, middle):
+    if not regular(time[bass]) or not filled_by_the_left_hand(time, low, size, bass, middle):
         return none, none
     marked = bass | after_beats(time, size, bass)
     if 60.0 / float(np.median(np.diff(time[marked]))) < MIN_BEAT_BPM:
