@@ -5,12 +5,11 @@ A key release is found where the damper stops the string: the note's harmonic-ba
 Under a held sustain pedal no damper falls, so a key released there is timed by the transcriber's note
 end instead, which marks the key's release (Transkun models the keys and the pedal apart, as MIDI does).
 
-In a live room (hearing.room: its sound falls neither fast nor far) two things change. The reverberation and a
-phone's automatic gain make dips that are no release: the gain turns down after each attack, and the band of a
-held note falls several dB within 70 ms and comes back. A release is then a fall that stays down (STAY_DB for
-STAY_S). And Transkun's note ends are no key releases there (on the everyday set's phone copies its legato chorale
-notes end at 0.42 of their written length, and it hears pedal presses in pedal-free chorales), so a note released
-under a transcribed press, whose damper cannot be heard, is left out rather than timed by them.
+In a live room (hearing.room: its sound falls neither fast nor far) Transkun's note ends are no key releases (on
+the everyday set's phone copies its legato chorale notes end at 0.42 of their written length, and it hears pedal
+presses in pedal-free chorales), so a note released under a transcribed press, whose damper cannot be heard, is
+left out rather than timed by them. (Asking a damper fall to stay down as well, against an automatic gain's dips,
+read the hall rendering's staccato and mixed takes as legato or mixed: bench/RESULTS.md.)
 
 The written duration comes from the score (converted to seconds with the performed tempo) when
 one is given, and otherwise is the time to the next onset in the same register, the part of the
@@ -34,11 +33,6 @@ DROP_DB = 6.0  # a damper stops a string: >= 6 dB down within 70 ms (~86 dB/s, n
 DROP_WINDOW_S = 0.07  # short, to time the release closely; all three harmonics, so one masked band does not hide it
 ATTACK_S = 0.09  # the envelope peak is searched this long after the onset
 HORIZON = 1.3  # look for the release up to 1.3 written durations after the onset
-# In a live room a release is a fall after which the band stays this far below the level it fell from for this long:
-# an automatic gain's dip after an attack comes back within ~0.2 s (the phone copies' legato notes: 21-56% read as
-# released early without it, 0-6% with it; bench/RESULTS.md).
-STAY_DB = 10.0
-STAY_S = 0.15
 
 
 @dataclass(frozen=True)
@@ -82,11 +76,9 @@ def release_time(
     drop_db: float = DROP_DB,
     window_s: float = DROP_WINDOW_S,
     fundamental: bool = False,
-    stay_s: float = 0.0,
 ) -> float:
-    """Seconds after note i's onset at which its string was damped (energy down drop_db within window_s, and with
-    stay_s > 0 still STAY_DB below the level it fell from for stay_s after that); horizon_s (or the time to the next
-    onset of the same pitch, if sooner) when no such fall is found."""
+    """Seconds after note i's onset at which its string was damped (energy down drop_db within window_s);
+    horizon_s (or the time to the next onset of the same pitch, if sooner) when no such fall is found."""
     onset, pitch = notes[i, 0], notes[i, 2]
     same = notes[(notes[:, 2] == pitch) & (notes[:, 0] > onset + CHORD_GAP_S), 0]
     end_s = min(onset + horizon_s, same[0] if len(same) else np.inf)
@@ -97,14 +89,7 @@ def release_time(
     if stop - w <= peak:
         return end_s - onset
     drops = curve[peak : stop - w] - curve[peak + w : stop]
-    falls = drops >= drop_db
-    if stay_s > 0:
-        # the loudest the band gets again within stay_s after the fall, for every frame it may fall from
-        later = np.lib.stride_tricks.sliding_window_view(
-            np.pad(curve, (0, max(int(stay_s * fr), 1)), constant_values=-np.inf), max(int(stay_s * fr), 1)
-        )[peak + w : stop].max(axis=1)
-        falls &= curve[peak : stop - w] - later >= STAY_DB
-    hits = np.flatnonzero(falls)
+    hits = np.flatnonzero(drops >= drop_db)
     return (peak + hits[0]) / fr - onset if len(hits) else end_s - onset
 
 
@@ -116,7 +101,7 @@ def release_ratios(
     pedal: (P, 2) transcribed sustain presses [down_s, up_s]. A key released while the pedal is down lets no
     damper fall, so its release cannot be heard; such a note is timed by its transcribed end instead, which is
     the key's release (the transcriber models the keys and the pedal apart, as MIDI does). live: the room is live
-    (hearing.room): a release must stay down, and notes released under a press are left out (see above).
+    (hearing.room): notes released under a press are left out (see above).
     """
     rows = np.flatnonzero(np.isfinite(written_s) & (written_s > 0))
     pedal = np.zeros((0, 2)) if pedal is None else np.asarray(pedal, dtype=float).reshape(-1, 2)
@@ -124,14 +109,9 @@ def release_ratios(
     under = ((pedal[None, :, 0] <= key_up[:, None]) & (key_up[:, None] <= pedal[None, :, 1])).any(axis=1)
     if live:
         rows, under = rows[~under], under[~under]
-    stay_s = STAY_S if live else 0.0
     return np.array(
         [
-            (
-                notes[i, 1] - notes[i, 0]
-                if pedalled
-                else release_time(env, notes, i, HORIZON * written_s[i], stay_s=stay_s)
-            )
+            (notes[i, 1] - notes[i, 0] if pedalled else release_time(env, notes, i, HORIZON * written_s[i]))
             / written_s[i]
             for i, pedalled in zip(rows, under, strict=True)
         ]
