@@ -238,8 +238,16 @@ def test_wrong_notes_are_heard_and_seen(app_url, tmp_path):
 
 
 def copies(folder: Path, data: bytes) -> list[Path]:
-    """Files under folder holding exactly these bytes."""
-    return [p for p in folder.rglob("*") if p.is_file() and p.stat().st_size == len(data) and p.read_bytes() == data]
+    """Files under folder holding exactly these bytes. The server deletes a session's folder while this looks
+    (that is what the test waits for): os.walk skips a folder gone mid-walk, and a file gone is no copy."""
+    found = []
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            path = Path(parent) / name
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_size == len(data) and path.read_bytes() == data:
+                    found.append(path)
+    return found
 
 
 def test_closing_the_page_deletes_the_recording_and_nothing_is_logged(server, tmp_path):
