@@ -44,10 +44,11 @@ def piece() -> tuple[np.ndarray, np.ndarray]:
     return notes[order], np.array(hands)[order]
 
 
-def report(tmp_path, written, hands, played, heard=None, name="take"):
-    """The score report of `played` (rendered) against `written`; the transcriber hears `heard` (default: all)."""
+def report(tmp_path, written, hands, played, heard=None, name="take", bpm=BPM, **score_kw):
+    """The score report of `played` (rendered) against `written`; the transcriber hears `heard` (default: all).
+    score_kw: more of synth.write_score's arguments (time_signature)."""
     score = tmp_path / f"{name}.mid"
-    synth.write_score(written, score, BPM, hands=hands)
+    synth.write_score(written, score, bpm, hands=hands, **score_kw)
     clip = tmp_path / f"{name}.wav"
     soundfile.write(clip, synth.render(played, SR), SR)
     heard = played if heard is None else heard
@@ -117,11 +118,7 @@ def test_a_mazurka_rubato_inside_bars_leaves_no_note_missed(tmp_path):
     moved = 0.5 + np.concatenate([[0.0], np.cumsum(BEAT * stretch)])
     played = written.copy()
     played[:, :2] = np.interp(written[:, :2], beats, moved)
-    score = tmp_path / "mazurka.mid"
-    synth.write_score(written - np.array([0.5, 0.5, 0, 0]), score, BPM, hands=hands, time_signature=(3, 4))
-    clip = tmp_path / "mazurka.wav"
-    soundfile.write(clip, synth.render(played, SR), SR)
-    found = analyze(clip, score, transcriber=hears(played)).to_json()["score"]
+    found = report(tmp_path, written - np.array([0.5, 0.5, 0, 0]), hands, played, name="mazurka", time_signature=(3, 4))
     assert found["missed"] == [] and found["extra"] == [] and found["wrong"] == []
 
 
@@ -152,9 +149,5 @@ def test_a_slow_bar_pulled_by_a_fifth_either_way_leaves_no_slip_reported(tmp_pat
     played = written.copy()
     played[:, :2] = np.interp(written[:, :2], beats, moved)
     played[-1, :2] = written[-1, :2]  # the last chord: the bars kept their length
-    score = tmp_path / "slow.mid"
-    synth.write_score(written - np.array([0.5, 0.5, 0, 0]), score, bpm, hands=hands)
-    clip = tmp_path / "slow.wav"
-    soundfile.write(clip, synth.render(played, SR), SR)
-    found = analyze(clip, score, transcriber=hears(played)).to_json()["score"]
+    found = report(tmp_path, written - np.array([0.5, 0.5, 0, 0]), hands, played, name="slow", bpm=bpm)
     assert found["missed"] == [] and found["extra"] == [] and found["wrong"] == []
