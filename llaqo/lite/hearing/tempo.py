@@ -18,6 +18,10 @@ EDGE_FRACTION = 0.1  # start / end tempo = mean of the first / last 10% of beats
 ACCEL_RATIO = 1.13  # end/start: "steady" allows up to 1.08, "accelerando" needs 1.18
 RIT_RATIO = 0.885  # end/start: "steady" allows down to 0.92, "ritardando" needs 0.85
 RUBATO_CV = 4.25  # % beat-interval variation: "steady" is <= 3.5, "rubato" >= 5
+# A turn of the tempo curve: it moves back by this share from its last peak or trough. A heard beat's curve,
+# smoothed over three beats, wobbles by 1-2% in a steady take; a rubato's phrase swings by 10% or more.
+REVERSAL = 0.05
+RUBATO_REVERSALS = 2  # "rubato": push and pull, >= 2 tempo reversals; a ritardando or accelerando is smooth
 RUSH_RATIO = 1.08  # mean/notated: "steady" is within 6%, "rushing" is >= 10% faster
 RUSH_MIN_END_OVER_START = 0.97  # rushing creeps ahead (end/start >= 1.0); allow for measurement noise
 SMOOTH_BEATS = 1.0  # half-width, in beats, of the local fit that places each notated beat
@@ -69,19 +73,25 @@ def track_beats(wave: np.ndarray, sample_rate: int, note_onsets: np.ndarray) -> 
     return snap_to_onsets(librosa.frames_to_time(beats, sr=sample_rate, hop_length=HOP), note_onsets)
 
 
-def smooth_beats(beats: np.ndarray, half_width: int = 2) -> np.ndarray:
-    """(B,) beat times -> (B,) each replaced by a straight-line fit of its neighbours within half_width beats.
+def smooth_beats(beats: np.ndarray, half_width: int = 1) -> np.ndarray:
+    """(B,) beat times -> (B,) each replaced by a straight-line fit of the 2 * half_width + 1 beats around it
+    (at either end, of the first or last ones).
 
     A snapped beat inherits its onset's ~10 ms scatter, and the tracker sometimes snaps to a neighbouring
-    note; averaging over five beats keeps phrase-length tempo changes and removes that noise.
+    note; a fit over three beats removes that noise, as the score path's fit over the notes within one beat
+    does (SMOOTH_BEATS). A wider fit flattens a rubato's swings, which turn within a phrase of a few beats.
+    The end beats are fit on their side's three beats, so the take's mean tempo is the same as a wider fit's.
     """
+    width = 2 * half_width + 1
+    if len(beats) < width:
+        return np.maximum.accumulate(beats.astype(float))
     index = np.arange(len(beats))
     smoothed = beats.astype(float).copy()
     for i in index:
-        near = np.abs(index - i) <= half_width
-        if near.sum() >= 3:
-            slope, intercept = np.polyfit(index[near], beats[near], 1)
-            smoothed[i] = slope * i + intercept
+        first = min(max(i - half_width, 0), len(beats) - width)
+        near = index[first : first + width]
+        slope, intercept = np.polyfit(near, beats[near], 1)
+        smoothed[i] = slope * i + intercept
     return np.maximum.accumulate(smoothed)
 
 
@@ -131,16 +141,22 @@ def tempo_from_beats(beats: np.ndarray, nominal_bpm: float | None, source: str) 
         start_bpm=start,
         end_bpm=end,
         nominal_bpm=nominal_bpm,
-        label=tempo_label(mean_bpm, cv, end / start, nominal_bpm),
+        label=tempo_label(mean_bpm, cv, end / start, nominal_bpm, reversals(bpm)),
         source=source,
     )
 
 
-def tempo_label(mean_bpm: float, cv_pct: float, end_over_start: float, nominal_bpm: float | None) -> str:
-    """steady / accelerando / ritardando / rubato / rushing, per the perfbench definitions."""
-    if end_over_start >= ACCEL_RATIO:
+def tempo_label(
+    mean_bpm: float, cv_pct: float, end_over_start: float, nominal_bpm: float | None, turns: int = 0
+) -> str:
+    """steady / accelerando / ritardando / rubato / rushing, per the perfbench definitions; turns: the tempo
+    curve's reversals (reversals())."""
+    # A take that pushes and pulls ends slower or faster than it began as often as not (a phrase's last swing);
+    # a ritardando or accelerando moves one way, smoothly.
+    swings = cv_pct >= RUBATO_CV and turns >= RUBATO_REVERSALS
+    if end_over_start >= ACCEL_RATIO and not swings:
         return "accelerando"
-    if end_over_start <= RIT_RATIO:
+    if end_over_start <= RIT_RATIO and not swings:
         return "ritardando"
     # Rubato keeps the mean within 10% of the notation; a take well above it that does not slow down is
     # rushing even when its beats wobble.
@@ -149,6 +165,19 @@ def tempo_label(mean_bpm: float, cv_pct: float, end_over_start: float, nominal_b
     if cv_pct >= RUBATO_CV:
         return "rubato"
     return "steady"
+
+
+def reversals(bpm: np.ndarray) -> int:
+    """(B-1,) tempo curve in BPM -> how many times it turns: moves back by REVERSAL from its last extreme."""
+    turns, direction, extreme = 0, 0, float(bpm[0]) if len(bpm) else 0.0
+    for value in map(float, bpm):
+        if direction >= 0 and value < extreme * (1 - REVERSAL):  # falling back from a peak (or the start)
+            turns, direction, extreme = turns + (direction > 0), -1, value
+        elif direction <= 0 and value > extreme * (1 + REVERSAL):  # rising back from a trough (or the start)
+            turns, direction, extreme = turns + (direction < 0), 1, value
+        elif (direction > 0 and value > extreme) or (direction < 0 and value < extreme):
+            extreme = value
+    return turns
 
 
 def score_beat_grid(anchor_q: np.ndarray, beat_q: float) -> np.ndarray:
