@@ -5,9 +5,8 @@ Three pure steps over the transcribed notes (N, 4) [onset_s, offset_s, pitch, ve
 
 1. events(): chords (onsets within CHORD_GAP_S) with the accents a listener hears: loudness, a bass note,
    a long note, a change of harmony.
-2. track_pulse(): a regular pulse through the chords, by dynamic programming over (frame, period). The period
-   may drift by a few per cent a beat, so an accelerando or a ritardando is followed (librosa's tracker
-   assumes one tempo). The pulse is some metrical level, not necessarily the notated beat.
+2. track_pulse(): a regular pulse through the chords at one metrical level, which follows an accelerando or a
+   ritardando (llaqo.lite.hearing.pulse). It is not necessarily the notated beat.
 3. infer_metre(): every hypothesis "the beat is r pulses, a bar is n beats, the first downbeat is beat p" is
    scored by how the accents fall on it (beats carry more, and stronger, chords than the points between them;
    downbeats carry the bass notes, long notes and harmony changes: llaqo.lite.hearing.downbeat), by where the
@@ -27,14 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from llaqo.lite.hearing import beat_level, downbeat
+from llaqo.lite.hearing import pulse as pulses
 
 CHORD_GAP_S = 0.05  # onsets closer than this are one chord (hand asynchrony is ~10-30 ms)
-FRAME_RATE = 100.0  # frames/s of the pulse tracker's salience curve
-MIN_PULSE_S, MAX_PULSE_S = 0.25, 1.2  # the pulse tracker's periods (240 to 50 BPM)
-PERIOD_STEP = 1.02  # ratio between neighbouring period states
-MAX_DRIFT = 5  # the pulse may drift by this many period states (2% each) a beat: rubato moves 10% a beat
-DRIFT_PENALTY = 0.1  # cost of each 2% step of drift, in units of an average chord's salience
-EMPTY_BEAT_COST = 0.3  # a pulse beat without a chord costs this share of an average chord's salience
 SNAP_S = 0.06  # a pulse or beat moves to a chord within this distance
 SUBDIVISIONS = 6  # fine grid points per pulse: halves and thirds of the pulse both fall on it
 # Candidate beats, in pulses. The tracker's pulse is usually the fastest regular level (every chord on it),
@@ -156,59 +150,8 @@ def events(notes: np.ndarray) -> Events:
 
 
 def track_pulse(ev: Events) -> np.ndarray:
-    """Events -> (P,) pulse times in s: the regular sequence through the chords with the most salience.
-
-    Dynamic programming over (frame, period): a pulse beat at frame t with period k follows one at
-    t - period[k] whose period was within one PERIOD_STEP of it. A beat earns the salience of the chord at it
-    (less EMPTY_BEAT_COST: a pulse through silence must be paid for), and each step of drift costs
-    DRIFT_PENALTY, so the pulse keeps one metrical level and follows gradual tempo changes.
-    """
-    if len(ev.time) < 2:
-        return ev.time.copy()
-    scale = float(np.mean(ev.salience))
-    frames = np.round(ev.time * FRAME_RATE).astype(int)
-    n_frames = int(frames.max()) + 2
-    local = np.full(n_frames, -EMPTY_BEAT_COST)
-    for f, s in zip(frames, ev.salience / scale, strict=True):
-        # A chord slightly off the frame grid still counts, a little less, one frame either side.
-        local[max(f - 1, 0) : f + 2] = np.maximum(local[max(f - 1, 0) : f + 2], s * np.array([0.8, 1.0, 0.8])[:3])
-    n_steps = int(np.log(MAX_PULSE_S / MIN_PULSE_S) / np.log(PERIOD_STEP)) + 1
-    period = np.unique(np.round(MIN_PULSE_S * PERIOD_STEP ** np.arange(n_steps) * FRAME_RATE).astype(int))
-    k_count = len(period)
-    score = np.full((n_frames, k_count), -np.inf)
-    back = np.full((n_frames, k_count), -1, dtype=np.int16)  # previous period state, -1: the pulse starts here
-    states = np.arange(k_count)
-    # (previous state for each state, drift cost) per allowed drift, computed once rather than per frame
-    drifts = [
-        (np.clip(states + shift, 0, k_count - 1), DRIFT_PENALTY * abs(shift))
-        for shift in range(-MAX_DRIFT, MAX_DRIFT + 1)
-    ]
-    for t in range(n_frames):
-        prev_t = t - period
-        ok = prev_t >= 0
-        best = np.zeros(k_count)
-        arg = np.full(k_count, -1)
-        if ok.any():
-            rows = score[np.where(ok, prev_t, 0)]  # (K, K): row k = scores at t - period[k], every previous state
-            for j, cost in drifts:
-                cand = np.where(ok, rows[states, j] - cost, -np.inf)
-                better = cand > best
-                best = np.where(better, cand, best)
-                arg = np.where(better, j, arg)
-        score[t] = local[t] + best
-        back[t] = arg
-    last = frames.max()
-    window = np.arange(max(last - int(MAX_PULSE_S * FRAME_RATE), 0), min(last + 2, n_frames))
-    t, k = np.unravel_index(np.argmax(score[window]), (len(window), k_count))
-    t = int(window[t])
-    pulse = []
-    while True:
-        pulse.append(t)
-        prev = int(back[t, k])
-        if prev < 0:
-            break
-        t, k = t - int(period[k]), prev
-    return snap(np.array(pulse[::-1], dtype=float) / FRAME_RATE, ev.time)
+    """Events -> (P,) pulse times in s, each on a chord within SNAP_S (llaqo.lite.hearing.pulse)."""
+    return pulses.track_pulse(ev.time, ev.salience, lambda times: snap(times, ev.time))
 
 
 def snap(times: np.ndarray, chords: np.ndarray, reach: float = SNAP_S) -> np.ndarray:
