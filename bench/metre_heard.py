@@ -1,6 +1,7 @@
 """The tempo without a score from the transcriptions already cached: the notes heard_grid gives
-llaqo.lite.hearing.metre, and the tempo at the beat it infers, against truth's mean. A fast loop for the metre
-(seconds a set, not bench/lite_accuracy.py's minutes): takes not yet transcribed in the cache are skipped, and said.
+llaqo.lite.hearing.metre, and the tempo at the beat it infers against truth's mean, its label against truth's.
+A fast loop for the metre (seconds a set, not bench/lite_accuracy.py's minutes): takes not yet transcribed in the
+cache are skipped, and said.
 
 Usage: python bench/metre_heard.py PERFBENCH_DIR [...] [--cache /tmp/llaqo-transkun-cache/lite]
        [--notes /tmp/metre-notes]   (the heard notes of each take are kept there, so a rerun only infers the metre)
@@ -36,8 +37,11 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/llaqo-transkun-cache/lite"))
     parser.add_argument("--notes", type=Path, default=Path("/tmp/metre-notes"))
     args = parser.parse_args()
-    errors, skipped = [], []
-    print(f"{'performance':<36} {'bpm found/true':>15} {'error %':>8} {'metre':>9} {'conf':>4}  beat / other level")
+    errors, labels, skipped = [], [], []
+    print(
+        f"{'performance':<36} {'bpm found/true':>15} {'error %':>8} {'metre':>9} {'conf':>4}  "
+        f"{'label found/true':<23} beat / other level"
+    )
     for root in args.perfbench:
         for folder in sorted(p for p in root.iterdir() if p.is_dir()):
             truth = json.loads((folder / "truth.json").read_text())
@@ -53,7 +57,9 @@ def main() -> None:
                 np.save(kept, notes)
             found = metre.infer_metre(notes)
             beats = found.beats if found is not None else np.zeros(0)
-            bpm = tempo.tempo_from_beats(tempo.smooth_beats(beats), None, "audio").bpm if len(beats) else 0.0
+            heard = tempo.tempo_from_beats(tempo.smooth_beats(beats), None, "audio")
+            bpm, label = heard.bpm, heard.label
+            labels.append(label == truth["labels"]["tempo"])
             true_bpm = truth["tempo"]["mean_bpm"]
             errors.append(100 * abs(bpm - true_bpm) / true_bpm)
             signature, _ = true_metre(folder, truth)
@@ -61,7 +67,8 @@ def main() -> None:
             level = "" if found is None else f"{found.beat_unit} / {found.alt_unit} x{found.alt_factor:.2f}"
             print(
                 f"{root.name[:10] + '/' + folder.name[:25]:<36} {bpm:>7.1f}/{true_bpm:<7.1f} {errors[-1]:>8.1f} "
-                f"{name + '/' + signature:>9} {0 if found is None else found.confidence:>4.2f}  {level}"
+                f"{name + '/' + signature:>9} {0 if found is None else found.confidence:>4.2f}  "
+                f"{label + '/' + truth['labels']['tempo']:<23} {level}"
             )
     errors = np.array(errors)
     print()
@@ -69,6 +76,7 @@ def main() -> None:
     if len(errors):
         print(f"| median tempo error without a score (%) | {np.median(errors):.2f} |")
         print(f"| takes off by > {OFF_LEVEL:.0f}% | {int((errors > OFF_LEVEL).sum())} of {len(errors)} |")
+        print(f"| tempo label without a score | {sum(labels)} of {len(labels)} |")
     if skipped:
         print("skipped:", " ".join(skipped))
 
