@@ -80,6 +80,23 @@ def test_a_single_run_is_one_pass_as_before(piece):
     assert (found[0].first_bar, found[0].last_bar) == (1, 8)
 
 
+def test_a_start_in_the_middle_is_aligned_to_the_bars_it_plays(tmp_path):
+    """Bars 3-4 are written as bars 5-6 (a phrase stated twice) and the take starts at bar 5: aligned against the
+    whole score, the take's opening can sit on bars 3-4 as well, and bars 5-6 are then reported missed (13-24 of
+    them over seeds 0-3); the one pass found is aligned to bars 5-8 alone."""
+    written = synth.melody_notes(seed=0, n_beats=31, bpm=BPM, start_s=0.5)
+    at = written[:, 0] - 0.01
+    phrase = written[(at >= bar_time(5)) & (at < bar_time(7))].copy()
+    phrase[:, :2] -= bar_time(5) - bar_time(3)
+    written = np.concatenate([written[(at < bar_time(3)) | (at >= bar_time(5))], phrase])
+    written = written[np.argsort(written[:, 0], kind="stable")]
+    synth.write_score(written, tmp_path / "twice.mid", BPM)
+    played, _ = splice(written, [(5, 9)], [])
+    (found,) = passes.find_passes(played[np.argsort(played[:, 0], kind="stable")], load_score(tmp_path / "twice.mid"))
+    assert (found.first_bar, found.last_bar, found.complete) == (5, 8, False)
+    assert (len(found.alignment.missed), len(found.alignment.extra), found.alignment.wrong) == (0, 0, [])
+
+
 def test_a_restart_two_bars_back_is_two_passes_without_errors_or_ritardando(piece):
     a, played = session(piece, [(1, 5.5), (4, 9)], [2.0], "restart")
     result = a.to_json()
