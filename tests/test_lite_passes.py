@@ -9,7 +9,7 @@ import soundfile
 from test_grounding import check_grounded  # tests/ is on sys.path under pytest's default import mode
 
 from llaqo.lite import synth
-from llaqo.lite.alignment import passes
+from llaqo.lite.alignment import align, passes, repeats
 from llaqo.lite.alignment.score import load_score
 from llaqo.lite.analysis import analyze
 from llaqo.lite.answers.answers import answer_sentences
@@ -220,3 +220,42 @@ def test_without_a_score_a_stop_with_the_pedal_held_is_found_but_a_fermata_is_no
     fermata[~later, 1] = np.maximum(fermata[~later, 1], bar_time(5) + 2.4)
     soundfile.write(tmp / "noscore-fermata.wav", synth.render(fermata, SR), SR)
     assert len(analyze(tmp / "noscore-fermata.wav", transcriber=hears(fermata)).to_json()["passes"]) == 1
+
+
+def test_without_a_score_a_restart_after_a_short_pause_needs_less_exact_notes(piece):
+    """A hitch of 0.6 s (no stop) and bars 4-5 played again, a sixth of the notes heard an octave off (a hall's
+    echo): too inexact for a restart in time (repeats.TANDEM_COST), enough after a pause longer than every step of
+    the music replayed (repeats.PAUSED_COST)."""
+    written, _, _ = piece
+    played, shifts = splice(written, [(1, 5.5), (4, 9)], [0.6])
+    second = np.flatnonzero(played[:, 0] >= shifts[1] + bar_time(4) - 0.1)
+    played[second[::6], 2] += 12
+    first, again = repeats.heard_passes(played[np.argsort(played[:, 0], kind="stable")])
+    assert first.repeats_s is None and again.start_s == pytest.approx(bar_time(4) + shifts[1], abs=0.1)
+    assert again.repeats_s == pytest.approx((bar_time(4), bar_time(5.5)), abs=0.1)
+
+
+def test_without_a_score_a_drill_after_a_ringing_one_second_stop_is_found(piece):
+    """A run-through whose last notes ring through a pause of 1 s, then bars 3-6 again: no silence, but no new
+    note for a second and four intervals, and what follows repeats earlier playing."""
+    written, _, _ = piece
+    played, shifts = splice(written, [(1, 9), (3, 7)], [1.0])
+    before = played[:, 0] < shifts[1] + bar_time(3) - 0.1
+    played[before, 1] = np.maximum(played[before, 1], played[before, 1].max() + 1.0)
+    run, drill = repeats.heard_passes(played[np.argsort(played[:, 0], kind="stable")])
+    assert run.repeats_s is None and drill.start_s == pytest.approx(bar_time(3) + shifts[1], abs=0.1)
+    assert drill.repeats_s[0] == pytest.approx(bar_time(3), abs=0.3)
+
+
+def test_a_long_step_inside_a_restart_is_not_another_restart():
+    """Music of 30 onset groups whose groups 20-23 repeat 10-13, with a written long step into group 14; the
+    player went back from group 20 to group 10 with a hitch. Further into the replay, the same lag repeats again
+    (groups 14-23 against 24-33) and the written long step is a seam: that is the same restart going on."""
+    pitches = np.r_[np.arange(40, 60), np.arange(50, 54), np.arange(70, 76)]  # groups 20-23 = 10-13
+    step = np.full(30, 0.25)
+    step[14] = 0.5  # the step into group 14
+    played = np.r_[np.arange(20), np.arange(10, 30)]  # the music's groups as played
+    steps = np.r_[step[1:20], 0.8, step[11:30]]  # the hitch into the replay
+    start = np.r_[0.0, np.cumsum(steps)]
+    features = align._group_features(np.arange(len(played)), pitches[played])
+    assert repeats.restarts(features, start, 0, len(played)) == [(20, 10)]
