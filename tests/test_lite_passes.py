@@ -259,3 +259,26 @@ def test_a_long_step_inside_a_restart_is_not_another_restart():
     start = np.r_[0.0, np.cumsum(steps)]
     features = align._group_features(np.arange(len(played)), pitches[played])
     assert repeats.restarts(features, start, 0, len(played)) == [(20, 10)]
+
+
+def test_without_a_score_a_silence_in_slow_music_then_a_drill_is_a_stop(piece):
+    """The piece at a third of its speed (onsets 0.75 s apart), played through, then 1.2 s of silence and bars 3-6
+    again: a silence shorter than four intervals (repeats.STOP_IOIS), a stop since what follows repeats earlier
+    playing (a written rest followed by new music is not)."""
+    written, _, _ = piece
+    played, shifts = splice(written, [(1, 9), (3, 7)], [0.4])
+    played[:, :2] *= 3
+    run, drill = repeats.heard_passes(played[np.argsort(played[:, 0], kind="stable")])
+    assert run.repeats_s is None and drill.start_s == pytest.approx(3 * (bar_time(3) + shifts[1]), abs=0.1)
+    assert drill.repeats_s[0] == pytest.approx(3 * bar_time(3), abs=0.3)
+
+
+def test_without_a_score_a_restart_fewer_groups_back_than_the_opening_repeats(piece):
+    """A stop a few notes into bar 4 and a restart from the middle of bar 3: the seven onset groups replayed are fewer
+    than the opening looked for in the earlier playing (repeats.OPENING_GROUPS), which goes on into music not
+    played before; those groups replay the ones just before the stop."""
+    written, _, _ = piece
+    played, shifts = splice(written, [(1, 4.375), (3.5, 9)], [1.2])
+    first, again = repeats.heard_passes(played[np.argsort(played[:, 0], kind="stable")])
+    assert first.repeats_s is None and again.start_s == pytest.approx(bar_time(3.5) + shifts[1], abs=0.1)
+    assert again.repeats_s == pytest.approx((bar_time(3.5), bar_time(4.375)), abs=0.1)

@@ -3,9 +3,11 @@ before it, so a restart is told from new music by self-similarity of the notes p
 
 A stop is a silence of at least STOP_S and STOP_IOIS median inter-onset intervals (a rest in the music is a beat or
 two); a wait for the next note as long while notes still ring (HELD_STOP_S: a pedal held through the pause, a
-reverberant room, a last chord let ring) is a stop only when the playing after it repeats earlier playing. The
-opening of the stretch after a stop (up to OPENING_GROUPS onset groups, as pitch features: align's) is found in the
-earlier playing by subsequence dynamic time warping; a close match means the player went back there.
+reverberant room, a last chord let ring), or a silence of STOP_S shorter than STOP_IOIS intervals (slow music), is a
+stop only when the playing after it repeats earlier playing. The opening of the stretch after a stop (up to
+OPENING_GROUPS onset groups, as pitch features: align's) is found in the earlier playing by subsequence dynamic time
+warping; a close match means the player went back there. A restart a bar or so back replays fewer groups than that
+opening: then its first groups replay, one for one, the groups just before the stop (went_back).
 
 A restart without a pause is found inside a stretch as a tandem repeat: the L onset groups from g play again,
 near exactly, the L groups just before g (the player went back L groups), and the step into g is clearly longer
@@ -56,14 +58,15 @@ class HeardPass:
 
 def stop_starts(notes: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, 4) notes and (N,) their onset groups -> ((P,) the groups after a stop, the first group (0) first;
-    (Q,) the groups after a held stop: no onset for HELD_STOP_S while earlier notes still ring)."""
+    (Q,) the groups after a stop that counts when what follows repeats earlier playing: no onset for HELD_STOP_S
+    while earlier notes still ring, or a silence of STOP_S but fewer than STOP_IOIS intervals)."""
     n = int(groups.max()) + 1
     start = np.array([notes[groups == g, 0].min() for g in range(n)])
     sounding = np.maximum.accumulate(np.array([notes[groups == g, 1].max() for g in range(n)]))
     silence, gap = start[1:] - sounding[:-1], np.diff(start)
     ioi = float(np.median(gap)) if n > 2 else 0.0
     stops = (silence >= STOP_S) & (silence >= STOP_IOIS * ioi)
-    held = ~stops & (gap >= HELD_STOP_S) & (gap >= STOP_IOIS * ioi)
+    held = ~stops & (((gap >= HELD_STOP_S) & (gap >= STOP_IOIS * ioi)) | (silence >= STOP_S))
     return np.r_[0, np.flatnonzero(stops) + 1].astype(int), (np.flatnonzero(held) + 1).astype(int)
 
 
@@ -106,6 +109,22 @@ def restarts(features: np.ndarray, start: np.ndarray, a: int, b: int) -> list[tu
     return kept
 
 
+def went_back(features: np.ndarray, a: int, b: int) -> int | None:
+    """The group s < a the stretch [a, b) went back to, when its first L = a - s groups replay, one for one, the L
+    groups just before the stop at a (at least TANDEM_GROUPS, within REPEAT_COST); the closest match, else None.
+    A player who stops and goes back a bar replays fewer groups than the opening (OPENING_GROUPS) the earlier
+    playing is searched for, and then goes on into music not played before.
+
+    features: (G, D) unit pitch features of the onset groups
+    """
+    best, found = REPEAT_COST, None
+    for lag in range(TANDEM_GROUPS, min(a, b - a) + 1):
+        distance = 1.0 - float(np.mean(np.sum(features[a - lag : a] * features[a : a + lag], axis=1)))
+        if distance <= best:
+            best, found = distance, a - lag
+    return found
+
+
 def heard_passes(notes: np.ndarray) -> list[HeardPass]:
     """(N, 4) [onset_s, offset_s, pitch, velocity] sorted by onset -> the passes, each with the span it repeats."""
     import librosa
@@ -130,8 +149,10 @@ def heard_passes(notes: np.ndarray) -> list[HeardPass]:
             cost = 1.0 - opening @ features[:a].T  # (n, a)
             total, path = librosa.sequence.dtw(C=cost, subseq=True, backtrack=True)
             last = int(np.argmin(total[-1]))  # where the opening's best match ends
-            if total[-1, last] / len(opening) <= REPEAT_COST:
-                first = int(path[-1, 1])  # the path runs back from the end: its last step is the opening's start
+            first = int(path[-1, 1])  # the path runs back from the end: its last step is the opening's start
+            if total[-1, last] / len(opening) > REPEAT_COST:
+                first = went_back(features, a, b)  # a restart a bar or so back: a shorter repeat than the opening
+            if first is not None:
                 # The earlier span from where the player went back to, as long as this pass or to that pass's end.
                 stop = bounds[bounds > first].min()
                 span_end = min(float(end[first:stop].max()), float(start[first] + end[a:b].max() - start[a]))
