@@ -262,11 +262,11 @@ def test_a_long_step_inside_a_restart_is_not_another_restart():
 
 
 def test_without_a_score_a_silence_in_slow_music_then_a_drill_is_a_stop(piece):
-    """The piece at a third of its speed (onsets 0.75 s apart), played through, then 1.2 s of silence and bars 3-6
-    again: a silence shorter than four intervals (repeats.STOP_IOIS), a stop since what follows repeats earlier
-    playing (a written rest followed by new music is not)."""
+    """The piece at a third of its speed (onsets 0.75 s apart), stopped halfway through bar 8, then 1.65 s of silence
+    and bars 3-6 again, further back than a restart without a pause reaches: a silence shorter than four intervals
+    (repeats.STOP_IOIS) but over two (SILENT_IOIS), a stop since what follows repeats earlier playing."""
     written, _, _ = piece
-    played, shifts = splice(written, [(1, 9), (3, 7)], [0.4])
+    played, shifts = splice(written, [(1, 8.5), (3, 7)], [0.55])
     played[:, :2] *= 3
     run, drill = repeats.heard_passes(played[np.argsort(played[:, 0], kind="stable")])
     assert run.repeats_s is None and drill.start_s == pytest.approx(3 * (bar_time(3) + shifts[1]), abs=0.1)

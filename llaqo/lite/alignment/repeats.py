@@ -31,6 +31,7 @@ STOP_IOIS = 4.0  # ... and this many median inter-onset intervals (of the onset 
 HELD_STOP_S = 1.0  # no new note for this long (and STOP_IOIS intervals) while notes ring (a pedal held through
 # the pause, a reverberant room) is a stop when the playing after it repeats earlier playing (a fermata is not);
 # the drill after a run-through's last chord let ring for a 1 s pause waits 1.6 s (bench/practice_sessions.py)
+SILENT_IOIS = 2.0  # ... and a silence of STOP_S and this many intervals, when the playing after it repeats earlier
 OPENING_GROUPS = 12  # the onset groups of a stretch's opening that are looked for in the earlier playing
 REPEAT_COST = 0.3  # mean feature distance (0 same pitches, 1 none shared) at most, for a repeat
 MIN_GROUPS = 4  # a stretch shorter than this is not matched (a stray note after a stop)
@@ -59,14 +60,17 @@ class HeardPass:
 def stop_starts(notes: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, 4) notes and (N,) their onset groups -> ((P,) the groups after a stop, the first group (0) first;
     (Q,) the groups after a stop that counts when what follows repeats earlier playing: no onset for HELD_STOP_S
-    while earlier notes still ring, or a silence of STOP_S but fewer than STOP_IOIS intervals)."""
+    while earlier notes still ring, or a silence of STOP_S and SILENT_IOIS but fewer than STOP_IOIS intervals)."""
     n = int(groups.max()) + 1
     start = np.array([notes[groups == g, 0].min() for g in range(n)])
     sounding = np.maximum.accumulate(np.array([notes[groups == g, 1].max() for g in range(n)]))
     silence, gap = start[1:] - sounding[:-1], np.diff(start)
     ioi = float(np.median(gap)) if n > 2 else 0.0
     stops = (silence >= STOP_S) & (silence >= STOP_IOIS * ioi)
-    held = ~stops & (((gap >= HELD_STOP_S) & (gap >= STOP_IOIS * ioi)) | (silence >= STOP_S))
+    # In slow music a silence of STOP_S and SILENT_IOIS intervals (a fermata cut short by a phone's transcription
+    # is about one).
+    quiet = (silence >= STOP_S) & (silence >= SILENT_IOIS * ioi)
+    held = ~stops & (((gap >= HELD_STOP_S) & (gap >= STOP_IOIS * ioi)) | quiet)
     return np.r_[0, np.flatnonzero(stops) + 1].astype(int), (np.flatnonzero(held) + 1).astype(int)
 
 
