@@ -290,8 +290,11 @@ def table(rows: list[dict]) -> None:
     print(
         "| sessions reporting an invented wrong, missed or extra note | "
         + cell(lambda h: f"{sum(r['invented'] > 0 for r in h)} of {len(h)}")
-        + " | <= 10% |"
+        + " | |"
     )
+    # The target is on clean sessions: those with no wrong note played (every kind but wrong_one_pass).
+    clean = cell(lambda h: f"{sum(r['invented'] > 0 for r in h if not r['true_wrong'])} of {_clean(h)}")
+    print(f"| clean sessions reporting an invented note | {clean} | <= 10% |")
     print(f"| invented notes, in all | {cell(lambda h: str(sum(r['invented'] for r in h)))} | |")
     print(
         "| real wrong notes found (recall) | "
@@ -308,6 +311,10 @@ def table(rows: list[dict]) -> None:
         + cell(lambda h: _share([r for r in h if r["named"] is not None], "named"))
         + " | >= 90% |"
     )
+
+
+def _clean(rows: list[dict]) -> int:
+    return sum(not r["true_wrong"] for r in rows)
 
 
 def _share(rows: list[dict], key: str) -> str:

@@ -136,6 +136,26 @@ def test_the_second_time_compared_in_dynamics(piece):  # noqa: F811
     check_grounded(a, "Was the second time better?")
 
 
+def test_the_dynamics_compare_only_the_bars_both_passes_played(piece):  # noqa: F811
+    written, score_path, tmp = piece
+    played, shifts = splice(written, [(1, 9), (3, 7)], [1.0])
+    # The run-through is soft outside bars 3-6 and the drill plays bars 3-6 as loud as the run-through did: the
+    # whole passes differ by several dB, the bars both played do not.
+    run = played[:, 0] < shifts[1] + bar_time(3) - 0.1
+    outside = run & ((played[:, 0] < bar_time(3) - 0.1) | (played[:, 0] >= bar_time(7) - 0.1))
+    played[outside, 3] *= 0.3
+    soundfile.write(tmp / "soft-outside.wav", synth.render(played, SR), SR)
+    a = analyze(tmp / "soft-outside.wav", score_path, transcriber=hears(played))
+    first, drill = a.to_json()["score"]["passes"]
+    assert drill["level_db"] > first["level_db"] + 3  # the whole passes: the drill reads louder
+    shared = drill["shared_bars"]
+    assert (shared["first_bar"], shared["last_bar"]) == (3, 6) and first["shared_bars"] is None
+    assert abs(shared["level_db"] - shared["repeated_level_db"]) < 1.0
+    said = " ".join(answer_sentences(a, "Was the second time better?"))
+    assert "in bars 3–6, which both played" in said and "at the same level" in said, said
+    check_grounded(a, "Was the second time better?")
+
+
 class PassesCoach:
     """A coach (the Coach protocol) whose evidence is a session of two passes through a score of 6 bars."""
 

@@ -9,7 +9,7 @@ import soundfile
 from test_grounding import check_grounded  # tests/ is on sys.path under pytest's default import mode
 
 from llaqo.lite import synth
-from llaqo.lite.alignment import passes
+from llaqo.lite.alignment import align, passes, repeats
 from llaqo.lite.alignment.score import load_score
 from llaqo.lite.analysis import analyze
 from llaqo.lite.answers.answers import answer_sentences
@@ -78,6 +78,23 @@ def test_a_single_run_is_one_pass_as_before(piece):
     found = passes.find_passes(notes, load_score(score_path))
     assert len(found) == 1 and found[0].complete
     assert (found[0].first_bar, found[0].last_bar) == (1, 8)
+
+
+def test_a_start_in_the_middle_is_aligned_to_the_bars_it_plays(tmp_path):
+    """Bars 3-4 are written as bars 5-6 (a phrase stated twice) and the take starts at bar 5: aligned against the
+    whole score, the take's opening can sit on bars 3-4 as well, and bars 5-6 are then reported missed (13-24 of
+    them over seeds 0-3); the one pass found is aligned to bars 5-8 alone."""
+    written = synth.melody_notes(seed=0, n_beats=31, bpm=BPM, start_s=0.5)
+    at = written[:, 0] - 0.01
+    phrase = written[(at >= bar_time(5)) & (at < bar_time(7))].copy()
+    phrase[:, :2] -= bar_time(5) - bar_time(3)
+    written = np.concatenate([written[(at < bar_time(3)) | (at >= bar_time(5))], phrase])
+    written = written[np.argsort(written[:, 0], kind="stable")]
+    synth.write_score(written, tmp_path / "twice.mid", BPM)
+    played, _ = splice(written, [(5, 9)], [])
+    (found,) = passes.find_passes(played[np.argsort(played[:, 0], kind="stable")], load_score(tmp_path / "twice.mid"))
+    assert (found.first_bar, found.last_bar, found.complete) == (5, 8, False)
+    assert (len(found.alignment.missed), len(found.alignment.extra), found.alignment.wrong) == (0, 0, [])
 
 
 def test_a_restart_two_bars_back_is_two_passes_without_errors_or_ritardando(piece):
@@ -203,3 +220,65 @@ def test_without_a_score_a_stop_with_the_pedal_held_is_found_but_a_fermata_is_no
     fermata[~later, 1] = np.maximum(fermata[~later, 1], bar_time(5) + 2.4)
     soundfile.write(tmp / "noscore-fermata.wav", synth.render(fermata, SR), SR)
     assert len(analyze(tmp / "noscore-fermata.wav", transcriber=hears(fermata)).to_json()["passes"]) == 1
+
+
+def test_without_a_score_a_restart_after_a_short_pause_needs_less_exact_notes(piece):
+    """A hitch of 0.6 s (no stop) and bars 4-5 played again, a sixth of the notes heard an octave off (a hall's
+    echo): too inexact for a restart in time (repeats.TANDEM_COST), enough after a pause longer than every step of
+    the music replayed (repeats.PAUSED_COST)."""
+    written, _, _ = piece
+    played, shifts = splice(written, [(1, 5.5), (4, 9)], [0.6])
+    second = np.flatnonzero(played[:, 0] >= shifts[1] + bar_time(4) - 0.1)
+    played[second[::6], 2] += 12
+    first, again = repeats.heard_passes(played[np.argsort(played[:, 0], kind="stable")])
+    assert first.repeats_s is None and again.start_s == pytest.approx(bar_time(4) + shifts[1], abs=0.1)
+    assert again.repeats_s == pytest.approx((bar_time(4), bar_time(5.5)), abs=0.1)
+
+
+def test_without_a_score_a_drill_after_a_ringing_one_second_stop_is_found(piece):
+    """A run-through whose last notes ring through a pause of 1 s, then bars 3-6 again: no silence, but no new
+    note for a second and four intervals, and what follows repeats earlier playing."""
+    written, _, _ = piece
+    played, shifts = splice(written, [(1, 9), (3, 7)], [1.0])
+    before = played[:, 0] < shifts[1] + bar_time(3) - 0.1
+    played[before, 1] = np.maximum(played[before, 1], played[before, 1].max() + 1.0)
+    run, drill = repeats.heard_passes(played[np.argsort(played[:, 0], kind="stable")])
+    assert run.repeats_s is None and drill.start_s == pytest.approx(bar_time(3) + shifts[1], abs=0.1)
+    assert drill.repeats_s[0] == pytest.approx(bar_time(3), abs=0.3)
+
+
+def test_a_long_step_inside_a_restart_is_not_another_restart():
+    """Music of 30 onset groups whose groups 20-23 repeat 10-13, with a written long step into group 14; the
+    player went back from group 20 to group 10 with a hitch. Further into the replay, the same lag repeats again
+    (groups 14-23 against 24-33) and the written long step is a seam: that is the same restart going on."""
+    pitches = np.r_[np.arange(40, 60), np.arange(50, 54), np.arange(70, 76)]  # groups 20-23 = 10-13
+    step = np.full(30, 0.25)
+    step[14] = 0.5  # the step into group 14
+    played = np.r_[np.arange(20), np.arange(10, 30)]  # the music's groups as played
+    steps = np.r_[step[1:20], 0.8, step[11:30]]  # the hitch into the replay
+    start = np.r_[0.0, np.cumsum(steps)]
+    features = align._group_features(np.arange(len(played)), pitches[played])
+    assert repeats.restarts(features, start, 0, len(played)) == [(20, 10)]
+
+
+def test_without_a_score_a_silence_in_slow_music_then_a_drill_is_a_stop(piece):
+    """The piece at a third of its speed (onsets 0.75 s apart), stopped halfway through bar 8, then 1.65 s of silence
+    and bars 3-6 again, further back than a restart without a pause reaches: a silence shorter than four intervals
+    (repeats.STOP_IOIS) but over two (SILENT_IOIS), a stop since what follows repeats earlier playing."""
+    written, _, _ = piece
+    played, shifts = splice(written, [(1, 8.5), (3, 7)], [0.55])
+    played[:, :2] *= 3
+    run, drill = repeats.heard_passes(played[np.argsort(played[:, 0], kind="stable")])
+    assert run.repeats_s is None and drill.start_s == pytest.approx(3 * (bar_time(3) + shifts[1]), abs=0.1)
+    assert drill.repeats_s[0] == pytest.approx(3 * bar_time(3), abs=0.3)
+
+
+def test_without_a_score_a_restart_fewer_groups_back_than_the_opening_repeats(piece):
+    """A stop a few notes into bar 4 and a restart from the middle of bar 3: the seven onset groups replayed are fewer
+    than the opening looked for in the earlier playing (repeats.OPENING_GROUPS), which goes on into music not
+    played before; those groups replay the ones just before the stop."""
+    written, _, _ = piece
+    played, shifts = splice(written, [(1, 4.375), (3.5, 9)], [1.2])
+    first, again = repeats.heard_passes(played[np.argsort(played[:, 0], kind="stable")])
+    assert first.repeats_s is None and again.start_s == pytest.approx(bar_time(3.5) + shifts[1], abs=0.1)
+    assert again.repeats_s == pytest.approx((bar_time(3.5), bar_time(4.375)), abs=0.1)

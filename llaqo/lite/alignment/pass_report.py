@@ -20,6 +20,43 @@ from llaqo.lite.measures import dynamics
 
 
 @dataclass(frozen=True)
+class SharedBars:
+    """A pass against the earlier pass it repeats, over only the bars both played with notes in them, so "the
+    second time through bars 3-7 was louder" compares the same bars (not a drill against a whole run-through).
+    Levels are the bars' median note level and ranges dynamics.level_range of the bars', in dB on the take's scale.
+    """
+
+    first_bar: int
+    last_bar: int
+    level_db: float
+    range_db: float
+    repeated_level_db: float
+    repeated_range_db: float
+
+    def to_json(self) -> dict:
+        return {
+            "first_bar": self.first_bar,
+            "last_bar": self.last_bar,
+            "level_db": round(self.level_db, 1),
+            "range_db": round(self.range_db, 1),
+            "repeated_level_db": round(self.repeated_level_db, 1),
+            "repeated_range_db": round(self.repeated_range_db, 1),
+        }
+
+
+def shared_bars(now: np.ndarray, then: np.ndarray) -> SharedBars | None:
+    """Two passes' (n, 2) [bar, level dB] rows -> their dynamics over the bars both have (None when none)."""
+    common = np.intersect1d(now[:, 0], then[:, 0])
+    if len(common) == 0:
+        return None
+    a, b = (rows[np.isin(rows[:, 0], common), 1] for rows in (now, then))
+    return SharedBars(
+        int(common.min()), int(common.max()), float(np.median(a)), dynamics.level_range(a), float(np.median(b)),
+        dynamics.level_range(b),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class PassReport:
     """One pass as judged: where it ran in the recording and the score, and its own measurements."""
 
@@ -37,6 +74,10 @@ class PassReport:
     """The number of the latest earlier pass that played some of these bars, None for new music."""
     dynamics: dynamics.Dynamics
     """The pass's own dynamics: its bars' note levels (dB, on the take's scale) and their range."""
+    bar_levels: np.ndarray
+    """(n, 2) [bar number, level dB] of the pass's bars that hold notes (the rows of dynamics.segments)."""
+    shared: SharedBars | None
+    """Its dynamics against the pass it repeats over the bars both played; None for new music."""
 
     @property
     def label(self) -> str:
@@ -69,6 +110,7 @@ class PassReport:
             "range_db": round(self.dynamics.range_db, 1),
             "level_db": None if np.isnan(self.level_db) else round(self.level_db, 1),
             "bars": [{"bar": b.bar, "start_s": round(b.start_s, 3), "end_s": round(b.end_s, 3)} for b in r.bars],
+            "shared_bars": None if self.shared is None else self.shared.to_json(),
         }
 
 
@@ -101,10 +143,18 @@ def pass_bounds(notated: Score, p: Pass) -> np.ndarray:
     )
 
 
+def bar_levels(bounds: np.ndarray, dyn: dynamics.Dynamics) -> np.ndarray:
+    """(n + 1, 2) [bar, start s] bounds (pass_bounds) and the dynamics over them -> (S, 2) [bar, level dB] of the
+    bars that hold notes (each segment starts at its bar's bound)."""
+    at = np.abs(dyn.segments[:, :1] - bounds[None, :-1, 1]).argmin(axis=1)
+    return np.stack([bounds[at, 0], dyn.segments[:, 2]], axis=1).reshape(-1, 2)
+
+
 def judge_pass(
     number: int, p: Pass, notes: np.ndarray, notated: Score, curve: np.ndarray, levels: np.ndarray
-) -> tuple[tempo.Tempo, ScoreReport, dynamics.Dynamics]:
-    """One pass's tempo (its own notated beats), score report (its bars, its notes) and dynamics.
+) -> tuple[tempo.Tempo, ScoreReport, dynamics.Dynamics, np.ndarray]:
+    """One pass's tempo (its own notated beats), score report (its bars, its notes), dynamics and bar levels
+    (bar_levels).
 
     notes: (N, 4) the whole take; curve: the take's loudness curve; levels: (N,) note levels in dB
     """
@@ -118,7 +168,7 @@ def judge_pass(
     report = score_report.score_report(notes, notated, a, bounds, pass_tempo, dyn)
     events = [replace(e, pass_number=number) for e in (*report.wrong, *report.missed, *report.extra)]
     kinds = {k: [e for e in events if e.kind == k] for k in ("wrong", "missed", "extra")}
-    return pass_tempo, replace(report, **kinds), dyn
+    return pass_tempo, replace(report, **kinds), dyn, bar_levels(bounds, dyn)
 
 
 def judge_passes(
@@ -127,12 +177,13 @@ def judge_passes(
     """Every pass judged on its own, numbered from 1, each with the earlier pass it plays again."""
     out: list[PassReport] = []
     for k, p in enumerate(found, start=1):
-        pass_tempo, report, dyn = judge_pass(k, p, notes, notated, curve, levels)
-        earlier = [q.number for q in out if q.first_bar <= p.last_bar and p.first_bar <= q.last_bar]
+        pass_tempo, report, dyn, own = judge_pass(k, p, notes, notated, curve, levels)
+        earlier = [q for q in out if q.first_bar <= p.last_bar and p.first_bar <= q.last_bar]
+        shared = shared_bars(own, earlier[-1].bar_levels) if earlier else None
         out.append(
             PassReport(
                 k, p.start_s, p.end_s, p.first_bar, p.last_bar, p.complete, pass_tempo, report,
-                earlier[-1] if earlier else None, dyn,
+                earlier[-1].number if earlier else None, dyn, own, shared,
             )
         )  # fmt: skip
     return out

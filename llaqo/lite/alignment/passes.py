@@ -120,9 +120,19 @@ def find_passes(notes: np.ndarray, score: Score, envelopes: Envelopes | None = N
         return [_as_pass(np.arange(0), align.align(notes, score, envelopes), notes, score)]
     perf_group, path = score_path(notes, score)
     starts = pass_starts(path)
-    if len(starts) == 1:
-        return [_as_pass(np.arange(len(notes)), align.align(notes, score, envelopes), notes, score)]
     group_q = np.unique(score.onset_q)
+    if len(starts) == 1:
+        # One pass: align.align of the whole take against the bars it plays. A take from the first bar to the
+        # last is aligned to the whole score, as before passes; a start in the middle of the piece (or a stop
+        # before its end) is aligned to its own bars only, since align.align's path must cover every score group
+        # it is given and can pull a mid-piece start back onto earlier bars that sound alike.
+        first, last = (score.bar[np.isclose(score.onset_q, group_q[g])].min() for g in (path.min(), path.max()))
+        if first == score.bar.min() and last == score.bar.max():
+            return [_as_pass(np.arange(len(notes)), align.align(notes, score, envelopes), notes, score)]
+        written = np.flatnonzero((score.bar >= first) & (score.bar <= last))
+        part = align.align(notes, _slice(score, written), envelopes)
+        idx = np.arange(len(notes))
+        return [_as_pass(idx, _lift(part, idx, written, len(score.pitch)), notes, score)]
     found = []
     for a, b in zip(starts, np.r_[starts[1:], len(path)], strict=True):
         idx = np.flatnonzero((perf_group >= a) & (perf_group < b))

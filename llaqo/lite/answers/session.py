@@ -77,20 +77,22 @@ def comparison(c: Citer) -> str | None:
             f", with {c(f'score.passes[{k}].n_wrong')} wrong and {c(f'score.passes[{k}].n_missed')} missed notes "
             f"against {c(f'score.passes[{j}].n_wrong')} and {c(f'score.passes[{j}].n_missed')}"
         )
-    return first + _dynamics(c, k, j) + "."
+    return first + _dynamics(c, k) + "."
 
 
-def _dynamics(c: Citer, k: int, j: int) -> str:
-    """ "; its dynamics spanned 6.1 dB against 3.2 dB, 1.5 dB louder" for pass k against pass j ("" without levels)."""
-    now, then = (c.get(f"score.passes[{i}]") for i in (k, j))
-    if now.get("level_db") is None or then.get("level_db") is None:
+def _dynamics(c: Citer, k: int) -> str:
+    """ "; in bars 4–5, which both played, its dynamics spanned 6.1 dB against 3.2 dB, 1.5 dB louder": pass k
+    against the pass it repeats, over only the bars both played ("" when they share no bar with notes)."""
+    shared = f"score.passes[{k}].shared_bars"
+    if c.get(shared) is None:
         return ""
-    said = (
-        f"; its dynamics spanned {c(f'score.passes[{k}].range_db', '.1f')} dB against "
-        f"{c(f'score.passes[{j}].range_db', '.1f')} dB"
-    )
-    paths = [f"score.passes[{k}].level_db", f"score.passes[{j}].level_db"]
-    step = now["level_db"] - then["level_db"]
+    c.name(Place.of_bars(c.get(f"{shared}.first_bar"), c.get(f"{shared}.last_bar")))
+    first, last = c(f"{shared}.first_bar"), c(f"{shared}.last_bar")
+    where = f"bar {first}, which both played" if first == last else f"bars {first}–{last}, which both played"
+    said = f"; in {where}, its dynamics spanned {c(f'{shared}.range_db', '.1f')} dB against "
+    said += f"{c(f'{shared}.repeated_range_db', '.1f')} dB"
+    paths = [f"{shared}.level_db", f"{shared}.repeated_level_db"]
+    step = c.get(paths[0]) - c.get(paths[1])
     if abs(step) < LOUDER_DB:
         return said + ", at the same level"
     return said + f", {c.of('absdiff', paths, '.1f')} dB {'louder' if step > 0 else 'softer'}"
