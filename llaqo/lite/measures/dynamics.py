@@ -9,6 +9,7 @@ loud notes, and a few faint spurious notes barely move it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,8 +85,16 @@ def note_levels(env: Envelopes, notes: np.ndarray) -> np.ndarray:
     )
 
 
-def segment_levels(levels: np.ndarray, onsets: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """(N,) note levels in dB, (N,) onsets and (S+1,) segment boundaries in s -> (S', 3) [start, end, level dB].
+def power_mean(levels: np.ndarray) -> float:
+    """(n,) levels in dB -> their power mean in dB: as loud as the loud notes, barely moved by a few faint ones."""
+    return float(10 * np.log10(np.mean(10 ** (levels / 10))))
+
+
+def segment_levels(
+    levels: np.ndarray, onsets: np.ndarray, bounds: np.ndarray, average: Callable[[np.ndarray], float] = power_mean
+) -> np.ndarray:
+    """(N,) note levels in dB, (N,) onsets and (S+1,) segment boundaries in s -> (S', 3) [start, end, level dB],
+    a segment's level the `average` of its notes'.
 
     Segments without a note are left out.
     """
@@ -93,7 +102,7 @@ def segment_levels(levels: np.ndarray, onsets: np.ndarray, bounds: np.ndarray) -
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         inside = (onsets >= a) & (onsets < b)
         if inside.any():
-            rows.append((a, b, float(10 * np.log10(np.mean(10 ** (levels[inside] / 10))))))
+            rows.append((a, b, float(average(levels[inside]))))
     return np.array(rows, dtype=float).reshape(-1, 3)
 
 
@@ -137,12 +146,30 @@ def analyse_dynamics(
     onsets: np.ndarray,
     bounds: np.ndarray,
     segment_kind: str,
-    live: bool = False,
+    ungained: np.ndarray | None = None,
 ) -> Dynamics:
-    """Loudness curve, (N,) note levels and onsets, and segment boundaries (s) -> Dynamics (live: dynamics_label)."""
+    """Loudness curve, (N,) note levels and onsets, and segment boundaries (s) -> Dynamics.
+
+    ungained: for a take heard through a live room and a recorder's gain, (N,) the note levels with the estimated
+    gain taken out (hearing.gain); None for a dry take, whose label rests on `levels` alone."""
     segments = segment_levels(levels, onsets, bounds)
     seg_levels = segments[:, 2]
-    return Dynamics(curve, segments, level_range(seg_levels), dynamics_label(seg_levels, live), segment_kind)
+    label = dynamics_label(seg_levels, ungained is not None)
+    if ungained is not None:
+        label = trend_through_gain(ungained, onsets, bounds) or label
+    return Dynamics(curve, segments, level_range(seg_levels), label, segment_kind)
+
+
+def trend_through_gain(ungained: np.ndarray, onsets: np.ndarray, bounds: np.ndarray) -> str | None:
+    """(N,) note levels with a recorder's estimated gain taken out, (N,) onsets, (S+1,) bounds in s -> "crescendo"
+    or "decrescendo" when their segment levels read so by the dry take's rules, else None.
+
+    Only the trend is taken from them: a gain estimated where there was none (a hall: hearing.gain) widens the
+    spread, so flat, terraced and contrasting takes would read wider, but a steady rise stays a rise. A segment's
+    level is the median of its notes': the gain at a single onset is a rough estimate."""
+    levels = segment_levels(ungained, onsets, bounds, np.median)[:, 2]
+    label = dynamics_label(levels)
+    return label if label in ("crescendo", "decrescendo") else None
 
 
 def level_range(levels: np.ndarray) -> float:
