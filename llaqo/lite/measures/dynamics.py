@@ -33,6 +33,10 @@ TREND_R = 0.8
 LIVE_TREND_DB = 4.0
 STEP_DB = 4.0
 WIDE_DB = 13.0
+# The soft-to-loud range (level_range: 90th minus 10th percentile) from which a take reads wide-contrast before its
+# steps are counted. The everyday tuning half and perfbench dev: terraced takes span 7.3-10.9 dB, wide-contrast ones
+# 12.1-16.0 (dev's d03 Alberti 7.1-9.7, which its steps still tell); any value from 11 to 12 read the same there.
+WIDE_RANGE_DB = 11.5
 TERRACE_STEP_SHARE = 0.6  # terraced takes step at fewer than 60% of segment boundaries
 # A narrow spread is still terraced when the level steps between plateaus this often: a SoundFont whose samples
 # differ in brightness compresses a 35-velocity terrace to ~7 dB (bench/RESULTS.md, FluidR3 d04), while flat
@@ -128,6 +132,10 @@ def dynamics_label(levels: np.ndarray, live: bool = False) -> str:
         return "crescendo"
     if change <= -TREND_DB and r <= -TREND_R:
         return "decrescendo"
+    # A range this wide between the soft and the loud segments is contrast, however many of its changes are steps:
+    # a nocturne's swells and a waltz's accents, whose loud and soft bars come in runs, read as terraces before.
+    if level_range(levels) >= WIDE_RANGE_DB:
+        return "wide-contrast"
     steps = np.abs(np.diff(levels)) >= STEP_DB
     # Terraces are plateaus joined by a few steps; wide contrast changes level at most segment boundaries
     # (swells, subito changes, accents). The share of steps tells them apart whatever the instrument's
@@ -136,7 +144,10 @@ def dynamics_label(levels: np.ndarray, live: bool = False) -> str:
         return "terraced"
     if spread >= WIDE_DB or steps.mean() >= TERRACE_STEP_SHARE:
         return "wide-contrast"
-    # Neither trend, steps nor a wide range: the nearer of "flat" and "wide-contrast".
+    # Neither trend, segment-to-segment steps nor a wide range: plateaus that step gradually (over a segment
+    # boundary or two) are terraced, else the nearer of "flat" and "wide-contrast".
+    if plateau_steps(levels) >= MIN_PLATEAU_STEPS:
+        return "terraced"
     return "flat" if spread < (LITE.flat_db + WIDE_DB) / 2 else "wide-contrast"
 
 
