@@ -39,6 +39,7 @@ def test_a_decrescendo_through_an_automatic_gain_reads_through_it(falling, monke
     assert dynamics.dynamics_label(levels, live=True) == "flat"
     # ... and the levels with the estimated gain taken out hear it.
     assert result.dynamics.label == "decrescendo"
+    assert any("decrescendo was read with an estimate of that gain" in c for c in result.cautions)
     # Without the estimate (no gain change for a change in level) the label is the flat one again.
     monkeypatch.setattr(gain, "EXPONENT", 0.0)
     assert analyze(path, transcriber=heard_as(notes)).dynamics.label == "flat"
@@ -70,3 +71,7 @@ def test_a_dry_take_and_an_even_one_keep_their_levels(tmp_path):
     assert heard.ungained is not None
     bounds = np.arange(0.0, even[-1, 0] + 1.2, 1.2)
     assert dynamics.trend_through_gain(heard.ungained, heard.notes[:, 0], bounds) is None
+    # The answer says what the gain may have hidden; a dry take has nothing to say about it.
+    cautions = analyze(live, transcriber=heard_as(even)).cautions
+    assert any("may have been played larger than the flat dynamics" in c for c in cautions)
+    assert not any("automatic gain" in c for c in analyze(dry, transcriber=heard_as(even)).cautions)

@@ -374,13 +374,23 @@ def _score_report(
     )
 
 
+def _gain_caution(label: str) -> str:
+    """What a recorder's automatic gain leaves of the dynamics, for a live take read as `label`."""
+    evens = "a recorder's automatic gain evens out loudness (a phone's kept about 40% of each change in dB here)"
+    if label in ("crescendo", "decrescendo"):
+        return f"{evens}, so the {label} was read with an estimate of that gain taken out"
+    # measures.dynamics reads only the trend through the estimated gain: steps and contrasts stay as recorded.
+    return f"{evens}, so steps and contrasts may have been played larger than the {label} dynamics heard here"
+
+
 def _cautions(notes: np.ndarray, duration_s: float, dyn: dynamics.Dynamics, live: bool) -> list[str]:
     out = []
     if live:
         out.append(
             "the room's echo or the recorder's automatic gain carries the sound on, so note ends and pedal changes "
-            "are harder to hear, and loudness changes sound smaller than they were played"
+            "are harder to hear"
         )
+        out.append(_gain_caution(dyn.label))
     if len(notes) < FEW_NOTES:
         out.append(f"only {len(notes)} notes were detected, so the statistics are rough")
     if duration_s < SHORT_S:
