@@ -5,6 +5,9 @@ level is the peak of its own pitch's harmonic bands (spectral.Envelopes) just af
 so that texture (how many notes sound) and the resonance of earlier notes do not pass for
 dynamics. A segment's level is the power mean of its notes' levels: a bar sounds as loud as its
 loud notes, and a few faint spurious notes barely move it.
+
+In a live room a recorder's automatic gain may have evened the levels out; there the trend alone is also read from
+the levels with the estimated gain taken out (hearing.gain, trend_through_gain).
 """
 
 from __future__ import annotations
