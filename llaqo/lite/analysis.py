@@ -376,7 +376,7 @@ def _score_report(
 
 def _gain_caution(label: str) -> str:
     """What a recorder's automatic gain leaves of the dynamics, for a live take read as `label`."""
-    evens = "a recorder's automatic gain evens out loudness (a phone's kept about 40% of each change in dB in our tests)"
+    evens = "a recorder's automatic gain evens out loudness (a phone's kept about 40% of each change in dB in tests)"
     if label in ("crescendo", "decrescendo"):
         return f"{evens}, so the {label} was read with an estimate of that gain taken out"
     # measures.dynamics reads only the trend through the estimated gain: steps and contrasts stay as recorded.
