@@ -37,8 +37,9 @@ LIVE_TREND_DB = 4.0
 STEP_DB = 4.0
 WIDE_DB = 13.0
 # The soft-to-loud range (level_range: 90th minus 10th percentile) from which a take reads wide-contrast before its
-# steps are counted. The everyday tuning half and perfbench dev: terraced takes span 7.3-10.9 dB, wide-contrast ones
-# 12.1-16.0 (dev's d03 Alberti 7.1-9.7, which its steps still tell); any value from 11 to 12 read the same there.
+# steps are counted. The everyday tuning half and perfbench dev: terraced takes span 7.3-10.9 dB, the tuning half's
+# wide-contrast ones 12.1-16.0 (dev's d07 10.7-11.7 and d03 7.1-9.7, which their steps still tell); any value from
+# 11 to 12 read the same there.
 WIDE_RANGE_DB = 11.5
 TERRACE_STEP_SHARE = 0.6  # terraced takes step at fewer than 60% of segment boundaries
 # A narrow spread is still terraced when the level steps between plateaus this often: a SoundFont whose samples
