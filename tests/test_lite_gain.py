@@ -75,3 +75,18 @@ def test_a_dry_take_and_an_even_one_keep_their_levels(tmp_path):
     cautions = analyze(live, transcriber=heard_as(even)).cautions
     assert any("may have been played larger than the flat dynamics" in c for c in cautions)
     assert not any("automatic gain" in c for c in analyze(dry, transcriber=heard_as(even)).cautions)
+
+
+def test_the_first_attack_of_a_live_take_is_left_out_of_its_recorded_levels():
+    """In the silence before the music a recorder's gain is fully up, so the first chord comes in loud (~8 dB on the
+    everyday set's phone copies). A live take's recorded levels leave it out; a dry take keeps it, as played."""
+    onsets = np.arange(16) * 0.5
+    levels = np.full(16, 40.0) + np.tile([0.0, 0.4, -0.3, 0.2], 4)
+    levels[0] = 60.0
+    bounds = np.arange(0.0, 8.5, 2.0)
+    dry = dynamics.analyse_dynamics(np.zeros((1, 2)), levels, onsets, bounds, "bar")
+    assert dry.label != "flat"  # a loud first chord, as played in a dry room
+    ungained = np.full(16, 40.0)
+    live = dynamics.analyse_dynamics(np.zeros((1, 2)), levels, onsets, bounds, "bar", ungained)
+    assert live.label == "flat"
+    assert live.segments[0, 2] == pytest.approx(40.1, abs=0.2)
