@@ -219,6 +219,19 @@ def test_a_narrow_spread_that_steps_between_plateaus_is_terraced():
     assert dynamics.dynamics_label(minuet) == "flat"
 
 
+def test_a_wide_range_in_runs_is_contrast_and_gradual_plateaus_are_terraces():
+    """Bar levels measured on the everyday tuning half (bench/RESULTS.md). A waltz of wide contrast (velocities
+    42-109) whose loud and soft bars come in runs, so that fewer than 60% of its boundaries step: its soft-to-loud
+    range (16 dB) is contrast, not terraces. A nocturne's terraces (velocities 50, 77, 53) whose steps spread over
+    a bar boundary or two: no single step of 4 dB, but plateaus, so terraced, not flat."""
+    waltz = np.array([38.4, 38.0, 45.4, 44.6, 42.4, 35.8, 28.9, 30.3, 35.7, 34.8, 30.6, 41.1, 43.2, 41.8, 29.6, 31.9,
+                      32.6, 27.7, 27.7])  # fmt: skip
+    nocturne = np.array([38.2, 36.8, 35.7, 37.0, 39.2, 37.7, 44.8, 45.3, 44.6, 45.4, 43.8, 39.8, 39.5, 39.7, 39.0])
+    assert dynamics.level_range(waltz) >= dynamics.WIDE_RANGE_DB
+    assert dynamics.dynamics_label(waltz) == "wide-contrast"
+    assert dynamics.dynamics_label(nocturne) == "terraced"
+
+
 def test_notes_in_the_noise_floor_are_not_playing(tmp_path):
     """Notes 80 dB below the music (a render's or a room's near-silent tail) are not playing: the analysis
     keeps only notes within reach of the take's loud notes."""

@@ -21,7 +21,7 @@ import torchaudio
 from llaqo.audio import AudioError, Recording, load_audio
 from llaqo.lite.alignment import align, pass_report, passes, repeats, score, score_report
 from llaqo.lite.alignment.score_report import ScoreReport
-from llaqo.lite.hearing import metre, spectral, tempo, transcribe, voices
+from llaqo.lite.hearing import gain, metre, spectral, tempo, transcribe, voices
 from llaqo.lite.hearing import room as rooms
 from llaqo.lite.measures import articulation, balance, bars, chords, dynamics, pedal, runs
 from llaqo.lite.measures import key as keys
@@ -50,7 +50,8 @@ class Heard:
     """What the ear gives, before any grid. wave: (samples,) mono float32 at ANALYSIS_RATE; notes: (N, 4)
     [onset_s, offset_s, pitch, velocity] of the audible notes; levels: (N,) attack levels in dB; curve: (T, 2)
     [time_s, dBFS]; pedal: (P, 2) [down_s, up_s] of the transcribed sustain pedal; room: how fast and how far its
-    sound can fall (rooms.hear_room), which tells a phone in a live room."""
+    sound can fall (rooms.hear_room), which tells a phone in a live room; ungained: (N,) in a live room, the attack
+    levels with a recorder's estimated gain taken out (hearing.gain), else None."""
 
     name: str
     duration_s: float
@@ -63,6 +64,7 @@ class Heard:
     curve: np.ndarray
     pedal: np.ndarray
     room: rooms.Room
+    ungained: np.ndarray | None
 
     @property
     def live(self) -> bool:
@@ -229,9 +231,11 @@ def hear(
     notes, levels = notes[audible], levels[audible]
     if len(notes) < MIN_NOTES:
         raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
+    room = rooms.hear_room(wave, ANALYSIS_RATE)
+    ungained = gain.ungained_levels(wave, ANALYSIS_RATE, notes[:, 0], levels) if room.live else None
     return Heard(
         name, recording.duration_s, recording.sample_rate, recording.channels, wave, notes, levels, envelopes,
-        curve, result.pedal, rooms.hear_room(wave, ANALYSIS_RATE),
+        curve, result.pedal, room, ungained,
     )  # fmt: skip
 
 
@@ -309,8 +313,9 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
     """Every measurement, each once, over the time grid -> the Analysis."""
     notes, levels, envelopes, music = heard.notes, heard.levels, heard.envelopes, reading.belongs
     tempo_result = tempo.tempo_from_beats(timeline.beats, reading.nominal_bpm, reading.source)
+    ungained = None if heard.ungained is None else heard.ungained[music]
     dyn = dynamics.analyse_dynamics(
-        heard.curve, levels[music], notes[music, 0], timeline.bounds, timeline.kind, heard.live
+        heard.curve, levels[music], notes[music, 0], timeline.bounds, timeline.kind, ungained
     )
     report = None if reading.aligned is None else _score_report(heard, timeline, reading, tempo_result, dyn)
     confident = reading.metre is not None and reading.metre.confident
@@ -369,13 +374,23 @@ def _score_report(
     )
 
 
+def _gain_caution(label: str) -> str:
+    """What a recorder's automatic gain leaves of the dynamics, for a live take read as `label`."""
+    evens = "a recorder's automatic gain evens out loudness (a phone's kept about 40% of each change in dB in tests)"
+    if label in ("crescendo", "decrescendo"):
+        return f"{evens}, so the {label} was read with an estimate of that gain taken out"
+    # measures.dynamics reads only the trend through the estimated gain: steps and contrasts stay as recorded.
+    return f"{evens}, so steps and contrasts may have been played larger than the {label} dynamics heard here"
+
+
 def _cautions(notes: np.ndarray, duration_s: float, dyn: dynamics.Dynamics, live: bool) -> list[str]:
     out = []
     if live:
         out.append(
             "the room's echo or the recorder's automatic gain carries the sound on, so note ends and pedal changes "
-            "are harder to hear, and loudness changes sound smaller than they were played"
+            "are harder to hear"
         )
+        out.append(_gain_caution(dyn.label))
     if len(notes) < FEW_NOTES:
         out.append(f"only {len(notes)} notes were detected, so the statistics are rough")
     if duration_s < SHORT_S:

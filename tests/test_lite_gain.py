@@ -1,0 +1,92 @@
+"""A recorder's automatic gain, estimated from the take (hearing.gain): a phone in a live room keeps only part of a
+played change in loudness, and the dynamics label reads the trend through the estimated gain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile
+
+from llaqo.lite import synth
+from llaqo.lite.analysis import analyze, hear
+from llaqo.lite.hearing import gain
+from llaqo.lite.hearing.transcribe import Transcription
+from llaqo.lite.measures import dynamics
+
+SR = 22050
+
+
+def heard_as(notes: np.ndarray):
+    """A transcriber that hears `notes`, as Transkun would."""
+    return lambda wave, progress=None: Transcription(np.array(notes, dtype=float), np.zeros((0, 2)), np.zeros((0, 2)))
+
+
+@pytest.fixture(scope="module")
+def falling(tmp_path_factory):
+    """Velocities 110 -> 60 every 0.3 s, played in a live room through a phone's automatic gain (synth.in_a_room)."""
+    notes = synth.scale_notes(200.0, n=32)
+    notes[:, 3] = np.linspace(110, 60, len(notes))
+    path = tmp_path_factory.mktemp("gain") / "falling.wav"
+    soundfile.write(path, synth.in_a_room(synth.render_struck(notes, SR), SR, 1.0), SR)
+    return path, notes
+
+
+def test_a_decrescendo_through_an_automatic_gain_reads_through_it(falling, monkeypatch):
+    path, notes = falling
+    result = analyze(path, transcriber=heard_as(notes))
+    levels = result.dynamics.segments[:, 2]
+    # What the gain left of the played fall: even the live room's smaller trend threshold misses it ...
+    assert dynamics.dynamics_label(levels, live=True) == "flat"
+    # ... and the levels with the estimated gain taken out hear it.
+    assert result.dynamics.label == "decrescendo"
+    assert any("decrescendo was read with an estimate of that gain" in c for c in result.cautions)
+    # Without the estimate (no gain change for a change in level) the label is the flat one again.
+    monkeypatch.setattr(gain, "EXPONENT", 0.0)
+    assert analyze(path, transcriber=heard_as(notes)).dynamics.label == "flat"
+
+
+def test_the_gain_follows_the_level_and_is_bounded():
+    """A level step of 12 dB turns the estimated gain down by EXPONENT x 12 dB once both smoothings have settled;
+    in silence the gain stops RANGE_DB under the loud level instead of rising without bound."""
+    t = np.arange(2 * SR) / SR
+    tone = np.sin(2 * np.pi * 440 * t)
+    step = np.where(t < 1.0, 10 ** (-12 / 20), 1.0) * tone
+    g = gain.gain_db(step, SR)
+    assert g[int(0.9 * SR)] - g[-1] == pytest.approx(gain.EXPONENT * 12, abs=0.5)
+    quiet = np.where(t < 1.0, 1e-4, 1.0) * tone  # 80 dB down, then loud
+    g = gain.gain_db(quiet, SR)
+    assert g[int(0.9 * SR)] - g[-1] == pytest.approx(gain.EXPONENT * gain.RANGE_DB, abs=0.5)
+
+
+def test_a_dry_take_and_an_even_one_keep_their_levels(tmp_path):
+    """A dry take has no gain estimate (its label rests on its levels), and an even take through the gain has no
+    trend to read."""
+    even = synth.scale_notes(200.0, n=32)
+    dry = tmp_path / "dry.wav"
+    soundfile.write(dry, synth.render_struck(even, SR), SR)
+    assert hear(dry, transcriber=heard_as(even)).ungained is None
+    live = tmp_path / "live.wav"
+    soundfile.write(live, synth.in_a_room(synth.render_struck(even, SR), SR, 1.0), SR)
+    heard = hear(live, transcriber=heard_as(even))
+    assert heard.ungained is not None
+    bounds = np.arange(0.0, even[-1, 0] + 1.2, 1.2)
+    assert dynamics.trend_through_gain(heard.ungained, heard.notes[:, 0], bounds) is None
+    # The answer says what the gain may have hidden; a dry take has nothing to say about it.
+    cautions = analyze(live, transcriber=heard_as(even)).cautions
+    assert any("may have been played larger than the flat dynamics" in c for c in cautions)
+    assert not any("automatic gain" in c for c in analyze(dry, transcriber=heard_as(even)).cautions)
+
+
+def test_the_first_attack_of_a_live_take_is_left_out_of_its_recorded_levels():
+    """In the silence before the music a recorder's gain is fully up, so the first chord comes in loud (~8 dB on the
+    everyday set's phone copies). A live take's recorded levels leave it out; a dry take keeps it, as played."""
+    onsets = np.arange(16) * 0.5
+    levels = np.full(16, 40.0) + np.tile([0.0, 0.4, -0.3, 0.2], 4)
+    levels[0] = 60.0
+    bounds = np.arange(0.0, 8.5, 2.0)
+    dry = dynamics.analyse_dynamics(np.zeros((1, 2)), levels, onsets, bounds, "bar")
+    assert dry.label != "flat"  # a loud first chord, as played in a dry room
+    ungained = np.full(16, 40.0)
+    live = dynamics.analyse_dynamics(np.zeros((1, 2)), levels, onsets, bounds, "bar", ungained)
+    assert live.label == "flat"
+    assert live.segments[0, 2] == pytest.approx(40.1, abs=0.2)
