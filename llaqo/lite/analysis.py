@@ -333,6 +333,7 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
             reading.harmony,
             reading.pedal_share,
             heard.pedal,
+            heard.live,
         ),
         balance=balance.analyse_balance(levels, notes[:, 0], reading.voices, timeline.bounds),
         chords=chords.analyse_chords(notes, reading.voices),

@@ -5,11 +5,18 @@ A key release is found where the damper stops the string: the note's harmonic-ba
 Under a held sustain pedal no damper falls, so a key released there is timed by the transcriber's note
 end instead, which marks the key's release (Transkun models the keys and the pedal apart, as MIDI does).
 
-In a live room (hearing.room: its sound falls neither fast nor far) Transkun's note ends are no key releases (on
-the everyday set's phone copies its legato chorale notes end at 0.42 of their written length, and it hears pedal
-presses in pedal-free chorales), so a note released under a transcribed press, whose damper cannot be heard, is
-left out rather than timed by them. (Asking a damper fall to stay down as well, against an automatic gain's dips,
-read the hall rendering's staccato and mixed takes as legato or mixed: bench/RESULTS.md.)
+A note too short for its damper to be timed (no fall window fits between the envelope's peak, searched ATTACK_S
+after the onset, and the horizon: sixteenths at 144 BPM) is timed by the transcriber's note end in any room: its
+envelope could only ever read it held.
+
+In a live room (hearing.room: its sound falls neither fast nor far) neither sign is a key release alone. A
+recorder's automatic gain dips after each attack, which fakes damper falls, and Transkun ends the room's held notes
+early (on the everyday set's phone copies its legato chorale notes end at 0.42 of their written length) and hears
+pedal presses in pedal-free chorales. The two err on different notes (bench/RESULTS.md), so there a note counts as
+released at the later of its damper fall and its transcribed end: both must show an early release. A note released
+under a transcribed press, whose damper cannot be heard, is left out rather than timed by its end alone. (Asking a
+damper fall to stay down as well, against the gain's dips, read the hall rendering's staccato and mixed takes as
+legato or mixed: bench/RESULTS.md.)
 
 The written duration comes from the score (converted to seconds with the performed tempo) when
 one is given, and otherwise is the time to the next onset in the same register, the part of the
@@ -93,6 +100,12 @@ def release_time(
     return (peak + hits[0]) / fr - onset if len(hits) else end_s - onset
 
 
+def damper_blind(written_s: np.ndarray) -> np.ndarray:
+    """(M,) written durations in s -> (M,) bool: too short for release_time to find a fall in (no DROP_WINDOW_S
+    window fits between the latest envelope peak, ATTACK_S after the onset, and the HORIZON)."""
+    return HORIZON * written_s < ATTACK_S + DROP_WINDOW_S
+
+
 def release_ratios(
     env: Envelopes, notes: np.ndarray, written_s: np.ndarray, pedal: np.ndarray | None = None, live: bool = False
 ) -> np.ndarray:
@@ -100,8 +113,9 @@ def release_ratios(
 
     pedal: (P, 2) transcribed sustain presses [down_s, up_s]. A key released while the pedal is down lets no
     damper fall, so its release cannot be heard; such a note is timed by its transcribed end instead, which is
-    the key's release (the transcriber models the keys and the pedal apart, as MIDI does). live: the room is live
-    (hearing.room): notes released under a press are left out (see above).
+    the key's release (the transcriber models the keys and the pedal apart, as MIDI does); so is a note too short
+    for its damper to be timed (damper_blind). live: the room is live (hearing.room): notes released under a press
+    are left out, and the others are timed by the later of their damper fall and their transcribed end (see above).
     """
     rows = np.flatnonzero(np.isfinite(written_s) & (written_s > 0))
     pedal = np.zeros((0, 2)) if pedal is None else np.asarray(pedal, dtype=float).reshape(-1, 2)
@@ -109,13 +123,18 @@ def release_ratios(
     under = ((pedal[None, :, 0] <= key_up[:, None]) & (key_up[:, None] <= pedal[None, :, 1])).any(axis=1)
     if live:
         rows, under = rows[~under], under[~under]
-    return np.array(
+    written = written_s[rows]
+    ended = (notes[rows, 1] - notes[rows, 0]) / written
+    timed = under | damper_blind(written)
+    damped = np.array(
         [
-            (notes[i, 1] - notes[i, 0] if pedalled else release_time(env, notes, i, HORIZON * written_s[i]))
-            / written_s[i]
-            for i, pedalled in zip(rows, under, strict=True)
+            np.nan if t else release_time(env, notes, i, HORIZON * w) / w
+            for i, w, t in zip(rows, written, timed, strict=True)
         ]
-    )
+    ).reshape(-1)
+    if live:
+        return np.where(timed, ended, np.maximum(damped, ended))
+    return np.where(timed, ended, damped)
 
 
 def articulation_label(ratios: np.ndarray) -> str:
