@@ -43,11 +43,12 @@ def test_notes_too_short_for_a_damper_fall_are_timed_by_their_ends():
         assert articulation_label(ratios) == "staccato"
 
 
-def test_in_a_live_room_a_note_is_detached_only_when_its_damper_and_its_end_agree():
-    """Through a phone the automatic gain dips after an attack (the band falls for 50 ms and comes back),
-    which looks like a damper, and in the room Transkun ends held notes early (at 0.42 of their length): on different
-    notes. A dry room takes the dips for releases; a live one counts a note released at the later of the two signs,
-    so the legato line stays legato, and notes both signs end early still read detached."""
+def test_in_a_live_room_an_early_end_counts_where_the_damper_falls_there():
+    """Through a phone the automatic gain dips after an attack (the band falls for 50 ms and comes back), which looks
+    like a damper, and in the room Transkun ends held notes early (at 0.42 of their length): on different notes. A
+    dry room takes the dips for releases. A live one times the notes by Transkun's ends and takes an early end only
+    where the band falls near it: the legato line stays legato, and notes whose sound stops at their early ends
+    still read detached."""
     dipped = [(0.0, 0.15), (0.3, 0.5)]  # sounds to its written end, with a dip
     held = [(0.0, 0.5)]
     legato = take(0.5, [dipped, held] * 6, [0.5, 0.21] * 6)
