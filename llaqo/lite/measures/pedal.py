@@ -148,6 +148,12 @@ def presses_at_changes(events: np.ndarray, changes: np.ndarray) -> tuple[np.ndar
     return events, changes[through.any(axis=0)], changes[released.any(axis=0) & ~through.any(axis=0)]
 
 
+def presses_believed(sustained_share: float, live: bool) -> bool:
+    """Whether Transkun's presses count: in a dry room always, in a live one when LIVE_SUSTAINED_SHARE of the
+    audible notes ring past their written end (Pedal.sustained_share)."""
+    return not live or sustained_share >= LIVE_SUSTAINED_SHARE
+
+
 def analyse_pedal(
     notes: np.ndarray,
     damped: np.ndarray,
@@ -164,7 +170,7 @@ def analyse_pedal(
     known = np.isfinite(written_end)
     audible = known & ~masked_ends(notes, damped, written_end)
     sustained = float((damped[audible] > written_end[audible] + SUSTAIN_S).mean()) if audible.any() else 0.0
-    if live and sustained < LIVE_SUSTAINED_SHARE:
+    if not presses_believed(sustained, live):
         events = np.zeros((0, 2))
     changes, blurred = [], []
     for k in range(1, len(harmony.classes)):
