@@ -16,9 +16,10 @@ is timed by Transkun's note end, its trained key release, checked against the da
 SHORT_RATIO) counts only when the note's band falls DROP_DB near it, within the spectral frames' reach (they span
 ~0.19 s) and Transkun's own error (tens of ms); an early end that no fall confirms is the room's doing (Transkun ends
 the room's held notes early: legato chorale notes at 0.42 of their written length), and the note counts as held its
-written length. A note released under a transcribed press, whose damper cannot be heard, is left out: Transkun also
-hears presses nobody made there. (Asking a damper fall to stay down as well, against the gain's dips, read the hall
-rendering's staccato and mixed takes as legato or mixed: bench/RESULTS.md.)
+written length. A note released under a transcribed press, whose damper cannot be heard, is left out; the caller
+passes only the presses the pedal measure believes (pedal.presses_believed: Transkun hears presses nobody made
+there). (Asking a damper fall to stay down as well, against the gain's dips, read the hall rendering's staccato
+and mixed takes as legato or mixed: bench/RESULTS.md.)
 
 The written duration comes from the score (converted to seconds with the performed tempo) when
 one is given, and otherwise is the time to the next onset in the same register, the part of the
