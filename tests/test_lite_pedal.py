@@ -71,3 +71,17 @@ def test_releases_at_a_few_of_many_changes_are_not_yet_a_pedal():
     assert analyse_pedal(many, ends, ends, harmony, 0.08, RELEASED[1:3]).label == "none"
     assert label(0.0, RELEASED[1:3]) == "none"
     assert label(0.0, RELEASED) == "clean"  # lifted at each of the three changes
+
+
+def test_in_a_live_room_presses_count_only_when_the_strings_ring_on():
+    """Through a phone in a room Transkun hears presses nobody made, lifted at the changes (the everyday set's
+    pedal-free chorales). There they count only when some notes ring past their written end: chords damped at
+    their written end under presses lifted at every change are no pedal in the room, clean in a dry one; with a
+    third of the notes ringing on the presses count again (the ringing alone is under this test's share)."""
+    notes, damped, written_end, harmony = bars(0.0)
+    assert analyse_pedal(notes, damped, written_end, harmony, 0.5, RELEASED).label == "clean"
+    live = analyse_pedal(notes, damped, written_end, harmony, 0.5, RELEASED, live=True)
+    assert live.label == "none" and len(live.events) == 0
+    ringing = damped.copy()
+    ringing[::3] += 0.5  # one note of each chord rings on
+    assert analyse_pedal(notes, ringing, written_end, harmony, 0.5, RELEASED, live=True).label == "clean"

@@ -319,6 +319,18 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
     )
     report = None if reading.aligned is None else _score_report(heard, timeline, reading, tempo_result, dyn)
     confident = reading.metre is not None and reading.metre.confident
+    pedalling = pedal.analyse_pedal(
+        notes,
+        pedal.damped_times(envelopes, notes),
+        notes[:, 0] + reading.written,
+        reading.harmony,
+        reading.pedal_share,
+        heard.pedal,
+        heard.live,
+    )
+    # A note released under a press is timed by its transcribed end, or in a live room left out: only under the
+    # presses the pedal measure believes (in a live room Transkun hears presses nobody made).
+    presses = heard.pedal if pedal.presses_believed(pedalling.sustained_share, heard.live) else np.zeros((0, 2))
     return Analysis(
         name=heard.name,
         duration_s=heard.duration_s,
@@ -329,16 +341,9 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
         timing_jitter_ms=reading.jitter_ms,
         dynamics=dyn,
         articulation=articulation.analyse_articulation(
-            articulation.release_ratios(envelopes, notes, reading.written, heard.pedal, heard.live)
+            articulation.release_ratios(envelopes, notes, reading.written, presses, heard.live)
         ),
-        pedal=pedal.analyse_pedal(
-            notes,
-            pedal.damped_times(envelopes, notes),
-            notes[:, 0] + reading.written,
-            reading.harmony,
-            reading.pedal_share,
-            heard.pedal,
-        ),
+        pedal=pedalling,
         balance=balance.analyse_balance(levels, notes[:, 0], reading.voices, timeline.bounds),
         chords=chords.analyse_chords(notes, reading.voices),
         runs=runs.analyse_runs(notes[:, 0], reading.voices.group),

@@ -5,11 +5,21 @@ A key release is found where the damper stops the string: the note's harmonic-ba
 Under a held sustain pedal no damper falls, so a key released there is timed by the transcriber's note
 end instead, which marks the key's release (Transkun models the keys and the pedal apart, as MIDI does).
 
-In a live room (hearing.room: its sound falls neither fast nor far) Transkun's note ends are no key releases (on
-the everyday set's phone copies its legato chorale notes end at 0.42 of their written length, and it hears pedal
-presses in pedal-free chorales), so a note released under a transcribed press, whose damper cannot be heard, is
-left out rather than timed by them. (Asking a damper fall to stay down as well, against an automatic gain's dips,
-read the hall rendering's staccato and mixed takes as legato or mixed: bench/RESULTS.md.)
+A note too short for its damper to be timed (no fall window fits between the envelope's peak, searched ATTACK_S
+after the onset, and the horizon: sixteenths at 144 BPM) is timed by the transcriber's note end in any room: its
+envelope could only ever read it held.
+
+In a live room (hearing.room: its sound falls neither fast nor far) the damper's first fall is no release: a
+recorder's automatic gain dips after each attack, and the reverberation fills a detached note's fall (on the
+everyday set's phone copies the damper missed most of the staccato notes that Transkun ended early). There a note
+is timed by Transkun's note end, its trained key release, checked against the damper: an early end (under
+SHORT_RATIO) counts only when the note's band falls DROP_DB near it, within the spectral frames' reach (they span
+~0.19 s) and Transkun's own error (tens of ms); an early end that no fall confirms is the room's doing (Transkun ends
+the room's held notes early: legato chorale notes at 0.42 of their written length), and the note counts as held its
+written length. A note released under a transcribed press, whose damper cannot be heard, is left out; the caller
+passes only the presses the pedal measure believes (pedal.presses_believed: Transkun hears presses nobody made
+there). (Asking a damper fall to stay down as well, against the gain's dips, read the hall rendering's staccato
+and mixed takes as legato or mixed: bench/RESULTS.md.)
 
 The written duration comes from the score (converted to seconds with the performed tempo) when
 one is given, and otherwise is the time to the next onset in the same register, the part of the
@@ -33,6 +43,10 @@ DROP_DB = 6.0  # a damper stops a string: >= 6 dB down within 70 ms (~86 dB/s, n
 DROP_WINDOW_S = 0.07  # short, to time the release closely; all three harmonics, so one masked band does not hide it
 ATTACK_S = 0.09  # the envelope peak is searched this long after the onset
 HORIZON = 1.3  # look for the release up to 1.3 written durations after the onset
+# In a live room an early transcribed end is confirmed by a damper fall starting this near it: the spectral frames
+# (186 ms) spread a release over +-93 ms, and Transkun's ends lie 40-90 ms from the key releases (README).
+CONFIRM_BEFORE_S = 0.1
+CONFIRM_AFTER_S = 0.15
 
 
 @dataclass(frozen=True)
@@ -84,13 +98,37 @@ def release_time(
     end_s = min(onset + horizon_s, same[0] if len(same) else np.inf)
     curve = env.of(int(pitch), fundamental)
     fr = env.frame_rate
-    start, stop, w = int(onset * fr), min(int(end_s * fr), len(curve) - 1), max(int(window_s * fr), 1)
-    peak = start + int(np.argmax(curve[start : start + max(int(ATTACK_S * fr), 1)]))
+    stop, w = min(int(end_s * fr), len(curve) - 1), max(int(window_s * fr), 1)
+    peak = peak_frame(curve, onset, fr)
     if stop - w <= peak:
         return end_s - onset
     drops = curve[peak : stop - w] - curve[peak + w : stop]
     hits = np.flatnonzero(drops >= drop_db)
     return (peak + hits[0]) / fr - onset if len(hits) else end_s - onset
+
+
+def peak_frame(curve: np.ndarray, onset_s: float, frame_rate: float) -> int:
+    """(T,) band envelope in dB -> the frame of its peak within ATTACK_S after onset_s: falls are searched from
+    there (before it the band is still rising with the attack)."""
+    start = int(onset_s * frame_rate)
+    return start + int(np.argmax(curve[start : start + max(int(ATTACK_S * frame_rate), 1)]))
+
+
+def damper_blind(written_s: np.ndarray) -> np.ndarray:
+    """(M,) written durations in s -> (M,) bool: too short for release_time to find a fall in (no DROP_WINDOW_S
+    window fits between the latest envelope peak, ATTACK_S after the onset, and the HORIZON)."""
+    return HORIZON * written_s < ATTACK_S + DROP_WINDOW_S
+
+
+def falls_near(env: Envelopes, notes: np.ndarray, i: int, at_s: float) -> bool:
+    """Whether note i's band falls DROP_DB within DROP_WINDOW_S in a fall starting from CONFIRM_BEFORE_S before
+    at_s (s), but not before the band's peak, to CONFIRM_AFTER_S after it."""
+    curve = env.of(int(notes[i, 2]))
+    fr = env.frame_rate
+    w = max(int(DROP_WINDOW_S * fr), 1)
+    lo = max(int((at_s - CONFIRM_BEFORE_S) * fr), peak_frame(curve, notes[i, 0], fr))
+    hi = min(int((at_s + CONFIRM_AFTER_S) * fr), len(curve) - w)
+    return hi > lo and bool((curve[lo:hi] - curve[lo + w : hi + w] >= DROP_DB).any())
 
 
 def release_ratios(
@@ -100,8 +138,10 @@ def release_ratios(
 
     pedal: (P, 2) transcribed sustain presses [down_s, up_s]. A key released while the pedal is down lets no
     damper fall, so its release cannot be heard; such a note is timed by its transcribed end instead, which is
-    the key's release (the transcriber models the keys and the pedal apart, as MIDI does). live: the room is live
-    (hearing.room): notes released under a press are left out (see above).
+    the key's release (the transcriber models the keys and the pedal apart, as MIDI does); so is a note too short
+    for its damper to be timed (damper_blind). live: the room is live (hearing.room): notes released under a press
+    are left out, and the others are timed by their transcribed ends, an early one only where a damper fall confirms
+    it (see above).
     """
     rows = np.flatnonzero(np.isfinite(written_s) & (written_s > 0))
     pedal = np.zeros((0, 2)) if pedal is None else np.asarray(pedal, dtype=float).reshape(-1, 2)
@@ -109,13 +149,22 @@ def release_ratios(
     under = ((pedal[None, :, 0] <= key_up[:, None]) & (key_up[:, None] <= pedal[None, :, 1])).any(axis=1)
     if live:
         rows, under = rows[~under], under[~under]
-    return np.array(
-        [
-            (notes[i, 1] - notes[i, 0] if pedalled else release_time(env, notes, i, HORIZON * written_s[i]))
-            / written_s[i]
-            for i, pedalled in zip(rows, under, strict=True)
+    written = written_s[rows]
+    ended = (notes[rows, 1] - notes[rows, 0]) / written
+    timed = under | damper_blind(written)
+    if live:
+        unconfirmed = [
+            k
+            for k in np.flatnonzero(~timed & (ended < SHORT_RATIO))
+            if not falls_near(env, notes, rows[k], notes[rows[k], 1])
         ]
-    )
+        ended[unconfirmed] = 1.0
+        return ended
+    damped = [
+        np.nan if t else release_time(env, notes, i, HORIZON * w) / w
+        for i, w, t in zip(rows, written, timed, strict=True)
+    ]
+    return np.where(timed, ended, np.array(damped).reshape(-1))
 
 
 def articulation_label(ratios: np.ndarray) -> str:
