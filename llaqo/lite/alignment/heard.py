@@ -73,3 +73,21 @@ def struck(
 # them), those that rose more peaked 19 dB or more under it (a louder neighbour's leakage).
 STRIKE_DB = 25.0
 STRIKE_UNDER_DB = 12.0
+
+
+# A string struck, even softly, rings on: its band stays within a few dB of its peak for the next few hundred ms
+# (the added notes of the deviation benchmark's tuning half, rendered and phone copies: 0.9-5.2 dB down at
+# 0.15-0.3 s). A phone in a room splits a loud note's onset into a burst of short "notes" at other pitches (the
+# AGC, the codec), whose bands fall 9.5-18 dB in that time (the everyday tuning half's phone copies and the
+# benchmark's: 5 of its 7 false added notes).
+RING_S = (0.15, 0.3)
+RING_DROP_DB = 8.0
+
+
+def rings(env: Envelopes, pitch: int, time_s: float) -> bool:
+    """True when the band of `pitch` struck at time_s is still within RING_DROP_DB of its attack peak, by its
+    median over RING_S after the onset."""
+    band = env.of(pitch, fundamental=True)
+    lo = int(np.clip(round((time_s + RING_S[0]) * env.frame_rate), 0, len(band) - 1))
+    hi = int(np.clip(round((time_s + RING_S[1]) * env.frame_rate), lo + 1, len(band)))
+    return band_peak(env, pitch, time_s) - float(np.median(band[lo:hi])) <= RING_DROP_DB
