@@ -20,7 +20,6 @@ GROUP_GAP_S = 0.035  # performed onsets closer than this form one chord (hand as
 MATCH_WINDOW_S = 0.12  # a played note pairs with a notated one within this of the warped time
 SUBSTITUTE_SEMITONES = 4  # a wrong note is within a third of the notated pitch; further is missed + extra
 GHOST_INTERVALS = (12, 19, 24, 28)  # overtones (octave, 12th, 2 octaves, 17th) the transcriber can mistake for notes
-BURST_S = 0.06  # a transcribed note this short may be an onset's burst (the notes added on purpose: 0.04-1.1 s)
 OUTSIDE_MARGIN_S = 0.5  # played notes this far outside the performed section are not "extra"
 STRAY_REACH_Q = 2.0  # an anchor is checked against the anchors within two quarters of it
 STRAY_NEIGHBOURS = 4
@@ -196,7 +195,6 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
         for i in unmatched_perf
         if span[0] <= onsets[i] <= span[1]
         and not _echoes_score(i, notes, score.pitch, expected, expected_end, envelopes)
-        and not _burst(i, notes, envelopes)
     ]
     pairs = np.array([(s, p) for s, p in enumerate(matched) if p >= 0], dtype=int).reshape(-1, 2)
     return Alignment(
@@ -359,14 +357,6 @@ def _echoes_score(
         return True
     struck_with = np.abs(start[sounding] - note[0]) <= GROUP_GAP_S
     return bool((echoed & (intervals != -12) & struck_with).any())
-
-
-def _burst(i: int, notes: np.ndarray, envelopes: Envelopes | None) -> bool:
-    """A short unmatched note (under BURST_S) whose band dies away at once (alignment.heard.rings): an onset's
-    burst that a phone in a room split into notes, not a string struck; a key added, however soft, rings on."""
-    if envelopes is None or notes[i, 1] - notes[i, 0] >= BURST_S:
-        return False
-    return not heard.rings(envelopes, int(notes[i, 2]), float(notes[i, 0]))
 
 
 def bar_at(score: Score, alignment: Alignment, times: np.ndarray) -> np.ndarray:

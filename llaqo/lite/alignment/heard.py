@@ -4,7 +4,9 @@ The transcriber can leave out a note played together with a lower one whose over
 (the F-A-C chord's C is the F's twelfth). Such a note is only excused from "missed" when its own band says
 it sounded: its fundamental, at its time, about as loud as the lower note's. An overtone alone is far
 weaker (measured on the deviation benchmark's tuning half, bench/deviations.py: an unplayed note's band
-peaks 7-15 dB under the note whose overtone it holds, a played one within a few dB of it).
+peaks 7-15 dB under the note whose overtone it holds, a played one within a few dB of it). Elsewhere a
+missed note is excused when its band rises as a struck string's (struck, with STRIKE_DB). The same bands judge
+an added note that echoes a notated pitch: struck, an attack of its own.
 """
 
 from __future__ import annotations
@@ -73,21 +75,3 @@ def struck(
 # them), those that rose more peaked 19 dB or more under it (a louder neighbour's leakage).
 STRIKE_DB = 25.0
 STRIKE_UNDER_DB = 12.0
-
-
-# A string struck, even softly, rings on: its band stays within a few dB of its peak for the next few hundred ms
-# (the added notes of the deviation benchmark's tuning half, rendered and phone copies: 0.9-5.2 dB down at
-# 0.15-0.3 s). A phone in a room splits a loud note's onset into a burst of short "notes" at other pitches (the
-# AGC, the codec), whose bands fall 9.5-18 dB in that time (the everyday tuning half's phone copies and the
-# benchmark's: 5 of its 7 false added notes).
-RING_S = (0.15, 0.3)
-RING_DROP_DB = 8.0
-
-
-def rings(env: Envelopes, pitch: int, time_s: float) -> bool:
-    """True when the band of `pitch` struck at time_s is still within RING_DROP_DB of its attack peak, by its
-    median over RING_S after the onset."""
-    band = env.of(pitch, fundamental=True)
-    lo = int(np.clip(round((time_s + RING_S[0]) * env.frame_rate), 0, len(band) - 1))
-    hi = int(np.clip(round((time_s + RING_S[1]) * env.frame_rate), lo + 1, len(band)))
-    return band_peak(env, pitch, time_s) - float(np.median(band[lo:hi])) <= RING_DROP_DB
