@@ -28,7 +28,7 @@ from pathlib import Path
 
 import mido
 import numpy as np
-from common import PERFBENCH_DEV, quiet  # this folder is on the path of a script run from it
+from common import PERFBENCH_DEV, one_key_at_a_time, quiet  # this folder is on the path of a script run from it
 from lite_accuracy import cached_transcriber, event_hits, wrong_hits
 from render_variants import inject_wrong_notes, render, timed_events
 
@@ -62,6 +62,7 @@ def midi_notes(path: Path) -> tuple[np.ndarray, list[tuple[float, mido.Message]]
 
 def write_performance(notes: np.ndarray, controls: list[tuple[float, mido.Message]], path: Path) -> None:
     """Notes (N, 4) and control messages -> a one-track MIDI file at one tempo (120 BPM, 480 ticks a quarter)."""
+    notes = one_key_at_a_time(notes)
     events = [(float(a), 1, mido.Message("note_on", note=int(p), velocity=int(v))) for a, _, p, v in notes]
     events += [(float(b), 0, mido.Message("note_off", note=int(p), velocity=0)) for _, b, p, _ in notes]
     events += [(t, 0, msg) for t, msg in controls]

@@ -30,6 +30,7 @@ from pathlib import Path
 import mido
 import numpy as np
 import soundfile as sf
+from common import one_key_at_a_time  # this folder is on the path of a script run from it
 
 from llaqo.lite import synth
 
@@ -319,6 +320,7 @@ def bar_rows(made: dict) -> list[list]:
 def write_performance(notes: np.ndarray, pedal: list[list], path: Path, signature: tuple[int, int]) -> None:
     """Notes and pedal presses in s -> a MIDI file at 60 quarters a minute (MIDI seconds are quarters)."""
     ticks = 480
+    notes = one_key_at_a_time(notes)
     events = [(round(on * ticks), 1, int(p), int(v)) for on, _, p, v in notes]
     events += [(round(off * ticks), 0, int(p), 0) for _, off, p, _ in notes]
     events += [(round(down * ticks), 2, 64, 127) for down, _ in pedal] + [

@@ -311,13 +311,20 @@ def _is_ghost(i: int, notes: np.ndarray, used: np.ndarray) -> bool:
 
 
 def _heard(s: int, score: Score, start: np.ndarray, end: np.ndarray, envelopes: Envelopes | None) -> bool:
-    """True when notated note s, absent from the transcription, coincides with an overtone of another notated
-    note sounding with it (the F-A-C chord's C is the F's twelfth: the transcriber may not cut it out) and
-    its own band says it sounded (alignment.heard). Without that evidence it is missed."""
+    """True when notated note s, absent from the transcription, sounded by its own band (alignment.heard):
+    where it coincides with an overtone of another notated note sounding with it (the F-A-C chord's C is the
+    F's twelfth: the transcriber may not cut it out), its fundamental about as loud as that note's; elsewhere
+    a struck string's rise near its chord's loudest. Without that evidence it is missed."""
     if envelopes is None:
         return False
-    sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & (np.arange(len(start)) != s)
+    others = np.arange(len(start)) != s
+    sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & others
     lower = np.flatnonzero(sounding & np.isin(score.pitch[s] - score.pitch, GHOST_INTERVALS))
+    if not len(lower):
+        chord = [int(p) for p in score.pitch[others & (np.abs(start - start[s]) <= GROUP_GAP_S)]]
+        return heard.struck(
+            envelopes, int(score.pitch[s]), float(start[s]), chord, heard.STRIKE_DB, heard.STRIKE_UNDER_DB
+        )
     return heard.heard_over(
         envelopes, int(score.pitch[s]), float(start[s]), [(int(score.pitch[m]), float(start[m])) for m in lower]
     )

@@ -15,6 +15,7 @@ from llaqo.lite.measures import key as keys
 log = logging.getLogger(__name__)
 
 MUSICXML_SUFFIXES = (".musicxml", ".xml")  # kept as text too: the marked score engraves them as they are
+MIDI_SUFFIXES = (".mid", ".midi")
 QUARTER_PER_UNIT = {"w": 4.0, "h": 2.0, "q": 1.0, "e": 0.5, "s": 0.25, "h.": 3.0, "q.": 1.5, "e.": 0.75}
 
 
@@ -67,6 +68,43 @@ def _title(parsed) -> str | None:
     return next(found, None)
 
 
+def _keys_restruck(path: Path):
+    """A MIDI file in which a key is struck again while its note sounds (a long melody note that a chord under it
+    repeats, two voices in unison) -> a mido copy where the new strike ends the sounding note, as on a piano,
+    and a unison is one note; None when no key is (or the file is no MIDI: partitura then says so). partitura
+    pairs a re-struck key's notes so that the earlier is lost (the everyday set's scores, bench/render_everyday.py,
+    lost a long melody note so: the note played there was reported as extra)."""
+    import mido
+
+    try:
+        midi = mido.MidiFile(path)
+    except Exception:
+        return None
+    changed = False
+    for k, track in enumerate(midi.tracks):
+        now, timed, struck_at, skip = 0, [], {}, {}
+        for msg in track:
+            now += msg.time
+            key = (getattr(msg, "channel", None), getattr(msg, "note", None))
+            if msg.type == "note_on" and msg.velocity > 0:
+                if key in struck_at:
+                    changed = True
+                    skip[key] = skip.get(key, 0) + 1  # the sounding note's own release now comes too late
+                    if struck_at[key] == now:
+                        continue  # two voices in unison: one key, struck once
+                    timed.append((now, mido.Message("note_off", channel=key[0], note=key[1], velocity=0)))
+                struck_at[key] = now
+            elif msg.type in ("note_on", "note_off"):
+                if skip.get(key, 0):
+                    skip[key] -= 1
+                    continue
+                struck_at.pop(key, None)
+            timed.append((now, msg))
+        times = [t for t, _ in timed]
+        midi.tracks[k] = mido.MidiTrack(m.copy(time=t - p) for (t, m), p in zip(timed, [0, *times[:-1]], strict=True))
+    return midi if changed else None
+
+
 def load_score(path: str | Path) -> Score:
     """Read a MIDI or MusicXML file with partitura. Raises ScoreError naming the problem."""
     path = Path(path)
@@ -79,7 +117,11 @@ def load_score(path: str | Path) -> Score:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # partitura warns about every inferred voice and part
-            parsed = partitura.load_score(str(path))
+            restruck = _keys_restruck(path) if path.suffix.lower() in MIDI_SUFFIXES else None
+            if restruck is None:
+                parsed = partitura.load_score(str(path))
+            else:  # as partitura.load_score reads a MIDI file, from the corrected copy
+                parsed = partitura.load_score_midi(restruck, assign_note_ids=True)
         text = path.read_text(encoding="utf-8", errors="replace") if path.suffix.lower() in MUSICXML_SUFFIXES else None
     except Exception as err:
         raise ScoreError(f"{path.name}: not a readable score (supported: MIDI, MusicXML, MEI, Kern)") from err
