@@ -12,6 +12,7 @@ bench/lite_accuracy.py reads, in perfbench's format. Pieces alternate between Fl
 pianos. Writes outside the project:
 
     python bench/render_everyday.py --out /tmp/pb-everyday     # -> tune/, held/ (one folder per piece)
+    python bench/render_everyday.py --out /tmp/pb-fresh --seed 1001   # other takes of the same pieces
     python ../shared/perfbench/make_phone.py /tmp/pb-everyday/tune /tmp/pb-everyday/tune-phone
     python bench/lite_accuracy.py --perfbench /tmp/pb-everyday/tune
 
@@ -401,6 +402,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--only", nargs="*", help="render only these pieces")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="added to each piece's seed: other notes, timing, key and (when odd) the other piano, same specs",
+    )
     args = parser.parse_args()
     if shutil.which("fluidsynth") is None:
         parser.error("the fluidsynth program is not installed (Debian: apt-get install fluidsynth)")
@@ -414,7 +421,7 @@ def main() -> None:
         half = "tune" if index % 2 == 0 else "held"
         if args.only and spec[0] not in args.only:
             continue
-        labels = take(spec, seed, args.out / half)
+        labels = take(spec, seed + args.seed, args.out / half)
         wanted = dict(
             zip(("tempo", "dynamics", "articulation", "pedal"), (spec[5], spec[6], spec[7], spec[8]), strict=True)
         )
