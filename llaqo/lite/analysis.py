@@ -23,7 +23,7 @@ from llaqo.lite.alignment import align, pass_report, passes, repeats, score, sco
 from llaqo.lite.alignment.score_report import ScoreReport
 from llaqo.lite.hearing import gain, metre, spectral, tempo, transcribe, voices
 from llaqo.lite.hearing import room as rooms
-from llaqo.lite.measures import articulation, balance, bars, chords, dynamics, pedal, runs
+from llaqo.lite.measures import articulation, balance, bars, cautions, chords, dynamics, pedal, runs
 from llaqo.lite.measures import key as keys
 from llaqo.lite.measures.bars import BarView
 
@@ -33,10 +33,7 @@ MAX_DURATION_S = 20 * 60.0  # Lite analyses up to 20 minutes; longer takes are s
 MIN_NOTES = 4  # fewer detected notes than this is not a piano performance we can judge
 ANALYSIS_RATE = 22050  # Hz: the envelopes, loudness and beat tracking; the transcriber hears 44.1 kHz
 AUDIBLE_RANGE_DB = 50.0  # notes this far below the loud notes (95th percentile of attack levels) are noise
-FEW_NOTES = 30  # below this many notes the statistics are weak and answers hedge
 MIN_MATCHED_SHARE = 0.5  # a take of the scored piece, however rough, plays half its notes as written
-SHORT_S = 8.0  # recordings shorter than this give few beats; answers hedge
-QUIET_DBFS = -40.0  # a take whose loud moments (95th percentile RMS) stay below this is very quiet; answers hedge
 METRE_RANGE_DB = 25.0  # the metre is inferred from notes within this of the loud notes (a pianissimo is ~20 below)
 BAR_RANGE_DB = 15.0  # a bar holds a played note this close to the median note level, else it is a ringing tail
 
@@ -348,7 +345,7 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
         chords=chords.analyse_chords(notes, reading.voices),
         runs=runs.analyse_runs(notes[:, 0], reading.voices.group),
         score=report,
-        cautions=_cautions(notes, heard.duration_s, dyn, heard.live),
+        cautions=cautions.cautions(notes, heard.duration_s, dyn, heard.live),
         metre=reading.metre,
         bars=bars.heard_bars(reading.metre, timeline.bounds, tempo_result, dyn) if confident else [],
         timeline=timeline,
@@ -377,29 +374,3 @@ def _score_report(
     return pass_report.session_report(
         report, pass_report.judge_passes(reading.passes, notes, notated, heard.curve, heard.levels)
     )
-
-
-def _gain_caution(label: str) -> str:
-    """What a recorder's automatic gain leaves of the dynamics, for a live take read as `label`."""
-    evens = "a recorder's automatic gain evens out loudness (a phone's kept about 40% of each change in dB in tests)"
-    if label in ("crescendo", "decrescendo"):
-        return f"{evens}, so the {label} was read with an estimate of that gain taken out"
-    # measures.dynamics reads only the trend through the estimated gain: steps and contrasts stay as recorded.
-    return f"{evens}, so steps and contrasts may have been played larger than the {label} dynamics heard here"
-
-
-def _cautions(notes: np.ndarray, duration_s: float, dyn: dynamics.Dynamics, live: bool) -> list[str]:
-    out = []
-    if live:
-        out.append(
-            "the room's echo or the recorder's automatic gain carries the sound on, so note ends and pedal changes "
-            "are harder to hear"
-        )
-        out.append(_gain_caution(dyn.label))
-    if len(notes) < FEW_NOTES:
-        out.append(f"only {len(notes)} notes were detected, so the statistics are rough")
-    if duration_s < SHORT_S:
-        out.append(f"the recording is short ({duration_s:.1f} s), so tempo and dynamics trends are uncertain")
-    if len(dyn.curve) and float(np.percentile(dyn.curve[:, 1], 95)) < QUIET_DBFS:
-        out.append("the recording is very quiet, so soft notes may have been missed")
-    return out
