@@ -68,19 +68,13 @@ def _title(parsed) -> str | None:
     return next(found, None)
 
 
-def _keys_restruck(path: Path):
-    """A MIDI file in which a key is struck again while its note sounds (a long melody note that a chord under it
-    repeats, two voices in unison) -> a mido copy where the new strike ends the sounding note, as on a piano,
-    and a unison is one note; None when no key is (or the file is no MIDI: partitura then says so). partitura
-    pairs a re-struck key's notes so that the earlier is lost (the everyday set's scores, bench/render_everyday.py,
-    lost a long melody note so: the note played there was reported as extra)."""
+def _one_key_at_a_time(midi):
+    """A mido.MidiFile -> the same file where a key struck again while its note sounds (a long melody note that a
+    chord under it repeats, two voices in unison) ends the sounding note, as on a piano, and a unison is one note.
+    partitura pairs a re-struck key's notes so that the earlier is lost (the everyday set's scores,
+    bench/render_everyday.py, lost a long melody note so: the note played there was reported as extra)."""
     import mido
 
-    try:
-        midi = mido.MidiFile(path)
-    except Exception:
-        return None
-    changed = False
     for k, track in enumerate(midi.tracks):
         now, timed, struck_at, skip = 0, [], {}, {}
         for msg in track:
@@ -88,7 +82,6 @@ def _keys_restruck(path: Path):
             key = (getattr(msg, "channel", None), getattr(msg, "note", None))
             if msg.type == "note_on" and msg.velocity > 0:
                 if key in struck_at:
-                    changed = True
                     skip[key] = skip.get(key, 0) + 1  # the sounding note's own release now comes too late
                     if struck_at[key] == now:
                         continue  # two voices in unison: one key, struck once
@@ -102,7 +95,7 @@ def _keys_restruck(path: Path):
             timed.append((now, msg))
         times = [t for t, _ in timed]
         midi.tracks[k] = mido.MidiTrack(m.copy(time=t - p) for (t, m), p in zip(timed, [0, *times[:-1]], strict=True))
-    return midi if changed else None
+    return midi
 
 
 def load_score(path: str | Path) -> Score:
@@ -117,11 +110,12 @@ def load_score(path: str | Path) -> Score:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # partitura warns about every inferred voice and part
-            restruck = _keys_restruck(path) if path.suffix.lower() in MIDI_SUFFIXES else None
-            if restruck is None:
+            if path.suffix.lower() in MIDI_SUFFIXES:  # read once, by mido; as partitura.load_score reads MIDI
+                import mido
+
+                parsed = partitura.load_score_midi(_one_key_at_a_time(mido.MidiFile(path)), assign_note_ids=True)
+            else:
                 parsed = partitura.load_score(str(path))
-            else:  # as partitura.load_score reads a MIDI file, from the corrected copy
-                parsed = partitura.load_score_midi(restruck, assign_note_ids=True)
         text = path.read_text(encoding="utf-8", errors="replace") if path.suffix.lower() in MUSICXML_SUFFIXES else None
     except Exception as err:
         raise ScoreError(f"{path.name}: not a readable score (supported: MIDI, MusicXML, MEI, Kern)") from err
