@@ -90,3 +90,36 @@ def test_the_first_attack_of_a_live_take_is_left_out_of_its_recorded_levels():
     live = dynamics.analyse_dynamics(np.zeros((1, 2)), levels, onsets, bounds, "bar", ungained)
     assert live.label == "flat"
     assert live.segments[0, 2] == pytest.approx(40.1, abs=0.2)
+
+
+def opening(first_db: float) -> np.ndarray:
+    """A (T, 2) loudness curve: silence, then a take from 1 s at -20 dBFS (+-2) whose first 0.2 s sound at first_db."""
+    t = np.arange(0.0, 12.0, dynamics.CURVE_HOP_S)
+    db = np.where(t < 1.0, -80.0, -20.0 + 2 * np.sign(np.sin(7 * t)))
+    db[(t >= 1.0) & (t < 1.2)] = first_db
+    return np.stack([t, db], axis=1)
+
+
+def test_a_take_that_opens_over_its_loud_level_and_falls_back_opens_through_a_gain():
+    """In the silence before the music a recorder's gain is fully up: the first attack comes in over the take's loud
+    level and falls back as the gain turns down. A take that opens at its own level does not show it."""
+    assert gain.opens_through_a_gain(opening(-8.0), 1.0)
+    assert not gain.opens_through_a_gain(opening(-20.0), 1.0)
+    assert not gain.opens_through_a_gain(opening(-8.0)[:5], 1.0)  # too short to tell
+
+
+def test_steps_and_contrasts_are_read_through_an_evident_gain():
+    """A terrace the gain compressed to 40% reads flat in its recorded levels; where the take opens through a gain
+    the gain-corrected levels' terrace is the label, else the recorded flat stays. A flat take's one odd bar in
+    the rough corrected levels does not make it terraced (GAINED_FLAT_DB on the soft-to-loud range)."""
+    onsets = np.arange(32) * 0.5 + 1.0
+    bounds = np.arange(0.0, 8.5, 1.0) * 2.0 + 1.0
+    terrace = np.repeat([40.0, 40.0, 49.0, 49.0, 40.0, 40.0, 49.0, 49.0], 4)
+    recorded = 40.0 + 0.4 * (terrace - 40.0)
+    assert dynamics.dynamics_label(dynamics.segment_levels(recorded, onsets, bounds)[:, 2], live=True) == "flat"
+    through = dynamics.analyse_dynamics(opening(-8.0), recorded, onsets, bounds, "bar", terrace)
+    assert through.label == "terraced"
+    assert dynamics.analyse_dynamics(opening(-20.0), recorded, onsets, bounds, "bar", terrace).label == "flat"
+    odd_bar = np.repeat([40.0, 40.0, 40.0, 52.0, 40.0, 40.0, 40.0, 40.0], 4)
+    assert dynamics.dynamics_label(dynamics.segment_levels(odd_bar, onsets, bounds)[:, 2]) != "flat"
+    assert dynamics.label_through_gain(odd_bar, onsets, bounds) == "flat"

@@ -6,8 +6,9 @@ so that texture (how many notes sound) and the resonance of earlier notes do not
 dynamics. A segment's level is the power mean of its notes' levels: a bar sounds as loud as its
 loud notes, and a few faint spurious notes barely move it.
 
-In a live room a recorder's automatic gain may have evened the levels out; there the trend alone is also read from
-the levels with the estimated gain taken out (hearing.gain, trend_through_gain).
+In a live room a recorder's automatic gain may have evened the levels out; there the trend is also read from the
+levels with the estimated gain taken out (hearing.gain, trend_through_gain), and where the take opens as through a
+gain (hearing.gain.opens_through_a_gain) its steps and contrasts too (label_through_gain).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from llaqo.lite.config import LITE
+from llaqo.lite.hearing import gain
 from llaqo.lite.hearing.spectral import Envelopes
 
 CURVE_HOP_S = 0.1  # one loudness point every 100 ms
@@ -40,6 +42,11 @@ LIVE_TREND_DB = 4.0
 # first onset (a chord's spread); the gain estimate (hearing.gain) corrects them instead.
 FIRST_ATTACK_S = 0.1
 STEP_DB = 4.0
+# Through an evident gain a take is flat when its gain-corrected segment levels span less than this from the soft to
+# the loud end (level_range). The estimate is rough a note (bench/RESULTS.md: 5 velocity units a bar), so one odd bar
+# widens max - min; the everyday tuning half's phone copies: flat takes 2.0-5.2 dB (one 9.8), terraced 8.1-11.4;
+# every value from 6 to 8 read the same there.
+GAINED_FLAT_DB = 7.0
 WIDE_DB = 13.0
 # The soft-to-loud range (level_range: 90th minus 10th percentile) from which a take reads wide-contrast before its
 # steps are counted. The everyday tuning half and perfbench dev: terraced takes span 7.3-10.9 dB, the tuning half's
@@ -51,6 +58,7 @@ TERRACE_STEP_SHARE = 0.6  # terraced takes step at fewer than 60% of segment bou
 # differ in brightness compresses a 35-velocity terrace to ~7 dB (bench/RESULTS.md, FluidR3 d04), while flat
 # takes measured up to 8 dB but never stepped between plateaus more than once.
 MIN_PLATEAU_STEPS = 2
+TRENDS = ("crescendo", "decrescendo")
 
 
 @dataclass(frozen=True)
@@ -177,7 +185,11 @@ def analyse_dynamics(
     seg_levels = segments[:, 2]
     label = dynamics_label(seg_levels, ungained is not None)
     if ungained is not None:
-        label = trend_through_gain(ungained, onsets, bounds) or label
+        trend = trend_through_gain(ungained, onsets, bounds)
+        if trend is not None:
+            label = trend
+        elif label not in TRENDS and len(onsets) and gain.opens_through_a_gain(curve, float(onsets.min())):
+            label = label_through_gain(ungained, onsets, bounds)
     return Dynamics(curve, segments, level_range(seg_levels), label, segment_kind)
 
 
@@ -190,7 +202,17 @@ def trend_through_gain(ungained: np.ndarray, onsets: np.ndarray, bounds: np.ndar
     level is the median of its notes': the gain at a single onset is a rough estimate."""
     levels = segment_levels(ungained, onsets, bounds, np.median)[:, 2]
     label = dynamics_label(levels)
-    return label if label in ("crescendo", "decrescendo") else None
+    return label if label in TRENDS else None
+
+
+def label_through_gain(ungained: np.ndarray, onsets: np.ndarray, bounds: np.ndarray) -> str:
+    """(N,) note levels with a recorder's estimated gain taken out, (N,) onsets, (S+1,) bounds in s -> the label of
+    their segment levels (medians, as trend_through_gain), flat when their range is under GAINED_FLAT_DB.
+
+    For a take whose gain is evident (hearing.gain.opens_through_a_gain): the gain shrinks a terrace's steps and a
+    contrast's range under the dry thresholds, which the estimate gives back."""
+    levels = segment_levels(ungained, onsets, bounds, np.median)[:, 2]
+    return "flat" if level_range(levels) < GAINED_FLAT_DB else dynamics_label(levels)
 
 
 def level_range(levels: np.ndarray) -> float:
