@@ -14,13 +14,13 @@ SHORT_S = 8.0  # recordings shorter than this give few beats; answers hedge
 QUIET_DBFS = -40.0  # a take whose loud moments (95th percentile RMS) stay below this is very quiet; answers hedge
 
 
-def gain_caution(label: str) -> str:
-    """What a recorder's automatic gain leaves of the dynamics, for a live take read as `label`."""
+def gain_caution(dyn: dynamics.Dynamics) -> str:
+    """What a recorder's automatic gain leaves of the dynamics of a live take."""
     evens = "a recorder's automatic gain evens out loudness (a phone's kept about 40% of each change in dB in tests)"
-    if label in ("crescendo", "decrescendo"):
-        return f"{evens}, so the {label} was read with an estimate of that gain taken out"
-    # measures.dynamics reads only the trend through the estimated gain: steps and contrasts stay as recorded.
-    return f"{evens}, so steps and contrasts may have been played larger than the {label} dynamics heard here"
+    if dyn.through_gain:
+        return f"{evens}, so the {dyn.label} dynamics were read with an estimate of that gain taken out"
+    # measures.dynamics read these levels as recorded: the gain may have made steps and contrasts smaller.
+    return f"{evens}, so steps and contrasts may have been played larger than the {dyn.label} dynamics heard here"
 
 
 def cautions(notes: np.ndarray, duration_s: float, dyn: dynamics.Dynamics, live: bool) -> list[str]:
@@ -32,7 +32,7 @@ def cautions(notes: np.ndarray, duration_s: float, dyn: dynamics.Dynamics, live:
             "the room's echo or the recorder's automatic gain carries the sound on, so note ends and pedal changes "
             "are harder to hear"
         )
-        out.append(gain_caution(dyn.label))
+        out.append(gain_caution(dyn))
     if len(notes) < FEW_NOTES:
         out.append(f"only {len(notes)} notes were detected, so the statistics are rough")
     if duration_s < SHORT_S:

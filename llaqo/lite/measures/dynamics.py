@@ -71,6 +71,8 @@ class Dynamics:
     label: str
     segment_kind: str
     """"bar" or "beats"."""
+    through_gain: bool = False
+    """The label was read from the levels with a recorder's estimated gain taken out (hearing.gain)."""
 
     @property
     def segment_name(self) -> str:
@@ -84,6 +86,7 @@ class Dynamics:
             "segments": [[round(a, 3), round(b, 3), round(d, 1)] for a, b, d in self.segments],
             "segment_kind": self.segment_kind,
             "label": self.label,
+            "through_gain": self.through_gain,
         }
 
 
@@ -183,14 +186,14 @@ def analyse_dynamics(
     recorded = slice(None) if ungained is None or len(onsets) == 0 else onsets >= onsets.min() + FIRST_ATTACK_S
     segments = segment_levels(levels[recorded], onsets[recorded], bounds)
     seg_levels = segments[:, 2]
-    label = dynamics_label(seg_levels, ungained is not None)
+    label, through_gain = dynamics_label(seg_levels, ungained is not None), False
     if ungained is not None:
         trend = trend_through_gain(ungained, onsets, bounds)
         if trend is not None:
-            label = trend
+            label, through_gain = trend, True
         elif label not in TRENDS and len(onsets) and gain.opens_through_a_gain(curve, float(onsets.min())):
-            label = label_through_gain(ungained, onsets, bounds)
-    return Dynamics(curve, segments, level_range(seg_levels), label, segment_kind)
+            label, through_gain = label_through_gain(ungained, onsets, bounds), True
+    return Dynamics(curve, segments, level_range(seg_levels), label, segment_kind, through_gain)
 
 
 def trend_through_gain(ungained: np.ndarray, onsets: np.ndarray, bounds: np.ndarray) -> str | None:
