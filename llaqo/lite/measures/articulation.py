@@ -19,10 +19,10 @@ after it is the legato release at the next onset, which the frames smear back to
 that no fall confirms is the room's doing (Transkun ends the room's held notes early: legato chorale notes at 0.42
 of their written length), and the note counts as held its written length. The confirming fall is slower than a dry
 damper's (75 dB/s, not 86): the room's reverberation fills a detached chord's fall, which falls only 4-6 dB in
-70 ms there but goes on falling (bench/RESULTS.md). A note released under a transcribed press, whose damper cannot be heard, is left out; the caller
-passes only the presses the pedal measure believes (pedal.presses_believed: Transkun hears presses nobody made
-there). (Asking a damper fall to stay down as well, against the gain's dips, read the hall rendering's staccato
-and mixed takes as legato or mixed: bench/RESULTS.md.)
+70 ms there but goes on falling (bench/RESULTS.md). A note released under a transcribed press, whose damper
+cannot be heard, is left out; the caller passes only the presses the pedal measure believes
+(pedal.presses_believed: Transkun hears presses nobody made there). (Asking a damper fall to stay down as well,
+against the gain's dips, read the hall rendering's staccato and mixed takes as legato or mixed: bench/RESULTS.md.)
 
 The written duration comes from the score (converted to seconds with the performed tempo) when
 one is given, and otherwise is the time to the next onset in the same register, the part of the
