@@ -51,7 +51,7 @@ HORIZON = 1.3  # look for the release up to 1.3 written durations after the onse
 CONFIRM_BEFORE_S = 0.1
 CONFIRM_AFTER_S = 0.15
 # ... and by a fall of 7 dB in 0.1 s: the room carries a released chord on, so its fall is slower than a dry damper's
-# (everyday tuning half, detached set, dev and the hall: 6.5 dB or 8 dB read fewer takes right than 7).
+# (everyday tuning half, detached set, dev and the hall: 6.5 dB or 7.5 dB read fewer takes right than 7).
 CONFIRM_DB = 7.0
 CONFIRM_WINDOW_S = 0.1
 
