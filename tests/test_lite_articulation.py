@@ -57,3 +57,39 @@ def test_in_a_live_room_an_early_end_counts_where_the_damper_falls_there():
     assert (live >= SHORT_RATIO).all() and articulation_label(live) == "legato"
     detached = take(0.5, [[(0.0, 0.15)]] * 12, [0.15] * 12)
     assert articulation_label(release_ratios(*detached, live=True)) == "staccato"
+
+
+def ramped(written_s: float, fall_at: list[float], db_per_s: float, ends: list[float]):
+    """Notes of `written_s` each, one a pitch from middle C, whose bands hold at 0 dB and then fall at db_per_s from
+    fall_at[i] s after the onset (a room's reverberation carrying a damped string on); Transkun ends note i ends[i]
+    s after its onset -> (envelopes, notes, written)."""
+    n = len(fall_at)
+    onsets = 0.5 + written_s * np.arange(n)
+    t = np.arange(int((onsets[-1] + 3 * written_s) * FRAME_RATE)) / FRAME_RATE
+    db = np.full((88, len(t)), SILENT_DB, dtype=np.float32)
+    for i, at in enumerate(fall_at):
+        since = t - onsets[i]
+        row = np.where(since < at, 0.0, -db_per_s * (since - at))
+        db[60 + i - LOWEST_PITCH] = np.where(since < 0, SILENT_DB, np.maximum(row, SILENT_DB))
+    notes = np.array([[s, s + e, 60 + i, 70] for i, (s, e) in enumerate(zip(onsets, ends, strict=True))])
+    return Envelopes(db, db, FRAME_RATE), notes, np.full(n, written_s)
+
+
+def test_in_a_live_room_a_detached_note_falls_slower_than_a_dry_damper_but_on():
+    """A detached chord in a room: its band falls at 80 dB/s from its early end, 5.6 dB in 70 ms (no dry damper's
+    6 dB) but 8 dB in 0.1 s. It reads detached (a dry damper's window read the everyday detached set's mixed takes
+    legato). A held note whose band falls only at the string's pace (20 dB/s) still reads held."""
+    detached = ramped(0.5, [0.15] * 12, 80.0, [0.15] * 12)
+    assert articulation_label(release_ratios(*detached, live=True)) == "staccato"
+    held = ramped(0.5, [0.0] * 12, 20.0, [0.2] * 12)
+    assert articulation_label(release_ratios(*held, live=True)) == "legato"
+
+
+def test_in_a_live_room_a_fall_after_the_written_end_does_not_confirm_an_early_end():
+    """A legato scale in a room: each key goes up just after the next onset (10 ms: legato overlaps) and its band
+    falls at the room's 80 dB/s from there, but Transkun ends the notes at 0.48 of their length, so the fall lies
+    within the confirming window after that end. A fall that starts after the written end is the legato release:
+    the line reads legato (it read staccato with the window unbounded)."""
+    written = 0.25
+    scale = ramped(written, [written + 0.01] * 12, 80.0, [0.12] * 12)
+    assert articulation_label(release_ratios(*scale, live=True)) == "legato"

@@ -13,13 +13,16 @@ In a live room (hearing.room: its sound falls neither fast nor far) the damper's
 recorder's automatic gain dips after each attack, and the reverberation fills a detached note's fall (on the
 everyday set's phone copies the damper missed most of the staccato notes that Transkun ended early). There a note
 is timed by Transkun's note end, its trained key release, checked against the damper: an early end (under
-SHORT_RATIO) counts only when the note's band falls DROP_DB near it, within the spectral frames' reach (they span
-~0.19 s) and Transkun's own error (tens of ms); an early end that no fall confirms is the room's doing (Transkun ends
-the room's held notes early: legato chorale notes at 0.42 of their written length), and the note counts as held its
-written length. A note released under a transcribed press, whose damper cannot be heard, is left out; the caller
-passes only the presses the pedal measure believes (pedal.presses_believed: Transkun hears presses nobody made
-there). (Asking a damper fall to stay down as well, against the gain's dips, read the hall rendering's staccato
-and mixed takes as legato or mixed: bench/RESULTS.md.)
+SHORT_RATIO) counts only when the note's band falls CONFIRM_DB within CONFIRM_WINDOW_S near it, within the spectral
+frames' reach (they span ~0.19 s) and Transkun's own error (tens of ms), and before the note's written end (a fall
+after it is the legato release at the next onset, which the frames smear back towards an early end); an early end
+that no fall confirms is the room's doing (Transkun ends the room's held notes early: legato chorale notes at 0.42
+of their written length), and the note counts as held its written length. The confirming fall is slower than a dry
+damper's (75 dB/s, not 86): the room's reverberation fills a detached chord's fall, which falls only 4-6 dB in
+70 ms there but goes on falling (bench/RESULTS.md). A note released under a transcribed press, whose damper
+cannot be heard, is left out; the caller passes only the presses the pedal measure believes
+(pedal.presses_believed: Transkun hears presses nobody made there). (Asking a damper fall to stay down as well,
+against the gain's dips, read the hall rendering's staccato and mixed takes as legato or mixed: bench/RESULTS.md.)
 
 The written duration comes from the score (converted to seconds with the performed tempo) when
 one is given, and otherwise is the time to the next onset in the same register, the part of the
@@ -47,6 +50,10 @@ HORIZON = 1.3  # look for the release up to 1.3 written durations after the onse
 # (186 ms) spread a release over +-93 ms, and Transkun's ends lie 40-90 ms from the key releases (README).
 CONFIRM_BEFORE_S = 0.1
 CONFIRM_AFTER_S = 0.15
+# ... and by a fall of 7 dB in 0.1 s: the room carries a released chord on, so its fall is slower than a dry damper's
+# (everyday tuning half, detached set, dev and the hall: 6.5 dB or 7.5 dB read fewer takes right than 7).
+CONFIRM_DB = 7.0
+CONFIRM_WINDOW_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -120,15 +127,15 @@ def damper_blind(written_s: np.ndarray) -> np.ndarray:
     return HORIZON * written_s < ATTACK_S + DROP_WINDOW_S
 
 
-def falls_near(env: Envelopes, notes: np.ndarray, i: int, at_s: float) -> bool:
-    """Whether note i's band falls DROP_DB within DROP_WINDOW_S in a fall starting from CONFIRM_BEFORE_S before
-    at_s (s), but not before the band's peak, to CONFIRM_AFTER_S after it."""
+def falls_near(env: Envelopes, notes: np.ndarray, i: int, at_s: float, until_s: float) -> bool:
+    """Whether note i's band falls CONFIRM_DB within CONFIRM_WINDOW_S in a fall starting from CONFIRM_BEFORE_S before
+    at_s (s), but not before the band's peak, to CONFIRM_AFTER_S after it, and before until_s (s: its written end)."""
     curve = env.of(int(notes[i, 2]))
     fr = env.frame_rate
-    w = max(int(DROP_WINDOW_S * fr), 1)
+    w = max(int(CONFIRM_WINDOW_S * fr), 1)
     lo = max(int((at_s - CONFIRM_BEFORE_S) * fr), peak_frame(curve, notes[i, 0], fr))
-    hi = min(int((at_s + CONFIRM_AFTER_S) * fr), len(curve) - w)
-    return hi > lo and bool((curve[lo:hi] - curve[lo + w : hi + w] >= DROP_DB).any())
+    hi = min(int((at_s + CONFIRM_AFTER_S) * fr), int(until_s * fr), len(curve) - w)
+    return hi > lo and bool((curve[lo:hi] - curve[lo + w : hi + w] >= CONFIRM_DB).any())
 
 
 def release_ratios(
@@ -156,7 +163,7 @@ def release_ratios(
         unconfirmed = [
             k
             for k in np.flatnonzero(~timed & (ended < SHORT_RATIO))
-            if not falls_near(env, notes, rows[k], notes[rows[k], 1])
+            if not falls_near(env, notes, rows[k], notes[rows[k], 1], notes[rows[k], 0] + written[k])
         ]
         ended[unconfirmed] = 1.0
         return ended
