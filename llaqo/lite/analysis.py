@@ -21,6 +21,7 @@ import torchaudio
 from llaqo.audio import AudioError, Recording, load_audio
 from llaqo.lite.alignment import align, pass_report, passes, repeats, score, score_report
 from llaqo.lite.alignment.score_report import ScoreReport
+from llaqo.lite.config import LITE
 from llaqo.lite.hearing import gain, metre, spectral, tempo, transcribe, voices
 from llaqo.lite.hearing import room as rooms
 from llaqo.lite.measures import articulation, balance, bars, cautions, chords, dynamics, pedal, runs
@@ -33,7 +34,6 @@ MAX_DURATION_S = 20 * 60.0  # Lite analyses up to 20 minutes; longer takes are s
 MIN_NOTES = 4  # fewer detected notes than this is not a piano performance we can judge
 ANALYSIS_RATE = 22050  # Hz: the envelopes, loudness and beat tracking; the transcriber hears 44.1 kHz
 AUDIBLE_RANGE_DB = 50.0  # notes this far below the loud notes (95th percentile of attack levels) are noise
-MIN_MATCHED_SHARE = 0.5  # a take of the scored piece, however rough, plays half its notes as written
 METRE_RANGE_DB = 25.0  # the metre is inferred from notes within this of the loud notes (a pianissimo is ~20 below)
 BAR_RANGE_DB = 15.0  # a bar holds a played note this close to the median note level, else it is a ringing tail
 
@@ -365,7 +365,7 @@ def _score_report(
     notes, notated, aligned = heard.notes, reading.notated, reading.aligned
     bounds = np.stack([timeline.numbers, timeline.bounds], axis=1)
     report = score_report.score_report(notes, notated, aligned, bounds, tempo_result, dyn)
-    if report.accuracy_pct < 100 * MIN_MATCHED_SHARE and report.n_matched < MIN_MATCHED_SHARE * len(notes):
+    if report.accuracy_pct < 100 * LITE.matched_share and report.n_matched < LITE.matched_share * len(notes):
         # Another piece: a few of its notes fall on the score's pitches, the rest is "wrong" at absurd tempi.
         raise NotMusicError(
             f"{heard.name}: the playing does not match the score {notated.name} (only {report.n_matched} of the "

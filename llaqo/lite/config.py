@@ -28,6 +28,10 @@ class LiteConfig:
     """Slow practice at this share of the played tempo: the advice's metronome mark and the cited method."""
     flat_db: float = 8.0
     """Bar (or beat-group) levels spanning less than this sound flat (the dynamics label, the advice)."""
+    matched_share: float = 0.5
+    """A take of the scored piece, however rough, plays this share of its notes as written: below it (and below it
+    of the notated notes) the analysis refuses the score as another piece's, and a single pass is aligned to its
+    own bars only when they pair this share of its notes (alignment.passes)."""
     live_decay_s: float = 0.19
     """A take whose sound never falls 20 dB faster than this (and whose floor is near, hearing.room.Room.live) was
     heard through a live room and a recorder's automatic gain: articulation and dynamics read it with that in mind,

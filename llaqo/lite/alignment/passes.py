@@ -18,6 +18,7 @@ import numpy as np
 
 from llaqo.lite.alignment import align
 from llaqo.lite.alignment.score import Score
+from llaqo.lite.config import LITE
 from llaqo.lite.hearing.spectral import Envelopes
 
 STAY_COST = 0.4  # a score chord heard as two onset groups (a spread chord, a re-detected note)
@@ -131,6 +132,10 @@ def find_passes(notes: np.ndarray, score: Score, envelopes: Envelopes | None = N
             return [_as_pass(np.arange(len(notes)), align.align(notes, score, envelopes), notes, score)]
         written = np.flatnonzero((score.bar >= first) & (score.bar <= last))
         part = align.align(notes, _slice(score, written), envelopes)
+        if len(part.pairs) < LITE.matched_share * len(notes):
+            # Within its own bars the take pairs too few notes to be a pass of this piece (another piece, a few of
+            # whose notes fall on the score's pitches): aligned to the whole score, so the analysis refuses it.
+            return [_as_pass(np.arange(len(notes)), align.align(notes, score, envelopes), notes, score)]
         idx = np.arange(len(notes))
         return [_as_pass(idx, _lift(part, idx, written, len(score.pitch)), notes, score)]
     found = []
