@@ -71,7 +71,7 @@ def test_a_dry_take_and_an_even_one_keep_their_levels(tmp_path):
     heard = hear(live, transcriber=heard_as(even))
     assert heard.ungained is not None
     bounds = np.arange(0.0, even[-1, 0] + 1.2, 1.2)
-    assert dynamics.trend_through_gain(heard.ungained, heard.notes[:, 0], bounds) is None
+    assert dynamics.trend_through_gain(dynamics.gained_levels(heard.ungained, heard.notes[:, 0], bounds)) is None
     # The answer says what the gain may have hidden; a dry take has nothing to say about it.
     result = analyze(live, transcriber=heard_as(even))
     assert result.dynamics.label == "flat"
@@ -130,4 +130,4 @@ def test_steps_and_contrasts_are_read_through_an_evident_gain():
     assert "may have been played larger" in cautions.gain_caution(as_recorded)
     odd_bar = np.repeat([40.0, 40.0, 40.0, 52.0, 40.0, 40.0, 40.0, 40.0], 4)
     assert dynamics.dynamics_label(dynamics.segment_levels(odd_bar, onsets, bounds)[:, 2]) != "flat"
-    assert dynamics.label_through_gain(odd_bar, onsets, bounds) == "flat"
+    assert dynamics.label_through_gain(dynamics.gained_levels(odd_bar, onsets, bounds)) == "flat"

@@ -188,33 +188,37 @@ def analyse_dynamics(
     seg_levels = segments[:, 2]
     label, through_gain = dynamics_label(seg_levels, ungained is not None), False
     if ungained is not None:
-        trend = trend_through_gain(ungained, onsets, bounds)
+        gained = gained_levels(ungained, onsets, bounds)
+        trend = trend_through_gain(gained)
         if trend is not None:
             label, through_gain = trend, True
         elif label not in TRENDS and len(onsets) and gain.opens_through_a_gain(curve, float(onsets.min())):
-            label, through_gain = label_through_gain(ungained, onsets, bounds), True
+            label, through_gain = label_through_gain(gained), True
     return Dynamics(curve, segments, level_range(seg_levels), label, segment_kind, through_gain)
 
 
-def trend_through_gain(ungained: np.ndarray, onsets: np.ndarray, bounds: np.ndarray) -> str | None:
-    """(N,) note levels with a recorder's estimated gain taken out, (N,) onsets, (S+1,) bounds in s -> "crescendo"
-    or "decrescendo" when their segment levels read so by the dry take's rules, else None.
+def gained_levels(ungained: np.ndarray, onsets: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """(N,) note levels with a recorder's estimated gain taken out, (N,) onsets, (S+1,) bounds in s -> (S',) their
+    segment levels. A segment's level is the median of its notes': the gain at a single onset is a rough estimate."""
+    return segment_levels(ungained, onsets, bounds, np.median)[:, 2]
+
+
+def trend_through_gain(levels: np.ndarray) -> str | None:
+    """(S,) segment levels with the estimated gain taken out (gained_levels) -> "crescendo" or "decrescendo" when
+    they read so by the dry take's rules, else None.
 
     Only the trend is taken from them: a gain estimated where there was none (a hall: hearing.gain) widens the
-    spread, so flat, terraced and contrasting takes would read wider, but a steady rise stays a rise. A segment's
-    level is the median of its notes': the gain at a single onset is a rough estimate."""
-    levels = segment_levels(ungained, onsets, bounds, np.median)[:, 2]
+    spread, so flat, terraced and contrasting takes would read wider, but a steady rise stays a rise."""
     label = dynamics_label(levels)
     return label if label in TRENDS else None
 
 
-def label_through_gain(ungained: np.ndarray, onsets: np.ndarray, bounds: np.ndarray) -> str:
-    """(N,) note levels with a recorder's estimated gain taken out, (N,) onsets, (S+1,) bounds in s -> the label of
-    their segment levels (medians, as trend_through_gain), flat when their range is under GAINED_FLAT_DB.
+def label_through_gain(levels: np.ndarray) -> str:
+    """(S,) segment levels with the estimated gain taken out (gained_levels) -> their label, flat when their range
+    is under GAINED_FLAT_DB.
 
     For a take whose gain is evident (hearing.gain.opens_through_a_gain): the gain shrinks a terrace's steps and a
     contrast's range under the dry thresholds, which the estimate gives back."""
-    levels = segment_levels(ungained, onsets, bounds, np.median)[:, 2]
     return "flat" if level_range(levels) < GAINED_FLAT_DB else dynamics_label(levels)
 
 
