@@ -20,6 +20,7 @@ GROUP_GAP_S = 0.035  # performed onsets closer than this form one chord (hand as
 MATCH_WINDOW_S = 0.12  # a played note pairs with a notated one within this of the warped time
 SUBSTITUTE_SEMITONES = 4  # a wrong note is within a third of the notated pitch; further is missed + extra
 GHOST_INTERVALS = (12, 19, 24, 28)  # overtones (octave, 12th, 2 octaves, 17th) the transcriber can mistake for notes
+GHOST_LAG_S = 0.06  # ... cut from a louder note's attack up to this after it (a chorale chord's twelfth: 46 ms)
 OUTSIDE_MARGIN_S = 0.5  # played notes this far outside the performed section are not "extra"
 STRAY_REACH_Q = 2.0  # an anchor is checked against the anchors within two quarters of it
 STRAY_NEIGHBOURS = 4
@@ -301,10 +302,11 @@ def _prediction_excess(anchor_q: np.ndarray, anchor_t: np.ndarray) -> tuple[np.n
 
 def _is_ghost(i: int, notes: np.ndarray, used: np.ndarray) -> bool:
     """An unmatched note that re-sounds a louder matched note, or is an overtone of any louder note (matched
-    or not: an added note has overtones too) at the same moment."""
+    or not: an added note has overtones too) at the same moment: within a chord's spread of it, or up to
+    GHOST_LAG_S after it (the transcriber finds the overtone a few frames late)."""
     onset, pitch, velocity = notes[i, 0], notes[i, 2], notes[i, 3]
     louder = (notes[:, 3] >= velocity) & (np.arange(len(notes)) != i)
-    same_time = louder & (np.abs(notes[:, 0] - onset) <= GROUP_GAP_S)
+    same_time = louder & (notes[:, 0] - onset <= GROUP_GAP_S) & (onset - notes[:, 0] <= GHOST_LAG_S)
     overtone = np.isin(pitch - notes[:, 2], GHOST_INTERVALS)
     resound = used & louder & (notes[:, 2] == pitch) & (notes[:, 0] < onset) & (onset <= notes[:, 1] + GROUP_GAP_S)
     return bool(((same_time & overtone) | resound).any())
