@@ -316,16 +316,18 @@ def _heard(s: int, score: Score, start: np.ndarray, end: np.ndarray, envelopes: 
     """True when notated note s, absent from the transcription, sounded by its own band (alignment.heard):
     where it coincides with an overtone of another notated note sounding with it (the F-A-C chord's C is the
     F's twelfth: the transcriber may not cut it out), its fundamental about as loud as that note's; elsewhere
-    a struck string's rise near its chord's loudest. Without that evidence it is missed."""
+    a struck string's rise near its chord's loudest, by its fundamental or, where no other note sounds there, by
+    its octave. Without that evidence it is missed."""
     if envelopes is None:
         return False
     others = np.arange(len(start)) != s
     sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & others
     lower = np.flatnonzero(sounding & np.isin(score.pitch[s] - score.pitch, GHOST_INTERVALS))
     if not len(lower):
+        pitch, time_s = int(score.pitch[s]), float(start[s])
         chord = [int(p) for p in score.pitch[others & (np.abs(start - start[s]) <= GROUP_GAP_S)]]
-        return heard.struck(
-            envelopes, int(score.pitch[s]), float(start[s]), chord, heard.STRIKE_DB, heard.STRIKE_UNDER_DB
+        return heard.struck(envelopes, pitch, time_s, chord, heard.STRIKE_DB, heard.STRIKE_UNDER_DB) or (
+            heard.octave_struck(envelopes, pitch, time_s, [int(p) for p in score.pitch[sounding]], chord)
         )
     return heard.heard_over(
         envelopes, int(score.pitch[s]), float(start[s]), [(int(score.pitch[m]), float(start[m])) for m in lower]
