@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 from llaqo.lite.hearing.spectral import LOWEST_PITCH, Envelopes
-from llaqo.lite.measures.articulation import ATTACK_S, SHORT_RATIO, articulation_label, release_ratios
+from llaqo.lite.measures.articulation import (
+    ATTACK_S,
+    SHORT_RATIO,
+    TREBLE_PITCH,
+    articulation_label,
+    release_ratios,
+    spans_in_reach,
+    spans_to_next_onset,
+)
 
 FRAME_RATE = 200.0  # envelope frames a second
 SILENT_DB = -100.0
@@ -93,3 +101,43 @@ def test_in_a_live_room_a_fall_after_the_written_end_does_not_confirm_an_early_e
     written = 0.25
     scale = ramped(written, [written + 0.01] * 12, 80.0, [0.12] * 12)
     assert articulation_label(release_ratios(*scale, live=True)) == "legato"
+
+
+def test_a_left_hand_figure_across_middle_c_is_judged_against_its_own_next_note():
+    """Without a score a note's written value is the time to its voice's next onset. An Alberti-like figure C3 G3 E4
+    G3 in legato eighths crosses middle C, so in its register alone each note's next onset is two eighths away and
+    the legato figure read detached at half its value (the everyday set's Alberti and nocturne takes). Its next note
+    within an octave is the figure's."""
+    step, figure = 0.25, [48, 55, 64, 55] * 4
+    onsets = 0.5 + step * np.arange(len(figure))
+    notes = np.array([[t, t + step, p, 70] for t, p in zip(onsets, figure, strict=True)])
+    frames = int((onsets[-1] + 1.0) * FRAME_RATE)
+    db = np.full((88, frames), SILENT_DB, dtype=np.float32)
+    for t, p in zip(onsets, figure, strict=True):  # each key sounds until the figure's next note, then is damped
+        db[p - LOWEST_PITCH, int(t * FRAME_RATE) : int((t + step + WINDOW_HALF_S) * FRAME_RATE)] = 0.0
+    env = Envelopes(db, db, FRAME_RATE)
+    assert np.allclose(spans_in_reach(notes)[:-1], step)
+    assert articulation_label(release_ratios(env, notes, spans_in_reach(notes))) == "legato"
+    assert articulation_label(release_ratios(env, notes, spans_to_next_onset(notes))) != "legato"
+
+
+def test_a_held_treble_note_whose_string_dies_fast_is_no_release():
+    """From E6 up a held string decays as fast as a damper stops one (a SoundFont's treble: 150 dB/s after the
+    attack), and a grand has no dampers there, so such a fall says nothing of the key: a legato melody an octave
+    above the treble staff does not read detached. The notes below it are still timed by their dampers."""
+    written, n = 0.5, 12
+    onsets = 0.5 + written * np.arange(n)
+    pitches = [92 if i % 2 else 62 + i % 3 for i in range(n)]
+    t = np.arange(int((onsets[-1] + 2.0) * FRAME_RATE)) / FRAME_RATE
+    db = np.full((88, len(t)), SILENT_DB, dtype=np.float32)
+    for onset, p in zip(onsets, pitches, strict=True):
+        since = t - onset
+        if p >= TREBLE_PITCH:  # dies at the string's own pace, held all the while
+            row = np.where(since < 0, SILENT_DB, np.maximum(-150.0 * since, SILENT_DB))
+        else:  # held to the next onset, then damped
+            row = np.where((since >= 0) & (since < written + WINDOW_HALF_S), 0.0, SILENT_DB)
+        db[p - LOWEST_PITCH] = np.maximum(db[p - LOWEST_PITCH], row)
+    notes = np.array([[s, s + written, p, 70] for s, p in zip(onsets, pitches, strict=True)])
+    ratios = release_ratios(Envelopes(db, db, FRAME_RATE), notes, np.full(n, written))
+    assert len(ratios) == sum(p < TREBLE_PITCH for p in pitches)
+    assert articulation_label(ratios) == "legato"

@@ -90,7 +90,9 @@ class Reading:
     """What the grid's source alone knows, in the form the measurements take.
 
     belongs: (M,) indices of the notes that belong to the music (with a score, the ones in it);
-    written: (N,) each note's written length in s (without a score, to the next onset; nan: unknown)
+    written: (N,) each note's written length in s (without a score, to the next onset in its register; nan: unknown)
+    held_against: (N,) the written length articulation judges each note's hold against: with a score the same,
+    without one the time to the next onset in its voice (articulation.spans_in_reach)
     """
 
     source: str
@@ -99,6 +101,7 @@ class Reading:
     jitter_ms: float
     belongs: np.ndarray
     written: np.ndarray
+    held_against: np.ndarray
     harmony: pedal.Harmony
     voices: voices.Voices
     pedal_share: float
@@ -258,13 +261,15 @@ def score_grid(heard: Heard, notated: score.Score) -> tuple[Timeline, Reading]:
     # faint "note" must not make a bar sound quiet.
     played = np.concatenate([aligned.pairs[:, 1], [w.perf_index for w in aligned.wrong]])
     placed = pass_report.placed_notes(found)
+    written = pass_report.written_durations(found, notated, len(notes))
     timeline = Timeline(beats, bounds, "bar", functools.partial(align.bar_at, notated, aligned), numbers)
     return timeline, Reading(
         source="score",
         nominal_bpm=notated.nominal_bpm,
         jitter_ms=jitter,
         belongs=np.sort(played.astype(int)),
-        written=pass_report.written_durations(found, notated, len(notes)),
+        written=written,
+        held_against=written,
         harmony=score_report.score_harmony(notated, bars_q[:, 1], bounds),
         voices=voices.from_score(notes, notated.hand, notated.onset_q, placed),
         pedal_share=pedal.PEDAL_SHARE_SCORE,
@@ -299,6 +304,7 @@ def heard_grid(heard: Heard) -> tuple[Timeline, Reading]:
         jitter_ms=tempo.grid_jitter_ms(notes[:, 0], beats),
         belongs=np.arange(len(notes)),
         written=articulation.spans_to_next_onset(notes),
+        held_against=articulation.spans_in_reach(notes),
         harmony=pedal.harmony_from_notes(notes, harmony_bounds),
         voices=voices.from_pitch(notes),
         pedal_share=pedal.PEDAL_SHARE_AUDIO,
@@ -338,7 +344,7 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
         timing_jitter_ms=reading.jitter_ms,
         dynamics=dyn,
         articulation=articulation.analyse_articulation(
-            articulation.release_ratios(envelopes, notes, reading.written, presses, heard.live)
+            articulation.release_ratios(envelopes, notes, reading.held_against, presses, heard.live)
         ),
         pedal=pedalling,
         balance=balance.analyse_balance(levels, notes[:, 0], reading.voices, timeline.bounds),

@@ -24,9 +24,13 @@ cannot be heard, is left out; the caller passes only the presses the pedal measu
 (pedal.presses_believed: Transkun hears presses nobody made there). (Asking a damper fall to stay down as well,
 against the gain's dips, read the hall rendering's staccato and mixed takes as legato or mixed: bench/RESULTS.md.)
 
+A note from E6 up (TREBLE_PITCH) is left out in any room: its string's own decay is as fast as a damper (on the
+everyday set's clean takes, 99% of such held notes fell 6 dB in 70 ms before 0.6 of their written length, against
+0-1% below C5 and 7% from C5 to G#5), and a grand has no dampers from about F#6 up, so no fall times its release.
+
 The written duration comes from the score (converted to seconds with the performed tempo) when
-one is given, and otherwise is the time to the next onset in the same register, the part of the
-written value that the performance itself reveals.
+one is given, and otherwise is the time to the next onset in the note's voice, the part of the
+written value that the performance itself reveals (spans_in_reach).
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ STACCATO_SHARE = 0.75  # share of detached notes above which the playing is stac
 LEGATO_SHARE = 0.25  # share of detached notes below which it is legato (mixed needs at least 20%)
 SPLIT_PITCH = 60  # middle C separates the hands' registers when no score says which hand plays
 CHORD_GAP_S = 0.035  # onsets closer than this belong to the same chord
+REACH = 12  # a hand's reach: the next note of a note's voice is struck within an octave of it, or in its register
+TREBLE_PITCH = 88  # E6: from here up a held string decays as fast as a damper stops one (see above)
 DROP_DB = 6.0  # a damper stops a string: >= 6 dB down within 70 ms (~86 dB/s, natural decay is ~5-20 dB/s)
 DROP_WINDOW_S = 0.07  # short, to time the release closely; all three harmonics, so one masked band does not hide it
 ATTACK_S = 0.09  # the envelope peak is searched this long after the onset
@@ -87,6 +93,19 @@ def spans_to_next_onset(notes: np.ndarray) -> np.ndarray:
         ok = nxt < len(onsets)
         spans[idx[ok]] = onsets[nxt[ok]] - notes[idx[ok], 0]
     return spans
+
+
+def spans_in_reach(notes: np.ndarray) -> np.ndarray:
+    """(N, 4) notes -> (N,) seconds to the next later onset in the note's voice (nan for the last notes): the sooner
+    of the next onset within REACH semitones and the next in its register (spans_to_next_onset). A left hand's
+    broken chord or Alberti figure crosses middle C, so its register alone skips the figure's next note and a legato
+    note reads released at half its value (the everyday set's Alberti and nocturne takes without a score); a wider
+    reach lets the other hand's notes cut a detached note's value (dev's ragtime read legato from 16 semitones)."""
+    near = np.full(len(notes), np.nan)
+    for i, (onset, _, pitch, _) in enumerate(notes):
+        later = notes[(notes[:, 0] > onset + CHORD_GAP_S) & (np.abs(notes[:, 2] - pitch) <= REACH), 0]
+        near[i] = later.min() - onset if len(later) else np.nan
+    return np.fmin(spans_to_next_onset(notes), near)
 
 
 def release_time(
@@ -141,7 +160,8 @@ def falls_near(env: Envelopes, notes: np.ndarray, i: int, at_s: float, until_s: 
 def release_ratios(
     env: Envelopes, notes: np.ndarray, written_s: np.ndarray, pedal: np.ndarray | None = None, live: bool = False
 ) -> np.ndarray:
-    """(N, 4) notes and (N,) written durations in s (nan = unknown) -> (M,) held / written ratios.
+    """(N, 4) notes and (N,) written durations in s (nan = unknown) -> (M,) held / written ratios (notes from
+    TREBLE_PITCH up are left out).
 
     pedal: (P, 2) transcribed sustain presses [down_s, up_s]. A key released while the pedal is down lets no
     damper fall, so its release cannot be heard; such a note is timed by its transcribed end instead, which is
@@ -150,7 +170,7 @@ def release_ratios(
     are left out, and the others are timed by their transcribed ends, an early one only where a damper fall confirms
     it (see above).
     """
-    rows = np.flatnonzero(np.isfinite(written_s) & (written_s > 0))
+    rows = np.flatnonzero(np.isfinite(written_s) & (written_s > 0) & (notes[:, 2] < TREBLE_PITCH))
     pedal = np.zeros((0, 2)) if pedal is None else np.asarray(pedal, dtype=float).reshape(-1, 2)
     key_up = notes[rows, 1]
     under = ((pedal[None, :, 0] <= key_up[:, None]) & (key_up[:, None] <= pedal[None, :, 1])).any(axis=1)
