@@ -4,7 +4,6 @@ on hand-made notes and presses: C major and G major chords alternating every 2 s
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from llaqo.lite.measures.pedal import Harmony, analyse_pedal
 
@@ -86,26 +85,3 @@ def test_in_a_live_room_presses_count_only_when_the_strings_ring_on():
     ringing = damped.copy()
     ringing[::3] += 0.5  # one note of each chord rings on
     assert analyse_pedal(notes, ringing, written_end, harmony, 0.5, RELEASED, live=True).label == "clean"
-
-
-def test_a_band_that_dips_and_comes_back_was_not_damped():
-    """A held string's fundamental band dips and comes back (a unison's strings, or a SoundFont's stereo samples
-    mixed to mono, beat): under a pedal held across a harmony change such a dip read as the damper, the note ended
-    before the change and the blur went unheard (the everyday set's nocturnes and slow pieces). A fall the band
-    stays down after is the damper; so is one a new note's onset cuts the look at (its sound may refill the band)."""
-    from llaqo.lite.hearing.spectral import LOWEST_PITCH, Envelopes
-    from llaqo.lite.measures.pedal import damped_times
-
-    rate = 200.0
-    db = np.full((88, int(5 * rate)), -100.0, dtype=np.float32)
-    ringing, damped = db[60 - LOWEST_PITCH], db[64 - LOWEST_PITCH]
-    ringing[int(0.5 * rate) : int(3.5 * rate)] = 0.0  # rings until 3.5 s (the pedal lifted)
-    ringing[int(1.2 * rate) : int(1.3 * rate)] = -12.0  # a 12 dB beat 0.7 s in, then back
-    damped[int(0.5 * rate) : int(1.2 * rate)] = 0.0  # damped at 1.2 s: stays down
-    notes = np.array([[0.5, 1.2, 60, 70], [0.5, 1.2, 64, 70]])
-    times = damped_times(Envelopes(db, db, rate), notes)
-    assert times[0] == pytest.approx(3.5, abs=0.2)
-    assert times[1] == pytest.approx(1.2, abs=0.2)
-    # a chord struck in the dip: whether the string came back cannot be heard, the fall counts
-    struck = np.concatenate([notes, [[1.25, 2.0, 48, 70]]])
-    assert damped_times(Envelopes(db, db, rate), struck)[0] == pytest.approx(1.2, abs=0.2)

@@ -318,7 +318,7 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
     confident = reading.metre is not None and reading.metre.confident
     pedalling = pedal.analyse_pedal(
         notes,
-        pedal.damped_times(envelopes, notes, heard.live),
+        pedal.damped_times(envelopes, notes),
         notes[:, 0] + reading.written,
         reading.harmony,
         reading.pedal_share,

@@ -5,9 +5,8 @@ is judged against them: a press held more than BLUR_S through a change blurs it 
 press released at a change is a clean change. On rendered pianos Transkun finds only part of the presses
 (bench/RESULTS.md: a SoundFont's pedal holds notes but makes none of the sympathetic resonance of a real
 piano's lifted dampers), so where it hears no press the sound decides: strings left undamped. For each note we
-find when its string was damped (damped_time: a fall as articulation's, on the fundamental alone with a longer
-window, so that other notes' overtones and the room's reverberation do not fake or hide a fall, and one the band
-does not come back from, so that a held string's beating is not taken for its damper) and compare
+find when its string was damped (articulation.release_time, on the fundamental alone with a longer window, so
+that other notes' overtones and the room's reverberation do not fake or hide a fall) and compare
 it with when the note was written to end (the score's note end, or without a score the next
 onset in the register):
 - sustained share: notes still sounding > SUSTAIN_S past their written end: the pedal is in use
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from llaqo.lite.hearing.spectral import Envelopes
-from llaqo.lite.measures.articulation import peak_frame
+from llaqo.lite.measures.articulation import release_time
 
 SUSTAIN_S = 0.3  # sounding this long past the written end counts as sustained by the pedal
 # Share of sustained notes (of those whose ending can be heard) above which the pedal is in use. Without a
@@ -48,7 +47,6 @@ CHANGE_JACCARD = 0.5  # consecutive windows whose pitch-class sets overlap less 
 DAMP_DB = 8.0  # damper fall on the fundamental: >= 8 dB within 150 ms (53 dB/s; natural decay is ~5-20 dB/s,
 DAMP_WINDOW_S = 0.15  # a damped string in a live room with a 1 s reverberation still falls ~60 dB/s)
 HORIZON_S = 4.0  # a string is followed at most this long after its onset
-RECOVER_S = 0.3  # a fall the band recovers from within this long (to DAMP_DB / 2 of where it fell from) is a dip
 CHORD_GAP_S = 0.035
 MIN_PRESS_S = 0.3  # transcribed pedal events shorter than this are not a press (the model flickers on dry playing)
 # Transcribed presses released at this many harmony changes, and at BLUR_SHARE of them: the pedal is in use. One or
@@ -114,42 +112,14 @@ def harmony_from_notes(notes: np.ndarray, bounds: np.ndarray) -> Harmony:
     return Harmony(bounds=bounds, classes=classes)
 
 
-def damped_times(env: Envelopes, notes: np.ndarray, live: bool = False) -> np.ndarray:
-    """(N, 4) notes, whether the room is live (hearing.room) -> (N,) time in s at which each string was damped
-    (or stopped being followed)."""
-    return np.array([damped_time(env, notes, i, live) for i in range(len(notes))])
-
-
-def damped_time(env: Envelopes, notes: np.ndarray, i: int, live: bool = False) -> float:
-    """Time in s at which note i's string was damped: the first DAMP_DB fall within DAMP_WINDOW_S on its
-    fundamental after which the band stays down for RECOVER_S (in a live room, the first fall); HORIZON_S after
-    the onset, or the next onset of the same pitch if sooner, when there is none.
-
-    A held string's band dips and comes back: a unison's strings (or a SoundFont's stereo samples mixed to mono)
-    beat, and under a held pedal such a dip read as a damper fall ended notes early, so a pedal held across a
-    harmony change carried too few notes into it to be heard as blurred. A damped string does not come back;
-    a new note that starts in that time ends the look (its sound may refill the band), and the fall then counts.
-    In a live room a recorder's gain turns up as the sound falls and brings a damped band back up (the everyday
-    set's phone copies: pedal-free chorales read as pedalled), so there the first fall is the damper."""
-    onset, pitch = notes[i, 0], int(notes[i, 2])
-    later = notes[:, 0] > onset + CHORD_GAP_S
-    same = notes[later & (notes[:, 2] == pitch), 0]
-    end_s = min(onset + HORIZON_S, same[0] if len(same) else np.inf)
-    refills = np.sort(notes[later, 0])
-    curve = env.of(pitch, fundamental=True)
-    fr = env.frame_rate
-    stop, w = min(int(end_s * fr), len(curve) - 1), max(int(DAMP_WINDOW_S * fr), 1)
-    back = 0 if live else int(RECOVER_S * fr)
-    peak = peak_frame(curve, onset, fr)
-    if stop - w <= peak:
-        return end_s
-    drops = curve[peak : stop - w] - curve[peak + w : stop]
-    for f in peak + np.flatnonzero(drops >= DAMP_DB):
-        refill = refills[refills > f / fr]
-        until = min(f + w + back, int(refill[0] * fr) if len(refill) else len(curve))
-        if until <= f + w or curve[f + w : until].max() < curve[f] - DAMP_DB / 2:
-            return f / fr
-    return end_s
+def damped_times(env: Envelopes, notes: np.ndarray) -> np.ndarray:
+    """(N, 4) notes -> (N,) time in s at which each string was damped (or stopped being followed)."""
+    return np.array(
+        [
+            notes[i, 0] + release_time(env, notes, i, HORIZON_S, DAMP_DB, DAMP_WINDOW_S, fundamental=True)
+            for i in range(len(notes))
+        ]
+    )
 
 
 def masked_ends(notes: np.ndarray, damped: np.ndarray, written_end: np.ndarray) -> np.ndarray:
