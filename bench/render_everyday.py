@@ -250,9 +250,12 @@ def piece(spec: tuple, seed: int) -> dict:
     changes = [time_of(p + pickup) for p in (range(n_beats - pickup) if per_beat else range(0, final, beats_bar))]
     presses = []
     if pedal != "none":
-        span = 2 if pedal == "blurred" else 1  # a blurred pedal is held over the next change
+        # A blurred pedal is held over the next change and lifted just before the one after. Lifting it later
+        # instead made each press overlap the next one's, and a MIDI pedal has one state: the first lift
+        # raised it, so all but the first press sounded as 0.34 s blips and the take was heard unpedalled.
+        span = 2 if pedal == "blurred" else 1
         for a in range(0, len(changes) - span, span):
-            presses.append([changes[a] + 0.06, changes[a + span] + (0.4 if pedal == "blurred" else -0.02)])
+            presses.append([changes[a] + 0.06, changes[a + span] - 0.02])
     return {
         "notes": notes[order],
         "notated": np.array(notated)[order],
@@ -300,7 +303,30 @@ def labels_of(spec: tuple, made: dict) -> dict:
         if steps >= 2
         else "?"
     )
-    return {"tempo": tempo, "dynamics": dynamics, "articulation": articulation, "pedal": spec[8]}
+    return {"tempo": tempo, "dynamics": dynamics, "articulation": articulation, "pedal": pedal_label(made)}
+
+
+def sounding_presses(presses: list[list]) -> list[list]:
+    """Pedal presses [down_s, up_s] -> the pedal as a MIDI CC64 sounds them: one state, so overlapping presses
+    are one press, lifted at the first up that comes after a down."""
+    events = sorted([(down, 1) for down, _ in presses] + [(up, 0) for _, up in presses])
+    sounded, down = [], None
+    for time, pressed in events:
+        if pressed and down is None:
+            down = time
+        elif not pressed and down is not None:
+            sounded.append([down, time])
+            down = None
+    return sounded
+
+
+def pedal_label(made: dict) -> str:
+    """perfbench's pedal label of the presses as they sound: none without one; blurred when >= 2 presses continue
+    > 0.25 s past a harmony change; else clean."""
+    sounded = sounding_presses(made["pedal"])
+    changes = np.asarray(made["changes"])
+    held = sum(bool(((changes > down) & (changes < up - 0.25)).any()) for down, up in sounded)
+    return "none" if not sounded else "blurred" if held >= 2 else "clean"
 
 
 def bar_rows(made: dict) -> list[list]:
