@@ -2,8 +2,11 @@
 
 A key release is found where the damper stops the string: the note's harmonic-band energy
 (spectral.Envelopes) falls by DROP_DB within DROP_WINDOW_S, far faster than a held note decays.
-Under a held sustain pedal no damper falls, so a key released there is timed by the transcriber's note
-end instead, which marks the key's release (Transkun models the keys and the pedal apart, as MIDI does).
+Under a held sustain pedal no damper falls and the string rings on, so a key released there is not heard: the note
+is left out, in any room. (Transkun's note ends there are no key releases: on the everyday set's clean takes they
+end 53-69% of the held notes under a press before 0.6 of their written value, and its pedalled legato takes read
+mixed; on perfbench dev, 30% of the held and 62% of the detached ones, and its pedalled waltz's detached chords,
+read from them alone, are given up: bench/RESULTS.md.)
 
 A note too short for its damper to be timed (no fall window fits between the envelope's peak, searched ATTACK_S
 after the onset, and the horizon: sixteenths at 144 BPM) is timed by the transcriber's note end in any room: its
@@ -19,9 +22,8 @@ after it is the legato release at the next onset, which the frames smear back to
 that no fall confirms is the room's doing (Transkun ends the room's held notes early: legato chorale notes at 0.42
 of their written length), and the note counts as held its written length. The confirming fall is slower than a dry
 damper's (75 dB/s, not 86): the room's reverberation fills a detached chord's fall, which falls only 4-6 dB in
-70 ms there but goes on falling (bench/RESULTS.md). A note released under a transcribed press, whose damper
-cannot be heard, is left out; the caller passes only the presses the pedal measure believes
-(pedal.presses_believed: Transkun hears presses nobody made there). (Asking a damper fall to stay down as well,
+70 ms there but goes on falling (bench/RESULTS.md). The caller passes only the presses the pedal measure believes
+(pedal.presses_believed: in a live room Transkun hears presses nobody made). (Asking a damper fall to stay down as well,
 against the gain's dips, read the hall rendering's staccato and mixed takes as legato or mixed: bench/RESULTS.md.)
 
 A note from E6 up (TREBLE_PITCH) is left out in any room: its string's own decay is as fast as a damper (on the
@@ -164,21 +166,18 @@ def release_ratios(
     TREBLE_PITCH up are left out).
 
     pedal: (P, 2) transcribed sustain presses [down_s, up_s]. A key released while the pedal is down lets no
-    damper fall, so its release cannot be heard; such a note is timed by its transcribed end instead, which is
-    the key's release (the transcriber models the keys and the pedal apart, as MIDI does); so is a note too short
-    for its damper to be timed (damper_blind). live: the room is live (hearing.room): notes released under a press
-    are left out, and the others are timed by their transcribed ends, an early one only where a damper fall confirms
-    it (see above).
+    damper fall, so its release cannot be heard: such a note is left out. A note too short for its damper to be
+    timed (damper_blind) is timed by its transcribed end. live: the room is live (hearing.room): the notes are timed
+    by their transcribed ends, an early one only where a damper fall confirms it (see above).
     """
     rows = np.flatnonzero(np.isfinite(written_s) & (written_s > 0) & (notes[:, 2] < TREBLE_PITCH))
     pedal = np.zeros((0, 2)) if pedal is None else np.asarray(pedal, dtype=float).reshape(-1, 2)
     key_up = notes[rows, 1]
     under = ((pedal[None, :, 0] <= key_up[:, None]) & (key_up[:, None] <= pedal[None, :, 1])).any(axis=1)
-    if live:
-        rows, under = rows[~under], under[~under]
+    rows = rows[~under]
     written = written_s[rows]
     ended = (notes[rows, 1] - notes[rows, 0]) / written
-    timed = under | damper_blind(written)
+    timed = damper_blind(written)
     if live:
         unconfirmed = [
             k
