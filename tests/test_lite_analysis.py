@@ -92,23 +92,27 @@ def test_staccato_vs_legato(tmp_path):
     assert long["articulation"]["label"] == "legato"
 
 
-def test_detached_keys_under_the_pedal(tmp_path):
-    """Under a held pedal the strings ring on after the keys rise, so no damper falls: the key releases are the
-    transcriber's note ends (it models keys and pedal apart). Keys held a quarter of each beat under one long
-    press sound legato but are played staccato; the same notes without the pedal are timed by their dampers."""
+def test_keys_released_under_the_pedal_are_not_heard(tmp_path):
+    """Under a held pedal the strings ring on after the keys rise, so no damper falls and a key's release is not
+    heard; Transkun's note ends there are no key releases either (on the everyday set's clean takes it ends most held
+    notes under a press early, and its pedalled legato takes read mixed). A legato scale whose second half is played
+    under one long press, Transkun ending those notes at 0.45 of their length, reads legato from its first half; the
+    same early ends without the pedal are overruled by the dampers, which fall where the keys rise."""
     from llaqo.lite.hearing.transcribe import Transcription
 
-    detached = synth.scale_notes(BPM, n=15, legato=0.25)
-    ringing = detached.copy()
-    ringing[:, 1] = ringing[-1, 0] + 0.6  # what the strings do while the pedal is down
-    press = np.array([[0.3, ringing[-1, 1] + 0.1]])
+    held = synth.scale_notes(BPM, n=15, legato=1.0)
+    ringing = held.copy()
+    ringing[8:, 1] = ringing[-1, 1] + 0.4  # what the strings do while the pedal is down
+    heard = held.copy()
+    heard[8:, 1] = heard[8:, 0] + 0.45 * (held[8:, 1] - held[8:, 0])
+    press = np.array([[held[8, 0] - 0.05, ringing[-1, 1]]])
     pedalled = analyze(
         write_clip(tmp_path, ringing),
-        transcriber=lambda wave, progress=None: Transcription(detached, press, np.zeros((0, 2))),
+        transcriber=lambda wave, progress=None: Transcription(heard, press, np.zeros((0, 2))),
     ).to_json()
-    assert pedalled["articulation"]["label"] == "staccato"
-    assert pedalled["articulation"]["median_ratio"] == pytest.approx(0.25, abs=0.05)
-    unpedalled = analyze(write_clip(tmp_path, ringing, "held.wav"), transcriber=hears(detached)).to_json()
+    assert pedalled["articulation"]["label"] == "legato"
+    assert pedalled["articulation"]["n_notes"] <= 8  # the notes released under the press are left out
+    unpedalled = analyze(write_clip(tmp_path, held, "held.wav"), transcriber=hears(heard)).to_json()
     assert unpedalled["articulation"]["label"] == "legato"  # no pedal: the dampers say the keys were held
 
 

@@ -128,11 +128,13 @@ def articulation(c: Citer, span: Span) -> list[Sentence]:
     )]  # fmt: skip
     if c.doc["pedal"]["label"] != "none" and a["label"] != "staccato":
         # Under a held pedal the strings keep sounding after the key is released, so a detached touch there
-        # is inaudible: those releases come from the transcription's key ends, less sure than a damper's fall.
+        # is inaudible: the measure leaves those notes out unless the transcription's ends there follow the keys
+        # (articulation.ends_tracked).
         out.append(c.say(
             "You used the sustain pedal, which keeps notes sounding after the key is released, so notes played "
-            "detached under the pedal cannot be heard as detached: there I went by the key releases in the "
-            "transcription, which are less sure than a damper heard falling."
+            "detached under the pedal cannot be heard as detached: I judged your touch by the notes released "
+            "outside it, and by the transcription's key releases under it only where they told held notes "
+            "from released ones."
         ))  # fmt: skip
     return out
 

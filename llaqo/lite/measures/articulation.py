@@ -2,8 +2,14 @@
 
 A key release is found where the damper stops the string: the note's harmonic-band energy
 (spectral.Envelopes) falls by DROP_DB within DROP_WINDOW_S, far faster than a held note decays.
-Under a held sustain pedal no damper falls, so a key released there is timed by the transcriber's note
-end instead, which marks the key's release (Transkun models the keys and the pedal apart, as MIDI does).
+Under a held sustain pedal no damper falls and the string rings on, so a key released there is not heard: the note
+is left out, in any room, unless (dry rooms) the take's transcribed ends under the presses follow the keys
+(ends_tracked). Transkun's note ends there are mostly no key releases: on the everyday set's clean takes they end
+53-69% of the held notes under a press before 0.6 of their written value, and its pedalled legato takes read mixed
+from them; on perfbench dev they end 30% of the held and 62% of the detached ones, and its pedalled waltz's
+detached chords are read from them alone. Nothing in the sound tells the two apart (a released and a held key
+sound the same under the pedal: no damper falls after either; the everyday mixed waltz w1 and legato waltz w3
+get the same ends), so only a take whose ends hold a fair share of the notes is trusted (bench/RESULTS.md).
 
 A note too short for its damper to be timed (no fall window fits between the envelope's peak, searched ATTACK_S
 after the onset, and the horizon: sixteenths at 144 BPM) is timed by the transcriber's note end in any room: its
@@ -19,9 +25,8 @@ after it is the legato release at the next onset, which the frames smear back to
 that no fall confirms is the room's doing (Transkun ends the room's held notes early: legato chorale notes at 0.42
 of their written length), and the note counts as held its written length. The confirming fall is slower than a dry
 damper's (75 dB/s, not 86): the room's reverberation fills a detached chord's fall, which falls only 4-6 dB in
-70 ms there but goes on falling (bench/RESULTS.md). A note released under a transcribed press, whose damper
-cannot be heard, is left out; the caller passes only the presses the pedal measure believes
-(pedal.presses_believed: Transkun hears presses nobody made there). (Asking a damper fall to stay down as well,
+70 ms there but goes on falling (bench/RESULTS.md). The caller passes only the presses the pedal measure believes
+(pedal.presses_believed: in a live room Transkun hears presses nobody made). (Asking a damper fall to stay down as well,
 against the gain's dips, read the hall rendering's staccato and mixed takes as legato or mixed: bench/RESULTS.md.)
 
 A note from E6 up (TREBLE_PITCH) is left out in any room: its string's own decay is as fast as a damper (on the
@@ -48,6 +53,10 @@ SPLIT_PITCH = 60  # middle C separates the hands' registers when no score says w
 CHORD_GAP_S = 0.035  # onsets closer than this belong to the same chord
 REACH = 12  # a hand's reach: the next note of a note's voice is struck within an octave of it, or in its register
 TREBLE_PITCH = 88  # E6: from here up a held string decays as fast as a damper stops one (see above)
+# Transkun's ends under a press time the notes only where it reads this share of them held this much of their value
+# (ends_tracked; everyday tuning halves, dev and the TimGM6mb rendering: bench/RESULTS.md).
+HELD_RATIO = 0.8
+TRACKED_SHARE = 0.3
 DROP_DB = 6.0  # a damper stops a string: >= 6 dB down within 70 ms (~86 dB/s, natural decay is ~5-20 dB/s)
 DROP_WINDOW_S = 0.07  # short, to time the release closely; all three harmonics, so one masked band does not hide it
 ATTACK_S = 0.09  # the envelope peak is searched this long after the onset
@@ -164,17 +173,17 @@ def release_ratios(
     TREBLE_PITCH up are left out).
 
     pedal: (P, 2) transcribed sustain presses [down_s, up_s]. A key released while the pedal is down lets no
-    damper fall, so its release cannot be heard; such a note is timed by its transcribed end instead, which is
-    the key's release (the transcriber models the keys and the pedal apart, as MIDI does); so is a note too short
-    for its damper to be timed (damper_blind). live: the room is live (hearing.room): notes released under a press
-    are left out, and the others are timed by their transcribed ends, an early one only where a damper fall confirms
+    damper fall, so its release cannot be heard: such a note is left out, unless the take's transcribed ends
+    under the presses track the keys (ends_tracked; dry rooms only): then they time those notes. A note too short
+    for its damper to be timed (damper_blind) is timed by its transcribed end. live: the room is live
+    (hearing.room): the notes are timed by their transcribed ends, an early one only where a damper fall confirms
     it (see above).
     """
     rows = np.flatnonzero(np.isfinite(written_s) & (written_s > 0) & (notes[:, 2] < TREBLE_PITCH))
     pedal = np.zeros((0, 2)) if pedal is None else np.asarray(pedal, dtype=float).reshape(-1, 2)
     key_up = notes[rows, 1]
     under = ((pedal[None, :, 0] <= key_up[:, None]) & (key_up[:, None] <= pedal[None, :, 1])).any(axis=1)
-    if live:
+    if live or not ends_tracked(notes[rows[under], 1] - notes[rows[under], 0], written_s[rows[under]]):
         rows, under = rows[~under], under[~under]
     written = written_s[rows]
     ended = (notes[rows, 1] - notes[rows, 0]) / written
@@ -192,6 +201,16 @@ def release_ratios(
         for i, w, t in zip(rows, written, timed, strict=True)
     ]
     return np.where(timed, ended, np.array(damped).reshape(-1))
+
+
+def ends_tracked(held_s: np.ndarray, written_s: np.ndarray) -> bool:
+    """(U,) transcribed hold and written durations in s of a take's notes released under a press -> whether
+    Transkun's ends there follow the keys: it reads at least TRACKED_SHARE of them held (HELD_RATIO of their value).
+    Where it guesses, it ends nearly every note under the pedal early (most of the everyday set's pedalled legato
+    takes that its ends read mixed: 3-25% held), where it follows the keys it holds the held ones (perfbench dev's
+    pedalled waltz: 32% / 47% with a score / without, its melody held and its detached chords short). A thin margin,
+    and not a clean split: two everyday legato takes (32-43%) pass (bench/RESULTS.md)."""
+    return bool(len(held_s)) and float(np.mean(held_s / written_s >= HELD_RATIO)) >= TRACKED_SHARE
 
 
 def articulation_label(ratios: np.ndarray) -> str:
