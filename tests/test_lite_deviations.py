@@ -211,12 +211,13 @@ def test_a_soft_inner_chord_tone_played_but_not_transcribed_is_not_missed(tmp_pa
 def test_an_overtone_the_transcriber_finds_late_after_its_chord_is_no_added_note(tmp_path):
     """The transcriber hears a soft B5 46 ms after bar 3's E4 G4 C5 chord: the E4's twelfth, cut from its attack a
     few frames late (a chorale's chord did this on the everyday set). It is no added note; a soft F#5 there (no
-    overtone of the chord) still is."""
+    overtone of the chord) still is. Both sound in the audio (a band with nothing rising is no added note at all)."""
     written, hands = piece()
     onset = 0.5 + 10 * BEAT + 0.046
     for pitch, reported in ((83, []), (78, [78])):
+        played = np.concatenate([written, [[onset, onset + 0.3, pitch, 40]]])
         heard = np.concatenate([written, [[onset, onset + 0.035, pitch, 40]]])
-        found = report(tmp_path, written, hands, written, heard=heard, name=f"late{pitch}")
+        found = report(tmp_path, written, hands, played, heard=heard, name=f"late{pitch}")
         assert [e["pitch"] for e in found["extra"]] == reported
         assert found["missed"] == [] and found["wrong"] == []
 
@@ -265,3 +266,20 @@ def test_a_bass_note_with_a_weak_fundamental_is_heard_by_its_octave(tmp_path):
         found = analyze(clip, score, transcriber=hears(heard)).to_json()["score"]
         assert [m["pitch"] for m in found["missed"]] == missed
         assert found["extra"] == [] and found["wrong"] == []
+
+
+def test_a_ringing_tail_cut_into_a_note_is_no_added_note_and_a_struck_one_is(tmp_path):
+    """Bar 2's A4 in the run rings on for 1.5 s (a hall holds it), and the transcriber cuts a soft "A4" out of its
+    tail 0.35 s later, when the score has no A4 sounding: no band of its partials rises there (a string ringing
+    on, as the hall rendering of dev's false added notes), so it is no added note. An A4 struck there is one."""
+    written, hands = piece()
+    run_a4 = int(np.flatnonzero((written[:, 2] == 69) & (np.abs(written[:, 0] - (0.5 + 5.25 * BEAT)) < 0.01))[0])
+    rings = written.copy()
+    rings[run_a4, 1] += 1.5
+    onset = written[run_a4, 0] + 0.35
+    cut = [[onset, onset + 0.04, 69, 45]]
+    heard = np.concatenate([written, cut])
+    tail = report(tmp_path, written, hands, rings, heard=heard, name="tail")
+    assert tail["extra"] == [] and tail["missed"] == [] and tail["wrong"] == []
+    struck = report(tmp_path, written, hands, np.concatenate([written, [[onset, onset + 0.3, 69, 70]]]), heard=heard)
+    assert [(round(e["time_s"], 2), e["pitch"]) for e in struck["extra"]] == [(round(onset, 2), 69)]

@@ -6,14 +6,15 @@ it sounded: its fundamental, at its time, about as loud as the lower note's. An 
 weaker (measured on the deviation benchmark's tuning half, bench/deviations.py: an unplayed note's band
 peaks 7-15 dB under the note whose overtone it holds, a played one within a few dB of it). Elsewhere a
 missed note is excused when its band rises as a struck string's (struck, with STRIKE_DB). The same bands judge
-an added note that echoes a notated pitch: struck, an attack of its own.
+an added note that echoes a notated pitch (struck, an attack of its own) and any added note (rings_on: a string
+that only rings on was not struck then).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from llaqo.lite.hearing.spectral import Envelopes
+from llaqo.lite.hearing.spectral import LOWEST_PITCH, Envelopes
 
 ATTACK_S = (-0.02, 0.09)  # a note's band peak is looked for in this window around its expected onset
 HEARD_UNDER_DB = 6.0  # heard: its band peaks no more than this under the lower note's
@@ -92,3 +93,12 @@ def octave_struck(env: Envelopes, pitch: int, time_s: float, sounding: list[int]
     if any(abs(octave - q - k) <= 1 for q in sounding for k in PARTIAL_INTERVALS):
         return False
     return struck(env, octave, time_s, chord, STRIKE_DB, STRIKE_UNDER_DB)
+
+
+def rings_on(env: Envelopes, pitch: int, time_s: float) -> bool:
+    """True when no band of `pitch`'s first three partials (fundamental, octave, twelfth; those on the keyboard)
+    rises by ATTACK_DB at time_s: a string ringing on, not struck then. The partials count as well as the
+    fundamental because a bass string's fundamental is weak (a chorale's added C3 rose 4.3 dB by it, 31 by its
+    octave)."""
+    partials = [pitch + k for k in PARTIAL_INTERVALS[:3] if pitch + k < LOWEST_PITCH + 88]
+    return max(attack_db(env, p, time_s) for p in partials) < ATTACK_DB
