@@ -66,7 +66,8 @@ LIVE_SUSTAINED_SHARE = 0.05
 # decays ~40 dB/s, partials beat) and is refilled later by the next note an octave below, so the first fall
 # says little about the change (bench/RESULTS.md). The fundamental's level RING_BEFORE_S before the change
 # (its 0.19 s frame ends before the new chord's attack) against RING_AFTER_S after it (the frame starts past the
-# attack): a damper lifted at the change takes the band down 20-45 dB, a held pedal 0-13 dB.
+# attack): a damper lifted at the change takes the band down 20-45 dB, a held pedal 0-13 dB. Dry rooms only: in a
+# live one the reverberation carries a damped string's band on (FluidR3 in a hall, dev d04: 3-13 dB).
 RING_BEFORE_S = 0.12
 RING_AFTER_S = 0.35
 RING_DB = 15.0
@@ -238,7 +239,7 @@ def analyse_pedal(
         )
         if carried.sum() >= MIN_CARRIED:
             carried_at.append(h)
-        if env is not None:
+        if env is not None and not live:
             ringing, read = ringing_across(env, notes, written_end, since, h, after)
             if ringing >= MIN_RINGING and ringing >= RING_SHARE * read:
                 ringing_at.append(h)
