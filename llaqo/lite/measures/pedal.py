@@ -14,7 +14,10 @@ onset in the register):
   at MIN_RELEASED harmony changes or more, and at BLUR_SHARE of them;
 - blur: a change at which at least MIN_CARRIED notes that ended before it, of pitch classes foreign to the
   new harmony, sound > BLUR_S into it, unless Transkun hears a press released at it: the pedal was held
-  across the change (perfbench's "blurred"). A press Transkun hears held through a change is reported
+  across the change (perfbench's "blurred"); where the pedal is in use (the sustained share or the releases) and
+  the room is dry, so is a change across which most of the old harmony's strings still ring (ringing_across:
+  their band's fall over the change, which a broken chord's early falls and refilled bands do not fool as they
+  fool the first fall). A press Transkun hears held through a change is reported
   (held_s) but is not enough alone: in a reverberant hall the tail hides the damper and its releases come
   late (bench/RESULTS.md: FluidR3 in a hall, d11 read as blurred).
 """
@@ -72,7 +75,9 @@ RING_BEFORE_S = 0.12
 RING_AFTER_S = 0.35
 RING_DB = 15.0
 AUDIBLE_DB = 40.0  # an old string read only where its band before the change is within this of its attack's peak
-MIN_RINGING = 3  # old strings ringing across a change to blur it (dev d11: a legato note the re-pressed pedal caught, and one more)
+# Old strings ringing across a change to blur it: two ring at one of dev d11's clean changes (a legato note that the
+# re-pressed pedal caught, and one more).
+MIN_RINGING = 3
 RING_SHARE = 0.5  # ... for at least this share of the old notes read (a bass string or a refilled band may ring)
 # The new chord's notes whose partials (1st-8th harmonics, within a quarter tone) land on an old note's
 # fundamental refill its band: such old notes are not read. Up to C4 a partial a semitone off leaks into the band too
