@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from llaqo.lite.hearing.spectral import Envelopes
 from llaqo.lite.measures.pedal import Harmony, analyse_pedal
 
 BAR_S = 2.0
@@ -85,3 +86,44 @@ def test_in_a_live_room_presses_count_only_when_the_strings_ring_on():
     ringing = damped.copy()
     ringing[::3] += 0.5  # one note of each chord rings on
     assert analyse_pedal(notes, ringing, written_end, harmony, 0.5, RELEASED, live=True).label == "clean"
+
+
+def strings(lifts: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, Harmony, Envelopes]:
+    """Four bars of broken chords (C major over C4, D major: no common tone) written half a bar long, whose first
+    8 dB fall (damped) comes 0.5 s past the written end, before the change (a SoundFont's fast decay, a refilled
+    band) -> (notes, damped, written_end, harmony, envelopes): each string decays 10 dB/s from its onset until the
+    pedal's first lift after it, then is silent."""
+    chords = ((64, 67, 72, 76), (62, 66, 69, 74))
+    notes = np.array(
+        [[k * BAR_S + 0.2 * j, (k + 0.5) * BAR_S, p, 70] for k in range(4) for j, p in enumerate(chords[k % 2])],
+        dtype=float,
+    )
+    written_end = notes[:, 1].copy()
+    harmony = Harmony(bounds=np.arange(5) * BAR_S, classes=[{p % 12 for p in chords[k % 2]} for k in range(4)])
+    rate = 100.0
+    t = np.arange(int(5 * BAR_S * rate)) / rate
+    db = np.full((88, len(t)), -80.0)
+    for onset, _, p, _ in notes:
+        stop = min(x for x in lifts if x > onset)
+        on = (t >= onset) & (t < stop)
+        db[int(p) - 21, on] = np.maximum(db[int(p) - 21, on], -10.0 * (t[on] - onset))
+    return notes, written_end + 0.5, written_end, harmony, Envelopes(db, db, rate)
+
+
+def test_strings_ringing_across_a_change_blur_it_where_their_first_fall_came_before():
+    """The pedal held over every other change (lifted at 4 and 8 s): the C chord still rings 0.35 s into the D
+    chord at 2 and 6 s, though its strings' first falls came before (2d86d47 read this clean). Lifted at every
+    change, the strings fall silent at it: clean. Without the envelopes the first falls decide: clean."""
+    notes, damped, written_end, harmony, env = strings([4.0, 8.0, 20.0])
+    held = analyse_pedal(notes, damped, written_end, harmony, 0.08, np.zeros((0, 2)), env=env)
+    assert held.label == "blurred" and held.blurred_s.tolist() == [2.0, 6.0]
+    assert analyse_pedal(notes, damped, written_end, harmony, 0.08, np.zeros((0, 2))).label == "clean"
+    notes, damped, written_end, harmony, env = strings([2.0, 4.0, 6.0, 8.0, 20.0])
+    assert analyse_pedal(notes, damped, written_end, harmony, 0.08, np.zeros((0, 2)), env=env).label == "clean"
+
+
+def test_ringing_strings_do_not_make_a_pedal_of_none():
+    """Where nothing else says the pedal is in use (no ringing past the written ends, no presses), strings that
+    fall little across a change (a staccato note's tail, already down) do not make it blurred."""
+    notes, _, written_end, harmony, env = strings([4.0, 8.0, 20.0])
+    assert analyse_pedal(notes, written_end, written_end, harmony, 0.08, np.zeros((0, 2)), env=env).label == "none"

@@ -330,6 +330,7 @@ def measure(heard: Heard, timeline: Timeline, reading: Reading) -> Analysis:
         reading.pedal_share,
         heard.pedal,
         heard.live,
+        envelopes,
     )
     # A note released under a press is timed by its transcribed end, or in a live room left out: only under the
     # presses the pedal measure believes (in a live room Transkun hears presses nobody made).

@@ -14,7 +14,10 @@ onset in the register):
   at MIN_RELEASED harmony changes or more, and at BLUR_SHARE of them;
 - blur: a change at which at least MIN_CARRIED notes that ended before it, of pitch classes foreign to the
   new harmony, sound > BLUR_S into it, unless Transkun hears a press released at it: the pedal was held
-  across the change (perfbench's "blurred"). A press Transkun hears held through a change is reported
+  across the change (perfbench's "blurred"); where the pedal is in use (the sustained share or the releases) and
+  the room is dry, so is a change across which most of the old harmony's strings still ring (ringing_across:
+  their band's fall over the change, which a broken chord's early falls and refilled bands do not fool as they
+  fool the first fall). A press Transkun hears held through a change is reported
   (held_s) but is not enough alone: in a reverberant hall the tail hides the damper and its releases come
   late (bench/RESULTS.md: FluidR3 in a hall, d11 read as blurred).
 """
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from llaqo.lite.hearing.spectral import Envelopes
-from llaqo.lite.measures.articulation import release_time
+from llaqo.lite.measures.articulation import ATTACK_S, release_time
 
 SUSTAIN_S = 0.3  # sounding this long past the written end counts as sustained by the pedal
 # Share of sustained notes (of those whose ending can be heard) above which the pedal is in use. Without a
@@ -61,6 +64,26 @@ MIN_RELEASED = 3
 # takes 0.00-0.02, pedalled ones 0.09-0.53; FluidR3 in a hall (live too): pedal-free 0.00-0.02 (two more 0.08-0.18,
 # read by their ringing alone), pedalled 0.07-0.60 (bench/RESULTS.md).
 LIVE_SUSTAINED_SHARE = 0.05
+# A string still ringing across a change, read from its band's fall over the change rather than from the first
+# fall after its onset (damped_times): in broken-chord textures a band falls 8 dB early (a SoundFont's sample
+# decays ~40 dB/s, partials beat) and is refilled later by the next note an octave below, so the first fall
+# says little about the change (bench/RESULTS.md). The fundamental's level RING_BEFORE_S before the change
+# (its 0.19 s frame ends before the new chord's attack) against RING_AFTER_S after it (the frame starts past the
+# attack): a damper lifted at the change takes the band down 20-45 dB, a held pedal 0-13 dB. Dry rooms only: in a
+# live one the reverberation carries a damped string's band on (FluidR3 in a hall, dev d04: 3-13 dB).
+RING_BEFORE_S = 0.12
+RING_AFTER_S = 0.35
+RING_DB = 15.0
+AUDIBLE_DB = 40.0  # an old string read only where its band before the change is within this of its attack's peak
+# Old strings ringing across a change to blur it: two ring at one of dev d11's clean changes (a legato note that the
+# re-pressed pedal caught, and one more).
+MIN_RINGING = 3
+RING_SHARE = 0.5  # ... for at least this share of the old notes read (a bass string or a refilled band may ring)
+# The new chord's notes whose partials (1st-8th harmonics, within a quarter tone) land on an old note's
+# fundamental refill its band: such old notes are not read. Up to C4 a partial a semitone off leaks into the band too
+# (the 0.19 s frame's main lobe is +-11 Hz wide; a semitone at C4 is 16 Hz, the band +-0.3 semitone).
+REFILL_INTERVALS = (0, 12, 19, 24, 28, 31, 34, 36)
+LEAKY_PITCH = 60
 
 
 @dataclass(frozen=True)
@@ -135,6 +158,37 @@ def masked_ends(notes: np.ndarray, damped: np.ndarray, written_end: np.ndarray) 
     return masked
 
 
+def ringing_across(
+    env: Envelopes, notes: np.ndarray, written_end: np.ndarray, since_s: float, change_s: float, after: set[int]
+) -> tuple[int, int]:
+    """(N, 4) notes, (N,) written ends in s, the start of the old harmony and the change to the new one (s), the
+    new harmony's pitch classes -> (how many pitches of the old harmony's notes foreign to the new one, written to
+    end by the change and not refilled by a new note's partial, still ring RING_AFTER_S into it (their
+    fundamental fell less than RING_DB across it), how many such pitches were read)."""
+    fr = env.frame_rate
+    before, after_frame = int((change_s - RING_BEFORE_S) * fr), int((change_s + RING_AFTER_S) * fr)
+    if before < 0 or after_frame >= env.fundamental_db.shape[1]:
+        return 0, 0
+    pitch = notes[:, 2].astype(int)
+    old = (
+        np.isfinite(written_end)
+        & (written_end <= change_s + CHORD_GAP_S)
+        & (notes[:, 0] >= since_s - CHORD_GAP_S)
+        & ~np.isin(pitch % 12, list(after))
+    )
+    new = (notes[:, 0] >= change_s - CHORD_GAP_S) & (notes[:, 0] <= change_s + RING_AFTER_S + RING_BEFORE_S)
+    near = np.add.outer(REFILL_INTERVALS, (-1, 0, 1)).ravel()
+    falls = []
+    for p in set(pitch[old].tolist()):
+        if np.isin(p - pitch[new], near if p <= LEAKY_PITCH else REFILL_INTERVALS).any():
+            continue
+        band = env.of(p, fundamental=True)
+        onset = int(notes[old & (pitch == p), 0].max() * fr)
+        if band[before] >= band[onset : onset + max(int(ATTACK_S * fr), 1) + 1].max() - AUDIBLE_DB:
+            falls.append(band[before] - band[after_frame])
+    return int(sum(f < RING_DB for f in falls)), len(falls)
+
+
 def presses_at_changes(events: np.ndarray, changes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(P, 2) transcribed events [down_s, up_s], (H,) harmony changes -> (the presses of at least MIN_PRESS_S,
     the changes a press was held through by more than BLUR_S, the changes at which a press was released)."""
@@ -162,17 +216,20 @@ def analyse_pedal(
     pedal_share: float,
     events: np.ndarray,
     live: bool = False,
+    env: Envelopes | None = None,
 ) -> Pedal:
     """(N, 4) notes, (N,) damping times, (N,) written end times (nan = unknown) in s, the harmony, the
     sustained share above which the pedal counts as used (PEDAL_SHARE_SCORE or PEDAL_SHARE_AUDIO), the
     (P, 2) transcribed sustain events and whether the room is live (hearing.room: then the events count only when
-    LIVE_SUSTAINED_SHARE of the notes ring on) -> Pedal."""
+    LIVE_SUSTAINED_SHARE of the notes ring on) -> Pedal. env: the take's envelopes; where the pedal is in use,
+    a change across which most old notes' strings ring on (ringing_across) is blurred too."""
     known = np.isfinite(written_end)
     audible = known & ~masked_ends(notes, damped, written_end)
     sustained = float((damped[audible] > written_end[audible] + SUSTAIN_S).mean()) if audible.any() else 0.0
     if not presses_believed(sustained, live):
         events = np.zeros((0, 2))
-    changes, blurred = [], []
+    changes, carried_at, ringing_at = [], [], []
+    since = float(harmony.bounds[0])  # where the harmony before the change began
     for k in range(1, len(harmony.classes)):
         before, after = harmony.classes[k - 1], harmony.classes[k]
         if not before or not after or len(before & after) / len(before | after) >= CHANGE_JACCARD:
@@ -186,15 +243,23 @@ def analyse_pedal(
             & ~np.isin(notes[:, 2].astype(int) % 12, list(after))
         )
         if carried.sum() >= MIN_CARRIED:
-            blurred.append(h)
+            carried_at.append(h)
+        if env is not None and not live:
+            ringing, read = ringing_across(env, notes, written_end, since, h, after)
+            if ringing >= MIN_RINGING and ringing >= RING_SHARE * read:
+                ringing_at.append(h)
+        since = h
     # A press Transkun hears released at a change outweighs a carried note there (a SoundFont's sample can
     # ring on after its key is up); where it hears no release, the ringing decides.
     presses, held, released = presses_at_changes(events, np.array(changes))
-    blurred = np.setdiff1d(np.array(blurred), released)
-    if len(blurred) >= MIN_BLURRED and len(blurred) >= BLUR_SHARE * len(changes):
-        label = "blurred"
-    elif sustained >= pedal_share or len(released) >= max(MIN_RELEASED, BLUR_SHARE * len(changes)):
-        label = "clean"
-    else:
-        label = "none"
+    in_use = sustained >= pedal_share or len(released) >= max(MIN_RELEASED, BLUR_SHARE * len(changes))
+    # The strings ringing across a change tell a held pedal from a lifted one, not a pedal from none: a note
+    # released before its written end (staccato) has fallen already, and its tail falls little more across the
+    # change (everyday pedal-free takes). So they count only where the pedal is in use.
+    blurred = np.setdiff1d(np.union1d(carried_at, ringing_at) if in_use else np.array(carried_at), released)
+
+    def enough(at: np.ndarray) -> bool:
+        return len(at) >= MIN_BLURRED and len(at) >= BLUR_SHARE * len(changes)
+
+    label = "blurred" if enough(blurred) else "clean" if in_use else "none"
     return Pedal(presses, held, released, sustained, np.array(changes), blurred, label)
