@@ -15,21 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 DUMP = """
 import json, render_everyday as r
 made = {s[0]: r.piece(s, seed) for seed, s in enumerate(r.PIECES) if s[8] == "blurred"}
-print(json.dumps({k: {"pedal": m["pedal"], "changes": m["changes"]} for k, m in made.items()}))
+print(json.dumps({k: {"pedal": m["pedal"], "sounded": r.sounding_presses(m["pedal"]), "changes": m["changes"]}
+                  for k, m in made.items()}))
 """
-
-
-def as_sounded(presses: list[list[float]]) -> list[list[float]]:
-    """Overlapping presses merged as CC64 sounds them: down at the first press, up at the first lift after it."""
-    events = sorted([(down, 1) for down, _ in presses] + [(up, 0) for _, up in presses])
-    sounded, down = [], None
-    for time, pressed in events:
-        if pressed and down is None:
-            down = time
-        elif not pressed and down is not None:
-            sounded.append([down, time])
-            down = None
-    return sounded
 
 
 def test_blurred_takes_hold_the_pedal_across_changes():
@@ -42,7 +30,7 @@ def test_blurred_takes_hold_the_pedal_across_changes():
     assert len(takes) == 4
     for name, made in takes.items():
         changes = made["changes"]
-        sounded = as_sounded(made["pedal"])
+        sounded = made["sounded"]
         held = [p for p in sounded if any(p[0] < c < p[1] - 0.25 for c in changes)]
         assert len(held) >= 2, (name, sounded)
         assert len(sounded) == len(made["pedal"]), f"{name}: overlapping presses sound as one"
