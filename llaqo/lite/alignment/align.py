@@ -19,7 +19,7 @@ from llaqo.lite.hearing.spectral import Envelopes
 GROUP_GAP_S = 0.035  # performed onsets closer than this form one chord (hand asynchrony is ~10-30 ms)
 MATCH_WINDOW_S = 0.12  # a played note pairs with a notated one within this of the warped time
 SUBSTITUTE_SEMITONES = 4  # a wrong note is within a third of the notated pitch; further is missed + extra
-GHOST_INTERVALS = (12, 19, 24, 28)  # overtones (octave, 12th, 2 octaves, 17th) the transcriber can mistake for notes
+GHOST_INTERVALS = heard.PARTIAL_INTERVALS[1:]  # overtones (octave, 12th, 2 octaves, 17th) the transcriber can mistake
 GHOST_LAG_S = 0.06  # ... cut from a louder note's attack up to this after it (a chorale chord's twelfth: 46 ms)
 OUTSIDE_MARGIN_S = 0.5  # played notes this far outside the performed section are not "extra"
 STRAY_REACH_Q = 2.0  # an anchor is checked against the anchors within two quarters of it

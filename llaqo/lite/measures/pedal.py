@@ -228,7 +228,7 @@ def analyse_pedal(
     sustained = float((damped[audible] > written_end[audible] + SUSTAIN_S).mean()) if audible.any() else 0.0
     if not presses_believed(sustained, live):
         events = np.zeros((0, 2))
-    changes, carried_at, ringing_at = [], [], []
+    changes, carried_at, spans = [], [], []
     since = float(harmony.bounds[0])  # where the harmony before the change began
     for k in range(1, len(harmony.classes)):
         before, after = harmony.classes[k - 1], harmony.classes[k]
@@ -244,10 +244,7 @@ def analyse_pedal(
         )
         if carried.sum() >= MIN_CARRIED:
             carried_at.append(h)
-        if env is not None and not live:
-            ringing, read = ringing_across(env, notes, written_end, since, h, after)
-            if ringing >= MIN_RINGING and ringing >= RING_SHARE * read:
-                ringing_at.append(h)
+        spans.append((since, h, after))
         since = h
     # A press Transkun hears released at a change outweighs a carried note there (a SoundFont's sample can
     # ring on after its key is up); where it hears no release, the ringing decides.
@@ -255,11 +252,14 @@ def analyse_pedal(
     in_use = sustained >= pedal_share or len(released) >= max(MIN_RELEASED, BLUR_SHARE * len(changes))
     # The strings ringing across a change tell a held pedal from a lifted one, not a pedal from none: a note
     # released before its written end (staccato) has fallen already, and its tail falls little more across the
-    # change (everyday pedal-free takes). So they count only where the pedal is in use.
-    blurred = np.setdiff1d(np.union1d(carried_at, ringing_at) if in_use else np.array(carried_at), released)
-
-    def enough(at: np.ndarray) -> bool:
-        return len(at) >= MIN_BLURRED and len(at) >= BLUR_SHARE * len(changes)
-
-    label = "blurred" if enough(blurred) else "clean" if in_use else "none"
+    # change (everyday pedal-free takes). So they are read only where the pedal is in use, in a dry room.
+    ringing_at = []
+    if in_use and env is not None and not live:
+        for since, h, after in spans:
+            ringing, read = ringing_across(env, notes, written_end, since, h, after)
+            if ringing >= MIN_RINGING and ringing >= RING_SHARE * read:
+                ringing_at.append(h)
+    blurred = np.setdiff1d(np.union1d(carried_at, ringing_at), released)
+    enough = len(blurred) >= MIN_BLURRED and len(blurred) >= BLUR_SHARE * len(changes)
+    label = "blurred" if enough else "clean" if in_use else "none"
     return Pedal(presses, held, released, sustained, np.array(changes), blurred, label)
