@@ -37,9 +37,15 @@ def piece() -> tuple[np.ndarray, np.ndarray]:
         hands += [0] * 11
     rows.append([16, 2.0, 48, 80])
     hands.append(1)
+    return in_seconds(rows, hands)
+
+
+def in_seconds(rows: list, hands: list, beat: float = BEAT) -> tuple[np.ndarray, np.ndarray]:
+    """[[onset, length, pitch, velocity], ...] in beats and each row's hand -> ((N, 4) notes [onset_s, offset_s,
+    pitch, velocity] from 0.5 s on, in onset order (stable), (N,) their hands)."""
     notes = np.array(rows, dtype=float)
     notes[:, 1] += notes[:, 0]
-    notes[:, :2] = 0.5 + notes[:, :2] * BEAT
+    notes[:, :2] = 0.5 + notes[:, :2] * beat
     order = np.argsort(notes[:, 0], kind="stable")
     return notes[order], np.array(hands)[order]
 
@@ -108,11 +114,7 @@ def test_a_mazurka_rubato_inside_bars_leaves_no_note_missed(tmp_path):
         hands += [1] * 5
         rows += [[q0 + k / 2, 0.45, 69 + (0, 2, 4, 5, 4, 2)[(k + bar) % 6], 80] for k in range(6)]
         hands += [0] * 6
-    written = np.array(rows, dtype=float)
-    written[:, 1] += written[:, 0]
-    order = np.argsort(written[:, 0], kind="stable")
-    written, hands = written[order], np.array(hands)[order]
-    written[:, :2] = 0.5 + written[:, :2] * BEAT
+    written, hands = in_seconds(rows, hands)
     beats = 0.5 + np.arange(19) * BEAT
     stretch = np.tile([0.8, 1.2, 1.0], 6)
     moved = 0.5 + np.concatenate([[0.0], np.cumsum(BEAT * stretch)])
@@ -139,11 +141,7 @@ def test_a_slow_bar_pulled_by_a_fifth_either_way_leaves_no_slip_reported(tmp_pat
             hands += [1, 0, 0, 0, 0]
     rows.append([24, 2.0, 48, 80])
     hands.append(1)
-    written = np.array(rows, dtype=float)
-    written[:, 1] += written[:, 0]
-    order = np.argsort(written[:, 0], kind="stable")
-    written, hands = written[order], np.array(hands)[order]
-    written[:, :2] = 0.5 + written[:, :2] * beat
+    written, hands = in_seconds(rows, hands, beat)
     beats = 0.5 + np.arange(25) * beat
     moved = 0.5 + np.concatenate([[0.0], np.cumsum(beat * np.tile(stretch, 6))])
     played = written.copy()
@@ -248,10 +246,7 @@ def test_a_bass_note_with_a_weak_fundamental_is_heard_by_its_octave(tmp_path):
         hands += [0] * 4
     rows.append([16, 2.0, 34, 80])
     hands.append(1)
-    written = np.array(rows, dtype=float)
-    written[:, 1] += written[:, 0]
-    written[:, :2] = 0.5 + written[:, :2] * BEAT
-    hands = np.array(hands)
+    written, hands = in_seconds(rows, hands)
     bass = written[:, 2] == 34
     dropped = int(np.flatnonzero(bass & (np.abs(written[:, 0] - (0.5 + 8 * BEAT)) < 0.01))[0])
     heard = np.delete(written, dropped, axis=0)
