@@ -346,14 +346,20 @@ def test_stop_during_the_analysis_then_send_again_answers(server, tmp_path):
         analysing = page.locator("[data-testid=bot]").get_by_text("Analysing the recording")
         expect(analysing).to_be_visible(timeout=30_000)
         assert page.locator(".progress-level-inner").count() <= 1, "the progress is drawn on the chat alone"
+        working = page.locator("[data-testid=status-tracker]:not(.hide)")  # the chat's shimmer while it works
+        expect(working).to_have_count(1)
         page.get_by_role("button", name="Stop").click()
-        expect(page.locator(".progress-level-inner")).to_have_count(0, timeout=30_000)  # stopped, as a user sees
+        # Stopped, as a user sees: the chat no longer shimmers. Only then has the page taken the Stop (a round
+        # trip to the server); until then it drops a new submission of the same message, as it drops a second
+        # Enter while an answer is under way.
+        expect(working).to_have_count(0, timeout=30_000)
+        expect(page.locator(".progress-level-inner")).to_have_count(0)
         expect(analysing).to_be_visible()  # where it was
         box = page.locator("textarea").first
         expect(box).to_have_value("How steady was my tempo?")  # the stopped message is still there to send
         expect(page.get_by_label("File thumbnail")).to_be_visible()
         box.press("Enter")
-        expect(page.locator("[data-testid=bot]").last).to_contain_text("BPM", timeout=180_000)
+        expect(page.locator("[data-testid=bot]").last).to_contain_text("BPM", timeout=300_000)  # 90 s of audio
         assert not any("Error" in t or "Problem" in t for t in bot_texts(page))
         expect(page.get_by_text("Error", exact=True)).to_have_count(0)
         browser.close()
