@@ -306,3 +306,28 @@ def test_a_note_struck_again_under_the_pedal_is_not_missed_when_heard_as_one(tmp
     dropped = np.concatenate([melody, bass[:1], bass[2:]])  # repeat 2 not played, repeat 1 released in time
     report = analyze(clip, score_path, transcriber=hears(dropped)).to_json()["score"]
     assert [(round(m["time_s"], 2), m["pitch"]) for m in report["missed"]] == [(round(bass[1, 0], 2), 48)]
+
+
+@pytest.mark.parametrize(
+    ("signature", "beat_q", "bpm"),
+    [((3, 8), 0.5, 72.0), ((6, 8), 1.5, 24.0), ((2, 4), 1.0, 36.0), ((2, 2), 2.0, 18.0), ((5, 8), 0.5, 72.0)],
+)
+def test_a_scores_beat_is_its_notated_beat(tmp_path, signature, beat_q, bpm):
+    """The tempo of a score counts its notated beat: a slow 3/8 in its three eighths (72 BPM, not a bar's 24),
+    6/8 in dotted quarters, 2/2 in halves; the score's tempo (a quarter at 36) is converted to that beat."""
+    import mido
+
+    from llaqo.lite.alignment.score import load_score
+
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.MetaMessage("time_signature", numerator=signature[0], denominator=signature[1]))
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(36)))
+    for pitch in (60, 62, 64, 65, 67, 69):
+        track.append(mido.Message("note_on", note=pitch, velocity=64, time=0))
+        track.append(mido.Message("note_off", note=pitch, velocity=0, time=240))
+    midi.save(tmp_path / "score.mid")
+    score = load_score(tmp_path / "score.mid")
+    assert score.beat_q == beat_q
+    assert score.nominal_bpm == pytest.approx(bpm)

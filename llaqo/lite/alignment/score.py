@@ -29,7 +29,7 @@ class Score:
 
     onset_q, duration_q: (M,) float64 quarter notes; pitch: (M,) int MIDI; bar: (M,) int measure numbers
     nominal_bpm: notated tempo in beats per minute of beat_q quarters, None when not notated
-    beat_q: quarters per beat (1.0 for x/4, 1.5 for compound x/8)
+    beat_q: quarters per notated beat (beat_quarters: 1.0 for x/4, 0.5 for 3/8, 1.5 for 6/8)
     hand: (M,) int 0 right / 1 left / -1 unknown, from the staves (1: right) or, with one staff per part, the
     parts (the part with the higher notes is the right hand)
     """
@@ -50,6 +50,15 @@ class Score:
     """The file's own text when it is MusicXML (verovio engraves it as it is, with the ids it gives the notes)."""
     key: keys.Key | None = None
     """The key: the file's key signature, else estimated from the notes (llaqo.lite.measures.key)."""
+
+
+def beat_quarters(beats: int, beat_type: int) -> float:
+    """Quarters per notated beat of a time signature beats/beat_type: the denominator's note (3/8 and 5/8: an
+    eighth; 2/2: a half), dotted in a compound metre (6/8, 9/8, 12/8: a dotted quarter). A slow 3/8 is counted
+    in its three eighths, as the audio-only metre counts it; a one-in-a-bar count would give a lyrical piece
+    a tempo of 20-30 BPM."""
+    unit = 4.0 / beat_type
+    return 3 * unit if beat_type >= 8 and beats in (6, 9, 12) else unit
 
 
 def _hands(parts: list[np.ndarray], staffs: list[np.ndarray]) -> list[np.ndarray]:
@@ -120,7 +129,7 @@ def load_score(path: str | Path) -> Score:
     except Exception as err:
         raise ScoreError(f"{path.name}: not a readable score (supported: MIDI, MusicXML, MEI, Kern)") from err
     onset, duration, pitch, bar, staff = [], [], [], [], []
-    nominal, beat_q, signature = None, 1.0, None
+    nominal, beat_q, signature = None, None, None
     for part in parsed.parts:
         na = part.note_array(include_time_signature=True, include_staff=True)
         if len(na) == 0:
@@ -130,8 +139,7 @@ def load_score(path: str | Path) -> Score:
         pitch.append(na["pitch"])
         staff.append(na["staff"])
         bar.append(np.asarray(part.measure_number_map(na["onset_div"]), dtype=int))
-        if na["ts_beat_type"][0] == 8 and na["ts_beats"][0] % 3 == 0:
-            beat_q = 1.5  # compound metre: the beat is a dotted quarter
+        beat_q = beat_q or beat_quarters(int(na["ts_beats"][0]), int(na["ts_beat_type"][0]))  # the first part's
         tempos = list(part.iter_all(partitura.score.Tempo))
         signature = signature or next(part.iter_all(partitura.score.KeySignature), None)
         if nominal is None and tempos:
