@@ -232,7 +232,7 @@ def hear(
     if len(notes) < MIN_NOTES:
         raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
     room = rooms.hear_room(wave, ANALYSIS_RATE)
-    ungained = gain.ungained_levels(wave, ANALYSIS_RATE, notes[:, 0], levels) if room.live else None
+    ungained = gain.ungained_levels(wave, ANALYSIS_RATE, notes[:, 0], levels) if room.near_floor else None
     return Heard(
         name, recording.duration_s, recording.sample_rate, recording.channels, wave, notes, levels, envelopes,
         curve, result.pedal, room, ungained,
