@@ -47,8 +47,9 @@ class Heard:
     """What the ear gives, before any grid. wave: (samples,) mono float32 at ANALYSIS_RATE; notes: (N, 4)
     [onset_s, offset_s, pitch, velocity] of the audible notes; levels: (N,) attack levels in dB; curve: (T, 2)
     [time_s, dBFS]; pedal: (P, 2) [down_s, up_s] of the transcribed sustain pedal; room: how fast and how far its
-    sound can fall (rooms.hear_room), which tells a phone in a live room; ungained: (N,) in a live room, the attack
-    levels with a recorder's estimated gain taken out (hearing.gain), else None."""
+    sound can fall (rooms.hear_room), which tells a phone in a live room; ungained: (N,) where the floor lies near
+    the music (a recorder's gain, live room or not: rooms.Room.near_floor), the attack levels with its estimated gain
+    taken out (hearing.gain), else None."""
 
     name: str
     duration_s: float
@@ -232,7 +233,7 @@ def hear(
     if len(notes) < MIN_NOTES:
         raise NotMusicError(f"{name}: no piano notes detected ({len(notes)} found); is this a music recording?")
     room = rooms.hear_room(wave, ANALYSIS_RATE)
-    ungained = gain.ungained_levels(wave, ANALYSIS_RATE, notes[:, 0], levels) if room.live else None
+    ungained = gain.ungained_levels(wave, ANALYSIS_RATE, notes[:, 0], levels) if room.near_floor else None
     return Heard(
         name, recording.duration_s, recording.sample_rate, recording.channels, wave, notes, levels, envelopes,
         curve, result.pedal, room, ungained,

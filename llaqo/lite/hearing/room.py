@@ -44,9 +44,15 @@ class Room:
     floor_db: float
 
     @property
+    def near_floor(self) -> bool:
+        """The floor lies near the music: a room's noise raised by a recorder's automatic gain (or a noisy hall).
+        A phone's gain is there however short the room: a phone copy in a dry room still reads near."""
+        return MUSIC_DB <= self.floor_db < FLOOR_DB
+
+    @property
     def live(self) -> bool:
         """Heard through a live room and a recorder's gain: the sound falls slowly and never far."""
-        return self.decay_s > LITE.live_decay_s and MUSIC_DB <= self.floor_db < FLOOR_DB
+        return self.decay_s > LITE.live_decay_s and self.near_floor
 
 
 def hear_room(wave: np.ndarray, sample_rate: int) -> Room:

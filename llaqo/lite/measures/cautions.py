@@ -33,6 +33,8 @@ def cautions(notes: np.ndarray, duration_s: float, dyn: dynamics.Dynamics, live:
             "are harder to hear"
         )
         out.append(gain_caution(dyn))
+    elif dyn.through_gain:  # a phone in a dry room: no echo, but its gain (hearing.room.Room.near_floor)
+        out.append(gain_caution(dyn))
     if len(notes) < FEW_NOTES:
         out.append(f"only {len(notes)} notes were detected, so the statistics are rough")
     if duration_s < SHORT_S:

@@ -47,6 +47,12 @@ STEP_DB = 4.0
 # widens max - min; the everyday tuning half's phone copies: flat takes 2.0-5.2 dB (one 9.8), terraced 8.1-11.4;
 # every value from 6 to 8 read the same there.
 GAINED_FLAT_DB = 7.0
+# ... and wide-contrast only from this range on. The estimate reads a velocity unit as 0.25-0.43 dB (median 0.29-0.34
+# on the three everyday tuning halves' phone copies; 0.26 for the dry levels), steeper and noisier on TimGM6mb, so a
+# terrace's 28 units spread up to 14.0 dB there, over the dry WIDE_RANGE_DB; wide-contrast takes (50-60 units)
+# 14.4-22.3 dB. Every value from 14.0 to 14.4 read the same on those halves (13, the midpoint of 28 and 55 units
+# at 0.30 dB, left two TimGM6mb terraces wide). Steps between the rough gained segments are no evidence of contrast.
+GAINED_WIDE_DB = 14.0
 WIDE_DB = 13.0
 # The soft-to-loud range (level_range: 90th minus 10th percentile) from which a take reads wide-contrast before its
 # steps are counted. The everyday tuning half and perfbench dev: terraced takes span 7.3-10.9 dB, the tuning half's
@@ -215,11 +221,15 @@ def trend_through_gain(levels: np.ndarray) -> str | None:
 
 def label_through_gain(levels: np.ndarray) -> str:
     """(S,) segment levels with the estimated gain taken out (gained_levels) -> their label, flat when their range
-    is under GAINED_FLAT_DB.
+    is under GAINED_FLAT_DB, wide-contrast only from GAINED_WIDE_DB (terraced below it).
 
     For a take whose gain is evident (hearing.gain.opens_through_a_gain): the gain shrinks a terrace's steps and a
     contrast's range under the dry thresholds, which the estimate gives back."""
-    return "flat" if level_range(levels) < GAINED_FLAT_DB else dynamics_label(levels)
+    spread = level_range(levels)
+    if spread < GAINED_FLAT_DB:
+        return "flat"
+    label = dynamics_label(levels)
+    return "terraced" if label == "wide-contrast" and spread < GAINED_WIDE_DB else label
 
 
 def level_range(levels: np.ndarray) -> float:
