@@ -103,6 +103,20 @@ def test_in_a_live_room_a_fall_after_the_written_end_does_not_confirm_an_early_e
     assert articulation_label(release_ratios(*scale, live=True)) == "legato"
 
 
+def test_in_a_live_room_a_fast_note_is_confirmed_by_the_take_s_own_falls():
+    """Staccato eighths of a jig (0.18 s, Transkun ending them 40 ms after the onset) in a room, on a piano whose
+    release is slow: the band falls 45 dB/s from 50 ms on, 4.5 dB in 0.1 s before the next onset, under the 7 dB
+    that confirms a slower note's early end (the TimGM6mb phone copies' staccato jig read mixed, its notes held).
+    Too fast for a whole confirming fall, and no held note in the take to say how its bands fall otherwise: 3 dB
+    confirms them, and it reads staccato (legato before). A legato take of the same notes whose bands fall as fast
+    from their attack (the piano's own decay), Transkun ending every other one early, stays legato: its held notes
+    fall 4.5 dB in the same place, so an early end needs 5.5."""
+    staccato = ramped(0.18, [0.05] * 12, 45.0, [0.04] * 12)
+    assert articulation_label(release_ratios(*staccato, live=True)) == "staccato"
+    legato = ramped(0.18, [0.0] * 12, 45.0, [0.04, 0.18] * 6)
+    assert articulation_label(release_ratios(*legato, live=True)) == "legato"
+
+
 def test_a_left_hand_figure_across_middle_c_is_judged_against_its_own_next_note():
     """Without a score a note's written value is the time to its voice's next onset. An Alberti-like figure C3 G3 E4
     G3 in legato eighths crosses middle C, so in its register alone each note's next onset is two eighths away and

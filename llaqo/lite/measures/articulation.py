@@ -28,6 +28,10 @@ damper's (75 dB/s, not 86): the room's reverberation fills a detached chord's fa
 70 ms there but goes on falling (bench/RESULTS.md). The caller passes only the presses the pedal measure believes
 (pedal.presses_believed: in a live room Transkun hears presses nobody made). (Asking a damper fall to stay down as well,
 against the gain's dips, read the hall rendering's staccato and mixed takes as legato or mixed: bench/RESULTS.md.)
+A fast note (written shorter than ~0.28 s: fast_below_s) has no room in the long frames for a whole confirming fall
+before its next onset, and a piano whose release is slow (TimGM6mb) shows only 3-10 dB of it there: its early end
+is confirmed by a fall larger than the take's own held notes' bands show in the same place after their attack (the
+piano's decay through this room and recorder: fast_confirm_db), so the threshold follows the take, not a piano.
 
 A note from E6 up (TREBLE_PITCH) is left out in any room: its string's own decay is as fast as a damper (on the
 everyday set's clean takes, 99% of such held notes fell 6 dB in 70 ms before 0.6 of their written length, against
@@ -44,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llaqo.lite.hearing.spectral import Envelopes
+from llaqo.lite.hearing.spectral import HOP, N_FFT, Envelopes
 
 SHORT_RATIO = 0.6  # a note held for less than 60% of its value counts as detached (perfbench definition)
 STACCATO_SHARE = 0.75  # share of detached notes above which the playing is staccato (mixed allows up to 80%)
@@ -69,6 +73,15 @@ CONFIRM_AFTER_S = 0.15
 # (everyday tuning half, detached set, dev and the hall: 6.5 dB or 7.5 dB read fewer takes right than 7).
 CONFIRM_DB = 7.0
 CONFIRM_WINDOW_S = 0.1
+# A fast note (fast_below_s: its written end comes before a whole confirming window can follow its envelope peak) has
+# no room for a whole confirming fall: its band shows a part of one. Its early end is confirmed by the take's own
+# evidence instead (fast_confirm_db): a fall FAST_MARGIN_DB more than the take's held notes' bands fall in the same
+# place, within FAST_CONFIRM_DB..CONFIRM_DB. On the everyday phone copies a staccato jig's band falls 3-10 dB there on
+# TimGM6mb (10th-90th percentile; its release is slow) and 9-16 dB on FluidR3, the held notes' median 2-7 dB by take
+# (bench/RESULTS.md).
+FAST_CONFIRM_DB = 3.0
+FAST_MARGIN_DB = 1.0
+MIN_HELD = 5  # the held notes' falls count from this many notes on; fewer (a staccato take): FAST_CONFIRM_DB
 
 
 @dataclass(frozen=True)
@@ -155,15 +168,47 @@ def damper_blind(written_s: np.ndarray) -> np.ndarray:
     return HORIZON * written_s < ATTACK_S + DROP_WINDOW_S
 
 
-def falls_near(env: Envelopes, notes: np.ndarray, i: int, at_s: float, until_s: float) -> bool:
-    """Whether note i's band falls CONFIRM_DB within CONFIRM_WINDOW_S in a fall starting from CONFIRM_BEFORE_S before
+def falls_near(
+    env: Envelopes, notes: np.ndarray, i: int, at_s: float, until_s: float, drop_db: float = CONFIRM_DB
+) -> bool:
+    """Whether note i's band falls drop_db within CONFIRM_WINDOW_S in a fall starting from CONFIRM_BEFORE_S before
     at_s (s), but not before the band's peak, to CONFIRM_AFTER_S after it, and before until_s (s: its written end)."""
+    return largest_fall(env, notes, i, at_s - CONFIRM_BEFORE_S, min(at_s + CONFIRM_AFTER_S, until_s)) >= drop_db
+
+
+def largest_fall(env: Envelopes, notes: np.ndarray, i: int, from_s: float, until_s: float) -> float:
+    """The largest fall in dB of note i's band within CONFIRM_WINDOW_S, in a fall starting from from_s (s), but not
+    before the band's peak, to until_s (s); -inf where no window starts there."""
     curve = env.of(int(notes[i, 2]))
     fr = env.frame_rate
     w = max(int(CONFIRM_WINDOW_S * fr), 1)
-    lo = max(int((at_s - CONFIRM_BEFORE_S) * fr), peak_frame(curve, notes[i, 0], fr))
-    hi = min(int((at_s + CONFIRM_AFTER_S) * fr), int(until_s * fr), len(curve) - w)
-    return hi > lo and bool((curve[lo:hi] - curve[lo + w : hi + w] >= CONFIRM_DB).any())
+    lo = max(int(from_s * fr), peak_frame(curve, notes[i, 0], fr))
+    hi = min(int(until_s * fr), len(curve) - w)
+    return float((curve[lo:hi] - curve[lo + w : hi + w]).max()) if hi > lo else -np.inf
+
+
+def fast_below_s(env: Envelopes) -> float:
+    """Written lengths in s under which a note's written end comes before a whole CONFIRM_WINDOW_S fall can follow its
+    envelope peak (searched ATTACK_S after the onset) in the spectral frames: the next onset's energy enters them half
+    a frame (~93 ms) before it."""
+    return ATTACK_S + CONFIRM_WINDOW_S + N_FFT / HOP / env.frame_rate / 2
+
+
+def fast_confirm_db(env: Envelopes, notes: np.ndarray, held: np.ndarray, written_s: np.ndarray) -> float:
+    """(H,) indices of the notes Transkun holds HELD_RATIO of their value and (H,) their written lengths in s -> the
+    fall in dB that confirms a fast note's early end: FAST_MARGIN_DB more than the median largest fall of the held
+    notes' bands from their peak to CONFIRM_AFTER_S after it (and before their written end), where a fast note's
+    release is looked for (its transcribed end lies near its onset). That fall is the piano's own decay after the
+    attack, through the room and the recorder's gain. Clipped to FAST_CONFIRM_DB..CONFIRM_DB; FAST_CONFIRM_DB from
+    fewer than MIN_HELD held notes (a staccato take)."""
+    fr = env.frame_rate
+    peaks = np.array([peak_frame(env.of(int(notes[i, 2])), notes[i, 0], fr) / fr for i in held])
+    until = np.minimum(notes[held, 0] + written_s, peaks + CONFIRM_AFTER_S)
+    falls = [largest_fall(env, notes, i, at, end) for i, at, end in zip(held, peaks, until, strict=True)]
+    falls = [f for f in falls if np.isfinite(f)]
+    if len(falls) < MIN_HELD:
+        return FAST_CONFIRM_DB
+    return float(np.clip(np.median(falls) + FAST_MARGIN_DB, FAST_CONFIRM_DB, CONFIRM_DB))
 
 
 def release_ratios(
@@ -189,10 +234,13 @@ def release_ratios(
     ended = (notes[rows, 1] - notes[rows, 0]) / written
     timed = under | damper_blind(written)
     if live:
+        held = ~timed & (ended >= HELD_RATIO)
+        fast_db = fast_confirm_db(env, notes, rows[held], written[held])
+        drop_db = np.where(written < fast_below_s(env), fast_db, CONFIRM_DB)
         unconfirmed = [
             k
             for k in np.flatnonzero(~timed & (ended < SHORT_RATIO))
-            if not falls_near(env, notes, rows[k], notes[rows[k], 1], notes[rows[k], 0] + written[k])
+            if not falls_near(env, notes, rows[k], notes[rows[k], 1], notes[rows[k], 0] + written[k], drop_db[k])
         ]
         ended[unconfirmed] = 1.0
         return ended
