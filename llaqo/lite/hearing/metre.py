@@ -45,6 +45,10 @@ FULL_COVERAGE = 0.9  # ... but rests, held notes and tracking slips leave some b
 # make half notes stand out from the quarters between them, but the quarters make clearer bars (a bass note and a
 # new harmony on every other beat), so both levels must be weighed with their bars.
 BEAT_SHORTLIST = 0.75
+# ... but not a level the bass line clearly says is too fast (its bass notes fit a slower level through the same
+# beats this much better: a slow piece's eighths under a bass note on every quarter), unless it is the best:
+# its bars of two would put a "downbeat" on every bass note and outscore the bass's own level.
+SHORTLIST_EXCESS = 0.1
 DOWNBEAT_WEIGHT = 0.25  # weight of the downbeat accents against the beat's own evidence
 CONFIDENCE_SCALE = 0.5  # a downbeat score margin of this gives a confidence of 0.63
 CONFIDENT = 0.5  # a bar grid at least this confident is used for bar numbers
@@ -206,13 +210,14 @@ def grid_features(grid: np.ndarray, ev: Events) -> dict[str, np.ndarray]:
     return out
 
 
-def _beat_score(feat: dict[str, np.ndarray], grid: np.ndarray, step: int, phase: int) -> float:
-    """How well beats every `step` grid points from `phase` fit the chords: coverage, accent contrast, prior."""
+def _beat_score(feat: dict[str, np.ndarray], grid: np.ndarray, step: int, phase: int) -> tuple[float, float]:
+    """How well beats every `step` grid points from `phase` fit the chords: coverage, accent contrast, prior; and
+    how much better the bass line fits a slower level through the same beats (0-1)."""
     on_beat = np.zeros(len(grid), dtype=bool)
     on_beat[phase::step] = True
     beats = grid[on_beat]
     if len(beats) < 3:
-        return -np.inf
+        return -np.inf, 0.0
     coverage = float(feat["on"][on_beat].mean())
     off = ~on_beat & (feat["on"] > 0)
     strength = float(feat["salience"][on_beat & (feat["on"] > 0)].mean()) if (on_beat & (feat["on"] > 0)).any() else 0
@@ -228,13 +233,9 @@ def _beat_score(feat: dict[str, np.ndarray], grid: np.ndarray, step: int, phase:
         for k in (2, 3, 4)
         for j in range(k)
     )
-    return (
-        COVERAGE_WEIGHT * min(coverage / FULL_COVERAGE, 1.0)
-        + contrast
-        + prior
-        + LEVEL_WEIGHT * fit
-        - EXCESS_WEIGHT * max(slower - fit, 0.0)
-    )
+    excess = max(slower - fit, 0.0)
+    score = COVERAGE_WEIGHT * min(coverage / FULL_COVERAGE, 1.0) + contrast + prior + LEVEL_WEIGHT * fit
+    return score - EXCESS_WEIGHT * excess, excess
 
 
 def _level(size: int, step: int, phase: int) -> np.ndarray:
@@ -269,14 +270,14 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
     beat_options = []
     for factor in BEAT_FACTORS:
         step = int(round(factor * SUBDIVISIONS))
-        beat_options += [(_beat_score(feat, grid, step, phase), step, phase) for phase in range(step)]
-    top = max(score for score, _, _ in beat_options)
+        beat_options += [(*_beat_score(feat, grid, step, phase), step, phase) for phase in range(step)]
+    top = max(score for score, _, _, _ in beat_options)
     # A beat level must also make bars: in a waltz, two quarters cover the chords as well as one, but no
     # bar of half notes puts the bass notes on its downbeats. So close beat levels are judged with their metre.
     options = []
     heard = {}  # (step, phase) -> the beats played on that level and their downbeat accents
-    for beat_score, step, phase in beat_options:
-        if beat_score < top - BEAT_SHORTLIST:
+    for beat_score, excess, step, phase in beat_options:
+        if beat_score < top - BEAT_SHORTLIST or (beat_score < top and excess > SHORTLIST_EXCESS):
             continue
         beats = _played_beats(grid[phase::step], ev)
         bf = downbeat.beat_features(notes, beats, SNAP_S)
