@@ -1,17 +1,17 @@
-"""The transcriber's second look at the notated notes the alignment could not find (hearing.second_look).
+"""The transcriber's second look at the notated notes the alignment excused as held through (hearing.second_look).
 
-A notated note with no transcribed note of its pitch is either left out or played where Transkun's decoding
-dropped it (a chord tone over a lower tone's overtone, a soft inner voice) or merged it into the same key's ringing
-note (a key re-struck while it sounds). The notes alone cannot tell these apart; Transkun's own posterior for an
-onset of that key at that time can. Measured on the deviation benchmark's tuning half (bench/deviations.py, render
-and phone; a one-off script, not committed) and the everyday FluidR3 tuning half: the 39 notes left out that the
-alignment reported missed (37) or excused as held through (2) had an onset posterior of at most 0.0054; of the 28
-notes played that it reported missed (21) or held through (7), 27 had 0.0158 or more (most above 0.5), one (a
-chorale's low C2) 0.0002. So a reported missed note with a posterior of PLAYED_P or more was played, and a note
-excused as held through (align._held_through) with less was left out.
+A notated note with no transcribed note of its pitch, while an earlier note of that pitch sounds on through its time
+(align._held_through), is either a key re-struck while it rang, which Transkun's decoding merged into one note, or a
+note left out. The notes alone cannot tell these apart; Transkun's own posterior for an onset of that key at that
+time can. Measured on the deviation benchmark's tuning half (bench/deviations.py, render and phone; a one-off script,
+not committed) and the everyday FluidR3 tuning half: the 2 notes left out that the alignment excused so had an onset
+posterior of 0.0001 and 0.0003, the 7 played ones 0.069 to 1.0. So such a note with a posterior under PLAYED_P was
+left out: it is missed.
 
-The band evidence (alignment.heard) that excuses a note as heard is not rechecked: soft notes it excused, played,
-had posteriors down to 2e-4 (the model's window around a single note hears less than its whole segment).
+Not rechecked, measured on the same takes: reported missed notes (left out: at most 0.0054, 37 notes; played: 0.0158
+and up, 20 of 21), since on the benchmark's held-out phone copies, scored once, treating those at 0.01 or more as
+played dropped 8 of the 27 true missed notes found (bench/RESULTS.md); notes the bands excuse as heard (played ones
+down to 2e-4).
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from llaqo.lite.alignment.passes import Pass
 from llaqo.lite.alignment.score import Score
 from llaqo.lite.hearing import second_look
 
-PLAYED_P = 0.01  # between the left-out notes (at most 0.0054) and the played ones (0.0158 and up but one); see above
+PLAYED_P = 0.01  # between the left-out notes (at most 0.0003) and the played re-strikes (0.069 and up); see above
 MAX_MOMENTS = 2 * second_look.SNIPPETS_PER_INPUT  # two model segments a take at most (bench/lite_speed.py's budget)
 
 
 def recheck(found: list[Pass], score: Score, wave: np.ndarray, sample_rate: int) -> list[Pass]:
-    """The passes with each alignment's missed notes re-decided by Transkun's onset posterior.
+    """The passes with each alignment's notes excused as held through re-decided by Transkun's onset posterior: those
+    it does not hear struck join the missed notes.
 
     found: passes.find_passes' passes; wave: (samples,) mono float32 at sample_rate, the take they align.
     A take with more than MAX_MOMENTS distinct asked moments (a take of another piece, a page left out) keeps the
@@ -37,9 +38,8 @@ def recheck(found: list[Pass], score: Score, wave: np.ndarray, sample_rate: int)
     """
     asks = []  # (pass, score note, time s)
     for k, p in enumerate(found):
-        a = p.alignment
-        for s in (*a.missed, *a.held):
-            asks.append((k, int(s), float(a.time_of(score.onset_q[[s]])[0])))
+        for s in p.alignment.held:
+            asks.append((k, int(s), float(p.alignment.time_of(score.onset_q[[s]])[0])))
     if not asks or len(second_look.snippet_centres([t for _, _, t in asks])) > MAX_MOMENTS:
         return found
     heard = second_look.onset_probabilities(wave, sample_rate, [(int(score.pitch[s]), t) for _, s, t in asks])
@@ -47,6 +47,6 @@ def recheck(found: list[Pass], score: Score, wave: np.ndarray, sample_rate: int)
     out = []
     for k, p in enumerate(found):
         a = p.alignment
-        missed = [int(s) for s in (*a.missed, *a.held) if (k, int(s)) in absent]
+        missed = [*a.missed, *(int(s) for s in a.held if (k, int(s)) in absent)]
         out.append(replace(p, alignment=replace(a, missed=np.array(sorted(missed), dtype=int), held=np.zeros(0, int))))
     return out
