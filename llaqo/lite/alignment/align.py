@@ -8,7 +8,7 @@ time map, which gives the tempo per notated beat and a bar number for any time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,6 +48,9 @@ class Alignment:
     anchor_q, anchor_t: (A,) strictly increasing score quarters and their performed times in seconds
     performed: (M,) bool, the notated notes inside the section the recording plays (from the first to the
     last anchor); only these are judged, so a take of the first page is not told it missed the rest
+    held: (H,) int score note indices the transcription lacks where an earlier note of the same pitch sounds on
+    through their time (_held_through): a key re-struck while it rang, or one left out; not in `missed`, since
+    the notes alone cannot tell, but a second look by the transcriber can (alignment.recheck)
     """
 
     pairs: np.ndarray
@@ -57,6 +60,7 @@ class Alignment:
     anchor_q: np.ndarray
     anchor_t: np.ndarray
     performed: np.ndarray
+    held: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     def time_of(self, quarters: np.ndarray) -> np.ndarray:
         """(n,) score quarters -> (n,) performed seconds, linear between anchors and extrapolated at the ends."""
@@ -171,7 +175,7 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
     expected_end = _interp_extrapolate(score.onset_q + score.duration_q, anchor_q, anchor_t)
     unmatched_perf = [i for i in np.flatnonzero(~used) if not _is_ghost(i, notes, used)]
     performed = (score.onset_q >= anchor_q[0] - 1e-6) & (score.onset_q <= anchor_q[-1] + 1e-6)
-    wrong, missed = [], []
+    wrong, missed, held = [], [], []
     for s in np.flatnonzero((matched < 0) & performed):
         near = [
             i
@@ -184,10 +188,9 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
             wrong.append(Substitution(int(s), int(best), float(onsets[best]), int(pitches[best])))
             unmatched_perf.remove(best)
             continue
-        if not _heard(s, score, expected, expected_end, envelopes) and not _held_through(
-            expected[s], score.pitch[s], notes
-        ):
-            missed.append(s)
+        if _heard(s, score, expected, expected_end, envelopes):
+            continue
+        (held if _held_through(expected[s], score.pitch[s], notes) else missed).append(s)
     # Sounds before the section starts or after it ends (a count-in, the room, the rest of the piece) are
     # not notes added to the music.
     span = (expected[performed].min() - OUTSIDE_MARGIN_S, expected_end[performed].max() + OUTSIDE_MARGIN_S)
@@ -207,6 +210,7 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
         anchor_q=anchor_q,
         anchor_t=anchor_t,
         performed=performed,
+        held=np.array(held, dtype=int),
     )
 
 

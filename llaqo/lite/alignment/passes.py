@@ -170,6 +170,7 @@ def _lift(part: align.Alignment, idx: np.ndarray, written: np.ndarray, n_score: 
         missed=written[part.missed].astype(int),
         extra=idx[part.extra].astype(int),
         performed=performed,
+        held=written[part.held].astype(int),
     )
 
 
