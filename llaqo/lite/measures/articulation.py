@@ -32,6 +32,13 @@ A fast note (written shorter than ~0.28 s: fast_below_s) has no room in the long
 before its next onset, and a piano whose release is slow (TimGM6mb) shows only 3-10 dB of it there: its early end
 is confirmed by a fall larger than the take's own held notes' bands show in the same place after their attack (the
 piano's decay through this room and recorder: fast_confirm_db), so the threshold follows the take, not a piano.
+A slow note (written from ~0.48 s: slow_from_s) whose end Transkun puts early is confirmed by a fall anywhere from
+SETTLE_S after its envelope peak to SHORT_RATIO of its written value, not near that end: through a phone on a piano
+whose release is slow (TimGM6mb) Transkun ends most slow notes, held or detached, at their attack (40-50 ms after the
+onset), so its end says nothing of the key, and the window near it holds only the attack's own decay and the
+recorder's duck after it, which falls as far on a legato chorale's held notes as on a staccato waltz's (the
+everyday phone copies: their largest fall within 0.1 s of the peak on the held notes, 0.2-0.46 s after it on the
+detached ones, where the key came up; bench/RESULTS.md).
 
 A note from E6 up (TREBLE_PITCH) is left out in any room: its string's own decay is as fast as a damper (on the
 everyday set's clean takes, 99% of such held notes fell 6 dB in 70 ms before 0.6 of their written length, against
@@ -82,6 +89,9 @@ CONFIRM_WINDOW_S = 0.1
 FAST_CONFIRM_DB = 3.0
 FAST_MARGIN_DB = 1.0
 MIN_HELD = 5  # the held notes' falls count from this many notes on; fewer (a staccato take): FAST_CONFIRM_DB
+# A slow note's confirming fall is looked for from this long after its envelope peak: the attack's own decay and a
+# recorder's duck come within it (slow_from_s).
+SETTLE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -194,6 +204,20 @@ def fast_below_s(env: Envelopes) -> float:
     return ATTACK_S + CONFIRM_WINDOW_S + N_FFT / HOP / env.frame_rate / 2
 
 
+def slow_from_s() -> float:
+    """Written lengths in s from which a whole CONFIRM_WINDOW_S fall fits between SETTLE_S after the latest envelope
+    peak (ATTACK_S after the onset) and SHORT_RATIO of the note's value, where a detached key must have come up."""
+    return (ATTACK_S + SETTLE_S + CONFIRM_WINDOW_S) / SHORT_RATIO
+
+
+def falls_after_attack(env: Envelopes, notes: np.ndarray, i: int, written_s: float) -> bool:
+    """Whether note i's band falls CONFIRM_DB within CONFIRM_WINDOW_S in a fall starting from SETTLE_S after its
+    envelope peak to SHORT_RATIO of its written length written_s (s): a slow note's release, wherever Transkun
+    ended it."""
+    peak_s = peak_frame(env.of(int(notes[i, 2])), notes[i, 0], env.frame_rate) / env.frame_rate
+    return largest_fall(env, notes, i, peak_s + SETTLE_S, notes[i, 0] + SHORT_RATIO * written_s) >= CONFIRM_DB
+
+
 def fast_confirm_db(env: Envelopes, notes: np.ndarray, held: np.ndarray, written_s: np.ndarray) -> float:
     """(H,) indices of the notes Transkun holds HELD_RATIO of their value and (H,) their written lengths in s -> the
     fall in dB that confirms a fast note's early end: FAST_MARGIN_DB more than the median largest fall of the held
@@ -237,10 +261,15 @@ def release_ratios(
         held = ~timed & (ended >= HELD_RATIO)
         fast_db = fast_confirm_db(env, notes, rows[held], written[held])
         drop_db = np.where(written < fast_below_s(env), fast_db, CONFIRM_DB)
+        slow = written >= slow_from_s()
         unconfirmed = [
             k
             for k in np.flatnonzero(~timed & (ended < SHORT_RATIO))
-            if not falls_near(env, notes, rows[k], notes[rows[k], 1], notes[rows[k], 0] + written[k], drop_db[k])
+            if not (
+                falls_after_attack(env, notes, rows[k], written[k])
+                if slow[k]
+                else falls_near(env, notes, rows[k], notes[rows[k], 1], notes[rows[k], 0] + written[k], drop_db[k])
+            )
         ]
         ended[unconfirmed] = 1.0
         return ended
