@@ -218,8 +218,18 @@ def falls_after_attack(env: Envelopes, notes: np.ndarray, i: int, written_s: flo
     return largest_fall(env, notes, i, peak_s + SETTLE_S, notes[i, 0] + SHORT_RATIO * written_s) >= CONFIRM_DB
 
 
+def ringing_reference(notes: np.ndarray, written_s: np.ndarray, under: np.ndarray) -> np.ndarray:
+    """(N, 4) notes, (N,) written lengths in s and (N,) bool released under a press -> (N,) bool: the notes whose
+    bands show how a ringing string falls after its attack (fast_confirm_db): those Transkun holds HELD_RATIO of
+    their value, too long to be damper_blind, outside the presses; where fewer than MIN_HELD are outside, those
+    under the presses too (a pedalled take whose pressed notes leave too few outside: its strings ring under the
+    press as under a held key, and a staccato take's fallback read the everyday legato waltz w3 mixed from 16 notes)."""
+    held = ~damper_blind(written_s) & (notes[:, 1] - notes[:, 0] >= HELD_RATIO * written_s)
+    return held & ~under if np.sum(held & ~under) >= MIN_HELD else held
+
+
 def fast_confirm_db(env: Envelopes, notes: np.ndarray, held: np.ndarray, written_s: np.ndarray) -> float:
-    """(H,) indices of the notes Transkun holds HELD_RATIO of their value and (H,) their written lengths in s -> the
+    """(H,) indices of the notes whose strings ring (ringing_reference) and (H,) their written lengths in s -> the
     fall in dB that confirms a fast note's early end: FAST_MARGIN_DB more than the median largest fall of the held
     notes' bands from their peak to CONFIRM_AFTER_S after it (and before their written end), where a fast note's
     release is looked for (its transcribed end lies near its onset). That fall is the piano's own decay after the
@@ -252,14 +262,14 @@ def release_ratios(
     pedal = np.zeros((0, 2)) if pedal is None else np.asarray(pedal, dtype=float).reshape(-1, 2)
     key_up = notes[rows, 1]
     under = ((pedal[None, :, 0] <= key_up[:, None]) & (key_up[:, None] <= pedal[None, :, 1])).any(axis=1)
+    ringing = rows[ringing_reference(notes[rows], written_s[rows], under)]
     if live or not ends_tracked(notes[rows[under], 1] - notes[rows[under], 0], written_s[rows[under]]):
         rows, under = rows[~under], under[~under]
     written = written_s[rows]
     ended = (notes[rows, 1] - notes[rows, 0]) / written
     timed = under | damper_blind(written)
     if live:
-        held = ~timed & (ended >= HELD_RATIO)
-        fast_db = fast_confirm_db(env, notes, rows[held], written[held])
+        fast_db = fast_confirm_db(env, notes, ringing, written_s[ringing])
         drop_db = np.where(written < fast_below_s(env), fast_db, CONFIRM_DB)
         slow = written >= slow_from_s()
         unconfirmed = [
