@@ -148,6 +148,18 @@ def test_in_a_live_room_a_slow_note_ended_at_its_attack_is_timed_by_its_fall_aft
     assert articulation_label(release_ratios(*chorale, live=True)) == "legato"
 
 
+def test_in_a_live_room_a_pedalled_take_s_fast_notes_are_confirmed_by_its_ringing_strings():
+    """A legato take whose first twelve eighths (0.18 s) lie under a press, Transkun holding them, and whose last four,
+    outside it, it ends 40 ms after the onset; every band falls 4.5 dB in 0.1 s after the attack (the piano's decay
+    in the room). Too few held notes outside the press to say how a ringing string falls, but those under it say so:
+    an early end needs 5.5 dB, and the take reads legato (staccato at ed11971, from the 3 dB of a staccato take)."""
+    written = 0.18
+    env, notes, written_s = ramped(written, [0.0] * 16, 45.0, [written] * 12 + [0.04] * 4)
+    pedal = np.array([[0.4, 0.5 + 12 * written + 0.005]])
+    ratios = release_ratios(env, notes, written_s, pedal, live=True)
+    assert len(ratios) == 4 and articulation_label(ratios) == "legato"
+
+
 def test_a_left_hand_figure_across_middle_c_is_judged_against_its_own_next_note():
     """Without a score a note's written value is the time to its voice's next onset. An Alberti-like figure C3 G3 E4
     G3 in legato eighths crosses middle C, so in its register alone each note's next onset is two eighths away and
