@@ -37,8 +37,8 @@ SETTLE_S after its envelope peak to SHORT_RATIO of its written value, not near t
 whose release is slow (TimGM6mb) Transkun ends most slow notes, held or detached, at their attack (40-50 ms after the
 onset), so its end says nothing of the key, and the window near it holds only the attack's own decay and the
 recorder's duck after it, which falls as far on a legato chorale's held notes as on a staccato waltz's (the
-everyday phone copies: their largest fall within 0.1 s of the peak on the held notes, 0.2-0.46 s after it on the
-detached ones, where the key came up; bench/RESULTS.md).
+TimGM6mb phone copies: a held chorale note's largest fall starts within 0.1 s of the peak, quartiles, a slow detached
+note's 0.2-0.4 s after it, where the key came up; bench/RESULTS.md).
 
 A note from E6 up (TREBLE_PITCH) is left out in any room: its string's own decay is as fast as a damper (on the
 everyday set's clean takes, 99% of such held notes fell 6 dB in 70 ms before 0.6 of their written length, against
