@@ -141,11 +141,19 @@ def test_in_a_live_room_a_slow_note_ended_at_its_attack_is_timed_by_its_fall_aft
     whose keys come up at 0.25 s, their bands falling at 80 dB/s from there after a 4 dB attack decay, reads
     staccato (legato at ed11971: the window near the end held only the attack's decay). A legato chorale whose bands
     fall 8 dB in the 0.1 s after the attack (the recorder's duck) and then hold reads legato (staccato at ed11971:
-    that fall lay near the end)."""
+    that fall lay near the end), and so does one whose gain ducks 8 dB later and comes back: a released key's band
+    stays down."""
     waltz = settled(0.62, 4.0, 0.25, 0.04)
     assert articulation_label(release_ratios(*waltz, live=True)) == "staccato"
     chorale = settled(1.0, 8.0, None, 0.04)
     assert articulation_label(release_ratios(*chorale, live=True)) == "legato"
+    ducked = settled(1.0, 4.0, None, 0.04)  # the recorder's gain ducks 8 dB at 0.3 s and comes back by 0.5 s
+    env, notes, written = ducked
+    t = np.arange(env.db.shape[1]) / FRAME_RATE
+    for onset in notes[:, 0]:
+        dip = np.interp(t - onset, [0.3, 0.4, 0.5], [0.0, -8.0, 0.0], left=0.0, right=0.0)
+        env.db[notes[notes[:, 0] == onset, 2].astype(int) - LOWEST_PITCH] += dip.astype(np.float32)
+    assert articulation_label(release_ratios(env, notes, written, live=True)) == "legato"
 
 
 def test_in_a_live_room_a_pedalled_take_s_fast_notes_are_confirmed_by_its_ringing_strings():

@@ -92,6 +92,9 @@ MIN_HELD = 5  # the held notes' falls count from this many notes on; fewer (a st
 # A slow note's confirming fall is looked for from this long after its envelope peak: the attack's own decay and a
 # recorder's duck come within it (slow_from_s).
 SETTLE_S = 0.1
+# ... and must stay down: a recorder's gain comes back after its duck (7-9 dB on the TimGM6mb chorales' held notes
+# whose fall after the attack was taken for a release), a released string's band does not (bench/RESULTS.md).
+RISE_DB = 4.0
 
 
 @dataclass(frozen=True)
@@ -212,10 +215,19 @@ def slow_from_s() -> float:
 
 def falls_after_attack(env: Envelopes, notes: np.ndarray, i: int, written_s: float) -> bool:
     """Whether note i's band falls CONFIRM_DB within CONFIRM_WINDOW_S in a fall starting from SETTLE_S after its
-    envelope peak to SHORT_RATIO of its written length written_s (s): a slow note's release, wherever Transkun
-    ended it."""
-    peak_s = peak_frame(env.of(int(notes[i, 2])), notes[i, 0], env.frame_rate) / env.frame_rate
-    return largest_fall(env, notes, i, peak_s + SETTLE_S, notes[i, 0] + SHORT_RATIO * written_s) >= CONFIRM_DB
+    envelope peak to SHORT_RATIO of its written length written_s (s), and stays down: it rises no more than RISE_DB
+    above where the fall ended before the next onset's sound enters the frames (half a frame before the written
+    end). A slow note's release, wherever Transkun ended it; a recorder's gain comes back after its duck."""
+    curve, fr = env.of(int(notes[i, 2])), env.frame_rate
+    w = max(int(CONFIRM_WINDOW_S * fr), 1)
+    lo = peak_frame(curve, notes[i, 0], fr) + int(SETTLE_S * fr)
+    hi = min(int((notes[i, 0] + SHORT_RATIO * written_s) * fr), len(curve) - w)
+    end = min(int((notes[i, 0] + written_s) * fr - N_FFT / HOP / 2), len(curve))
+    for start in lo + np.flatnonzero(curve[lo:hi] - curve[lo + w : hi + w] >= CONFIRM_DB):
+        after = curve[start + w : end]
+        if not len(after) or after.max() - after[0] <= RISE_DB:
+            return True
+    return False
 
 
 def ringing_reference(notes: np.ndarray, written_s: np.ndarray, under: np.ndarray) -> np.ndarray:
