@@ -117,6 +117,57 @@ def test_in_a_live_room_a_fast_note_is_confirmed_by_the_take_s_own_falls():
     assert articulation_label(release_ratios(*legato, live=True)) == "legato"
 
 
+def settled(written_s: float, attack_db: float, release_at: float | None, ends_s: float, n: int = 12):
+    """n notes of `written_s` each, one a pitch from middle C, whose bands fall attack_db linearly over the 0.1 s after
+    the onset (the attack's own decay and a recorder's duck), then hold; where release_at is given the key comes up
+    there (s after the onset) and the band falls at a room's 80 dB/s. Transkun ends every note ends_s after its onset
+    -> (envelopes, notes, written)."""
+    onsets = 0.5 + written_s * np.arange(n)
+    t = np.arange(int((onsets[-1] + 3 * written_s) * FRAME_RATE)) / FRAME_RATE
+    db = np.full((88, len(t)), SILENT_DB, dtype=np.float32)
+    for i, onset in enumerate(onsets):
+        since = t - onset
+        row = -attack_db * np.clip(since / 0.1, 0.0, 1.0)
+        if release_at is not None:
+            row = row - 80.0 * np.clip(since - release_at, 0.0, None)
+        db[60 + i - LOWEST_PITCH] = np.where(since < 0, SILENT_DB, np.maximum(row, SILENT_DB))
+    notes = np.array([[s, s + ends_s, 60 + i, 70] for i, s in enumerate(onsets)])
+    return Envelopes(db, db, FRAME_RATE), notes, np.full(n, written_s)
+
+
+def test_in_a_live_room_a_slow_note_ended_at_its_attack_is_timed_by_its_fall_after_it():
+    """Through a phone, on a piano whose release is slow (TimGM6mb), Transkun ends slow notes at their attack (40 ms
+    after the onset), held or detached, so its end says nothing of the key. A staccato waltz in quarters (0.62 s)
+    whose keys come up at 0.25 s, their bands falling at 80 dB/s from there after a 4 dB attack decay, reads
+    staccato (legato at ed11971: the window near the end held only the attack's decay). A legato chorale whose bands
+    fall 8 dB in the 0.1 s after the attack (the recorder's duck) and then hold reads legato (staccato at ed11971:
+    that fall lay near the end), and so does one whose gain ducks 8 dB later and comes back: a released key's band
+    stays down."""
+    waltz = settled(0.62, 4.0, 0.25, 0.04)
+    assert articulation_label(release_ratios(*waltz, live=True)) == "staccato"
+    chorale = settled(1.0, 8.0, None, 0.04)
+    assert articulation_label(release_ratios(*chorale, live=True)) == "legato"
+    ducked = settled(1.0, 4.0, None, 0.04)  # the recorder's gain ducks 8 dB at 0.3 s and comes back by 0.5 s
+    env, notes, written = ducked
+    t = np.arange(env.db.shape[1]) / FRAME_RATE
+    for onset in notes[:, 0]:
+        dip = np.interp(t - onset, [0.3, 0.4, 0.5], [0.0, -8.0, 0.0], left=0.0, right=0.0)
+        env.db[notes[notes[:, 0] == onset, 2].astype(int) - LOWEST_PITCH] += dip.astype(np.float32)
+    assert articulation_label(release_ratios(env, notes, written, live=True)) == "legato"
+
+
+def test_in_a_live_room_a_pedalled_take_s_fast_notes_are_confirmed_by_its_ringing_strings():
+    """A legato take whose first twelve eighths (0.18 s) lie under a press, Transkun holding them, and whose last four,
+    outside it, it ends 40 ms after the onset; every band falls 4.5 dB in 0.1 s after the attack (the piano's decay
+    in the room). Too few held notes outside the press to say how a ringing string falls, but those under it say so:
+    an early end needs 5.5 dB, and the take reads legato (staccato at ed11971, from the 3 dB of a staccato take)."""
+    written = 0.18
+    env, notes, written_s = ramped(written, [0.0] * 16, 45.0, [written] * 12 + [0.04] * 4)
+    pedal = np.array([[0.4, 0.5 + 12 * written + 0.005]])
+    ratios = release_ratios(env, notes, written_s, pedal, live=True)
+    assert len(ratios) == 4 and articulation_label(ratios) == "legato"
+
+
 def test_a_left_hand_figure_across_middle_c_is_judged_against_its_own_next_note():
     """Without a score a note's written value is the time to its voice's next onset. An Alberti-like figure C3 G3 E4
     G3 in legato eighths crosses middle C, so in its register alone each note's next onset is two eighths away and

@@ -32,6 +32,13 @@ A fast note (written shorter than ~0.28 s: fast_below_s) has no room in the long
 before its next onset, and a piano whose release is slow (TimGM6mb) shows only 3-10 dB of it there: its early end
 is confirmed by a fall larger than the take's own held notes' bands show in the same place after their attack (the
 piano's decay through this room and recorder: fast_confirm_db), so the threshold follows the take, not a piano.
+A slow note (written from ~0.48 s: slow_from_s) whose end Transkun puts early is confirmed by a fall anywhere from
+SETTLE_S after its envelope peak to SHORT_RATIO of its written value, not near that end: through a phone on a piano
+whose release is slow (TimGM6mb) Transkun ends most slow notes, held or detached, at their attack (40-50 ms after the
+onset), so its end says nothing of the key, and the window near it holds only the attack's own decay and the
+recorder's duck after it, which falls as far on a legato chorale's held notes as on a staccato waltz's (the
+TimGM6mb phone copies: a held chorale note's largest fall starts within 0.1 s of the peak, quartiles, a slow detached
+note's 0.2-0.4 s after it, where the key came up; bench/RESULTS.md).
 
 A note from E6 up (TREBLE_PITCH) is left out in any room: its string's own decay is as fast as a damper (on the
 everyday set's clean takes, 99% of such held notes fell 6 dB in 70 ms before 0.6 of their written length, against
@@ -82,6 +89,12 @@ CONFIRM_WINDOW_S = 0.1
 FAST_CONFIRM_DB = 3.0
 FAST_MARGIN_DB = 1.0
 MIN_HELD = 5  # the held notes' falls count from this many notes on; fewer (a staccato take): FAST_CONFIRM_DB
+# A slow note's confirming fall is looked for from this long after its envelope peak: the attack's own decay and a
+# recorder's duck come within it (slow_from_s).
+SETTLE_S = 0.1
+# ... and must stay down: a recorder's gain comes back after its duck (7-9 dB on the TimGM6mb chorales' held notes
+# whose fall after the attack was taken for a release), a released string's band does not (bench/RESULTS.md).
+RISE_DB = 4.0
 
 
 @dataclass(frozen=True)
@@ -194,8 +207,41 @@ def fast_below_s(env: Envelopes) -> float:
     return ATTACK_S + CONFIRM_WINDOW_S + N_FFT / HOP / env.frame_rate / 2
 
 
+def slow_from_s() -> float:
+    """Written lengths in s from which a whole CONFIRM_WINDOW_S fall fits between SETTLE_S after the latest envelope
+    peak (ATTACK_S after the onset) and SHORT_RATIO of the note's value, where a detached key must have come up."""
+    return (ATTACK_S + SETTLE_S + CONFIRM_WINDOW_S) / SHORT_RATIO
+
+
+def falls_after_attack(env: Envelopes, notes: np.ndarray, i: int, written_s: float) -> bool:
+    """Whether note i's band falls CONFIRM_DB within CONFIRM_WINDOW_S in a fall starting from SETTLE_S after its
+    envelope peak to SHORT_RATIO of its written length written_s (s), and stays down: it rises no more than RISE_DB
+    above where the fall ended before the next onset's sound enters the frames (half a frame before the written
+    end). A slow note's release, wherever Transkun ended it; a recorder's gain comes back after its duck."""
+    curve, fr = env.of(int(notes[i, 2])), env.frame_rate
+    w = max(int(CONFIRM_WINDOW_S * fr), 1)
+    lo = peak_frame(curve, notes[i, 0], fr) + int(SETTLE_S * fr)
+    hi = min(int((notes[i, 0] + SHORT_RATIO * written_s) * fr), len(curve) - w)
+    end = min(int((notes[i, 0] + written_s) * fr - N_FFT / HOP / 2), len(curve))
+    for start in lo + np.flatnonzero(curve[lo:hi] - curve[lo + w : hi + w] >= CONFIRM_DB):
+        after = curve[start + w : end]
+        if not len(after) or after.max() - after[0] <= RISE_DB:
+            return True
+    return False
+
+
+def ringing_reference(notes: np.ndarray, written_s: np.ndarray, under: np.ndarray) -> np.ndarray:
+    """(N, 4) notes, (N,) written lengths in s and (N,) bool released under a press -> (N,) bool: the notes whose
+    bands show how a ringing string falls after its attack (fast_confirm_db): those Transkun holds HELD_RATIO of
+    their value, too long to be damper_blind, outside the presses; where fewer than MIN_HELD are outside, those
+    under the presses too (a pedalled take whose pressed notes leave too few outside: its strings ring under the
+    press as under a held key, and a staccato take's fallback read the everyday legato waltz w3 mixed from 16 notes)."""
+    held = ~damper_blind(written_s) & (notes[:, 1] - notes[:, 0] >= HELD_RATIO * written_s)
+    return held & ~under if np.sum(held & ~under) >= MIN_HELD else held
+
+
 def fast_confirm_db(env: Envelopes, notes: np.ndarray, held: np.ndarray, written_s: np.ndarray) -> float:
-    """(H,) indices of the notes Transkun holds HELD_RATIO of their value and (H,) their written lengths in s -> the
+    """(H,) indices of the notes whose strings ring (ringing_reference) and (H,) their written lengths in s -> the
     fall in dB that confirms a fast note's early end: FAST_MARGIN_DB more than the median largest fall of the held
     notes' bands from their peak to CONFIRM_AFTER_S after it (and before their written end), where a fast note's
     release is looked for (its transcribed end lies near its onset). That fall is the piano's own decay after the
@@ -228,19 +274,24 @@ def release_ratios(
     pedal = np.zeros((0, 2)) if pedal is None else np.asarray(pedal, dtype=float).reshape(-1, 2)
     key_up = notes[rows, 1]
     under = ((pedal[None, :, 0] <= key_up[:, None]) & (key_up[:, None] <= pedal[None, :, 1])).any(axis=1)
+    ringing = rows[ringing_reference(notes[rows], written_s[rows], under)]
     if live or not ends_tracked(notes[rows[under], 1] - notes[rows[under], 0], written_s[rows[under]]):
         rows, under = rows[~under], under[~under]
     written = written_s[rows]
     ended = (notes[rows, 1] - notes[rows, 0]) / written
     timed = under | damper_blind(written)
     if live:
-        held = ~timed & (ended >= HELD_RATIO)
-        fast_db = fast_confirm_db(env, notes, rows[held], written[held])
+        fast_db = fast_confirm_db(env, notes, ringing, written_s[ringing])
         drop_db = np.where(written < fast_below_s(env), fast_db, CONFIRM_DB)
+        slow = written >= slow_from_s()
         unconfirmed = [
             k
             for k in np.flatnonzero(~timed & (ended < SHORT_RATIO))
-            if not falls_near(env, notes, rows[k], notes[rows[k], 1], notes[rows[k], 0] + written[k], drop_db[k])
+            if not (
+                falls_after_attack(env, notes, rows[k], written[k])
+                if slow[k]
+                else falls_near(env, notes, rows[k], notes[rows[k], 1], notes[rows[k], 0] + written[k], drop_db[k])
+            )
         ]
         ended[unconfirmed] = 1.0
         return ended
