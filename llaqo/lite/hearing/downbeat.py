@@ -21,6 +21,12 @@ BASS_REACH = 1  # a bass note marks a downbeat when no note within this many bea
 # The bar is four beats when the changes on beat 1 exceed those on beat 3 by this t statistic (~99% one-sided
 # with a dozen bars): a melody's passing notes make the changes of a bar of two differ by chance up to t ~ 2.
 HALF_BAR_T = 2.5
+# A harmony that changes on nearly every beat (a chorale: a new chord on each beat) marks the beats, not the bars:
+# its changes and the contour of its bass repeat with the progression, not the bar, and pointed a beat off the
+# notated downbeat on every chorale of the tuning halves. Past this median change from one beat to the next
+# (chorales 0.70-1.00 on the tuning halves and their phone copies; melodies over a harmony that changes once a
+# bar 0.1-0.6, dev's staccato thirds 0.61-0.66, its Bach chorale 0.47-0.52) the bars are not heard.
+BEAT_RATE_HARMONY = 0.68
 
 
 def beat_features(notes: np.ndarray, beats: np.ndarray, reach_s: float) -> dict[str, np.ndarray]:
@@ -121,3 +127,10 @@ def halves_disagreeing(feat: dict[str, np.ndarray], n: int, first: int) -> int:
         if np.isfinite(score) and (lo + f - first) % math.gcd(m, n) != 0:
             disagree += 1
     return disagree
+
+
+def harmony_every_beat(feat: dict[str, np.ndarray]) -> bool:
+    """True when the harmony changes on nearly every beat (BEAT_RATE_HARMONY), so that neither the changes nor
+    the bass say where the bars start: feat as from beat_features."""
+    change = feat["change"][1:]
+    return len(change) > 0 and float(np.median(change)) >= BEAT_RATE_HARMONY
