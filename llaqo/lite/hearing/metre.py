@@ -290,8 +290,9 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
     options.sort(reverse=True)
     best, step, phase, n, first = options[0]
     compound = _triple_subdivision(feat, np.arange(phase, len(grid), step), step)
-    # Confidence: the margin over the best bar grid on the same beats whose first downbeat is elsewhere (a bar
-    # of two on the chosen bar of four's downbeats, or the reverse, starts bar 1 at the same time).
+    # Confidence: the margin over the best bar grid on the same beats whose downbeats are elsewhere: another first
+    # downbeat, or bars of three against bars of two or four from the same one (they share only bar 1's). A bar of
+    # two on the chosen bar of four's downbeats, or the reverse, is the same grid counted at another level.
     rivals = [s for s, st, ph, m, f in options[1:] if (st, ph) == (step, phase) and (f != first or math.gcd(m, n) == 1)]
     runner_up = max(rivals, default=-np.inf)
     margin = (best - runner_up) / DOWNBEAT_WEIGHT
