@@ -25,6 +25,7 @@ ONSET_TOLERANCE_S = 0.05
 WRONG_TOLERANCE_S = 0.1  # a reported wrong note matches a true substitution within 100 ms, same pitches
 LABELS = ("tempo", "dynamics", "articulation", "pedal")
 DOWNBEAT_TOLERANCE_S = 0.1
+GRID_ON_SCORE = 0.8  # a bar grid is the score's when this share of its downbeats are notated ones (within 100 ms)
 OFF_LEVEL = 15.0  # % tempo error of a wrong metrical level (2x, 3:2) rather than a measurement error
 
 
@@ -35,6 +36,14 @@ def true_metre(folder: Path, truth: dict) -> tuple[str, float]:
     bars = [row[1] for row in truth["dynamics"]["velocity_per_bar"] if row[0] >= 1]
     heard = [t for t in bars if t >= truth["first_onset_s"] - 0.05]
     return f"{signature.numerator}/{signature.denominator}", heard[0] if heard else float("nan")
+
+
+def on_score(downbeats: list[float], truth: dict) -> float:
+    """The share of heard downbeats (s) within DOWNBEAT_TOLERANCE_S of a notated one (truth.json's bars)."""
+    bars = np.array([row[1] for row in truth["dynamics"]["velocity_per_bar"] if row[0] >= 1])
+    if not downbeats or len(bars) == 0:
+        return 0.0
+    return float(np.mean([np.abs(bars - t).min() <= DOWNBEAT_TOLERANCE_S for t in downbeats]))
 
 
 def onset_f1(truth: np.ndarray, notes: np.ndarray) -> float:
@@ -121,7 +130,7 @@ def main() -> None:
     args = perfbench_args(__doc__)
     transcriber = cached_transcriber(args.cache)
     rows, label_hits, audio_label_hits = [], {k: [] for k in LABELS}, {k: [] for k in LABELS}
-    metre_hits, downbeat_hits, confident = [], [], []
+    metre_hits, downbeat_hits, confident, cited_wrong = [], [], [], []
     n_true = n_found = n_hit = 0
     clean_takes = clean_quiet = 0  # takes without any true deviation / of those, how many reported none
     presses_true = presses_found = 0  # true pedal presses / of those, how many a transcribed press overlaps
@@ -172,6 +181,7 @@ def main() -> None:
         metre_hits.append(heard["name"] == signature)
         downbeat_hits.append(bool(down_err <= DOWNBEAT_TOLERANCE_S))
         confident.append(bool(audio_only["bars"]))
+        cited_wrong.append(confident[-1] and on_score(heard["downbeats_s"], truth) < GRID_ON_SCORE)
         pairs = " ".join(f"{truth['labels'][k][:5]}/{found[k][:5]}/{audio_only[k]['label'][:5]}" for k in LABELS)
         print(
             f"{folder.name:<36} {err:>11.2f} {err_audio:>10.2f} {f1:>5.3f}  {heard['name'] + '/' + signature:>9} "
@@ -190,6 +200,8 @@ def main() -> None:
     within = f"{1000 * DOWNBEAT_TOLERANCE_S:.0f} ms"
     print(f"| audio only: first downbeat within {within} | {100 * np.mean(downbeat_hits):.0f}% | >= 80% |")
     print(f"| audio only: bar grid confident (bars cited) | {100 * np.mean(confident):.0f}% | |")
+    wrong_grid = f"{sum(cited_wrong)} of {len(cited_wrong)}"
+    print(f"| audio only: bars cited on a grid not the score's (< 80% of its downbeats) | {wrong_grid} | 0 |")
     f1_values = f"{f1s.mean():.3f} / {np.median(f1s):.3f} / {f1s.min():.3f}"
     print(f"| note onset F1 (50 ms, mean / median / lowest) | {f1_values} | mean >= 0.97 |")
     for k in LABELS:

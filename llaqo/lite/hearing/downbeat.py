@@ -15,12 +15,20 @@ BEATS_PER_BAR = (2, 3, 4)
 DOWNBEAT_ACCENTS = {"bass": 1.0, "long": 0.5, "loud": 0.5, "change": 1.0, "on": 0.5}  # weights of the accents
 METRE_PRIOR = {2: -0.1, 3: 0.0, 4: 0.1}  # common time is the likeliest metre, 2/4 the least, when accents tie
 EDGE_DOWNBEAT_BONUS = 0.15  # pieces mostly start on a downbeat (or a short pickup) and end on one
+BASS_EVERY_BEAT = 0.8  # a bass note on this share of the beats is the bass line of every beat ...
+BASS_REPEATED = 0.4  # ... and it repeats its pitch through the bar when this share of beats keeps the last one's
 BASS_REACH = 1  # a bass note marks a downbeat when no note within this many beats either side is lower
 # Beat 3 of a bar of four is weaker than beat 1 by its harmony: chords change on beat 1 more often than on beat 3.
 # (How low the bass goes varies with the chord from one downbeat to the next, so it cannot tell the two apart.)
 # The bar is four beats when the changes on beat 1 exceed those on beat 3 by this t statistic (~99% one-sided
 # with a dozen bars): a melody's passing notes make the changes of a bar of two differ by chance up to t ~ 2.
 HALF_BAR_T = 2.5
+# A harmony that changes on nearly every beat (a chorale: a new chord on each beat) marks the beats, not the bars:
+# its changes and the contour of its bass repeat with the progression, not the bar, and pointed a beat off the
+# notated downbeat on every chorale of the tuning halves. Past this median change from one beat to the next
+# (chorales 0.70-1.00 on the tuning halves and their phone copies; melodies over a harmony that changes once a
+# bar 0.1-0.6, dev's staccato thirds 0.61-0.66, its Bach chorale 0.47-0.52) the bars are not heard.
+BEAT_RATE_HARMONY = 0.68
 
 
 def beat_features(notes: np.ndarray, beats: np.ndarray, reach_s: float) -> dict[str, np.ndarray]:
@@ -49,6 +57,14 @@ def beat_features(notes: np.ndarray, beats: np.ndarray, reach_s: float) -> dict[
     padded = np.concatenate([np.full(BASS_REACH, np.inf), lowest_in, np.full(BASS_REACH, np.inf)])
     around = np.lib.stride_tricks.sliding_window_view(padded, 2 * BASS_REACH + 1).min(axis=1)
     out["bass"] = (np.isfinite(lowest_at) & (lowest_at <= around)).astype(float)
+    # A bass note on nearly every beat that repeats its pitch through the bar (a nocturne's or a slow piece's bass
+    # under its broken chords): beside a lower bass of the next bar, the lowest note says the opposite of the bar
+    # line. There the bar starts where the bass moves to a new note. (A melody in thirds or a chorale's bass moves
+    # on nearly every beat: it keeps the lowest-note test.)
+    bass_note = lowest_at <= np.percentile(pitch, 25)
+    moved = np.append(True, lowest_at[1:] != lowest_at[:-1])
+    if bass_note.mean() >= BASS_EVERY_BEAT and 1.0 - moved.mean() >= BASS_REPEATED:
+        out["bass"] = (bass_note & moved).astype(float)
     profile = np.zeros((len(beats), 12))
     for i, (a, b) in enumerate(zip(edges[:-1] - tol, edges[1:] - np.append(tol[1:], tol[-1]), strict=True)):
         overlap = np.clip(np.minimum(offsets, b) - np.maximum(onsets, a), 0.0, None)
@@ -121,3 +137,10 @@ def halves_disagreeing(feat: dict[str, np.ndarray], n: int, first: int) -> int:
         if np.isfinite(score) and (lo + f - first) % math.gcd(m, n) != 0:
             disagree += 1
     return disagree
+
+
+def harmony_every_beat(feat: dict[str, np.ndarray]) -> bool:
+    """True when the harmony changes on nearly every beat (BEAT_RATE_HARMONY), so that neither the changes nor
+    the bass say where the bars start: feat as from beat_features."""
+    change = feat["change"][1:]
+    return len(change) > 0 and float(np.median(change)) >= BEAT_RATE_HARMONY

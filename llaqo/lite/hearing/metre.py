@@ -21,6 +21,7 @@ which gets better as the transcription does.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -289,14 +290,17 @@ def infer_metre(notes: np.ndarray) -> Metre | None:
     options.sort(reverse=True)
     best, step, phase, n, first = options[0]
     compound = _triple_subdivision(feat, np.arange(phase, len(grid), step), step)
-    # Confidence: the margin over the best bar grid on the same beats whose first downbeat is elsewhere (a bar
-    # of two on the chosen bar of four's downbeats, or the reverse, starts bar 1 at the same time).
-    rivals = [s for s, st, ph, m, f in options[1:] if (st, ph) == (step, phase) and f != first]
+    # Confidence: the margin over the best bar grid on the same beats whose downbeats are elsewhere: another first
+    # downbeat, or bars of three against bars of two or four from the same one (they share only bar 1's). A bar of
+    # two on the chosen bar of four's downbeats, or the reverse, is the same grid counted at another level.
+    rivals = [s for s, st, ph, m, f in options[1:] if (st, ph) == (step, phase) and (f != first or math.gcd(m, n) == 1)]
     runner_up = max(rivals, default=-np.inf)
     margin = (best - runner_up) / DOWNBEAT_WEIGHT
     confidence = float(1.0 - np.exp(-max(margin, 0.0) / CONFIDENCE_SCALE)) if np.isfinite(runner_up) else 1.0
     beats, bf = heard[step, phase]
     confidence *= HALF_DISAGREES ** downbeat.halves_disagreeing(bf, n, first)
+    if downbeat.harmony_every_beat(bf):
+        confidence *= HALF_DISAGREES
     alt_unit, alt_factor = _alternative(compound, 60.0 / float(np.median(np.diff(beats))), n)
     return Metre(
         beats=beats,
