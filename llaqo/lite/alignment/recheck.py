@@ -29,24 +29,40 @@ MAX_MOMENTS = 2 * second_look.SNIPPETS_PER_INPUT  # two model segments a take at
 
 
 def recheck(found: list[Pass], score: Score, wave: np.ndarray, sample_rate: int) -> list[Pass]:
-    """The passes with each alignment's notes excused as held through re-decided by Transkun's onset posterior: those
-    it does not hear struck join the missed notes.
+    """The passes with each alignment's notes in doubt re-decided by Transkun's onset posterior: those excused as held
+    through that it does not hear struck join the missed notes, and those masked by a lower note's overtone
+    (align.Alignment.masked) that it hears struck leave them.
 
     found: passes.find_passes' passes; wave: (samples,) mono float32 at sample_rate, the take they align.
     A take with more than MAX_MOMENTS distinct asked moments (a take of another piece, a page left out) keeps the
-    alignment's decisions: the second look is for the few notes in doubt, not a second transcription.
+    alignment's decisions: the second look is for the few notes in doubt, not a second transcription. The held notes
+    are asked first (their old budget), the masked ones only where the budget holds them too.
     """
-    asks = []  # (pass, score note, time s)
-    for k, p in enumerate(found):
-        for s in p.alignment.held:
-            asks.append((k, int(s), float(p.alignment.time_of(score.onset_q[[s]])[0])))
-    if not asks or len(second_look.snippet_centres([t for _, _, t in asks])) > MAX_MOMENTS:
-        return found
+    held = [
+        (k, int(s), float(p.alignment.time_of(score.onset_q[[s]])[0]))
+        for k, p in enumerate(found)
+        for s in p.alignment.held
+    ]
+    masked = [
+        (k, int(s), float(p.alignment.time_of(score.onset_q[[s]])[0]))
+        for k, p in enumerate(found)
+        for s in p.alignment.masked
+    ]
+    asks = (
+        [*held, *masked] if _moments([*held, *masked]) <= MAX_MOMENTS else held if _moments(held) <= MAX_MOMENTS else []
+    )
     heard = second_look.onset_probabilities(wave, sample_rate, [(int(score.pitch[s]), t) for _, s, t in asks])
-    absent = {(k, s) for (k, s, _), p in zip(asks, heard, strict=True) if p < PLAYED_P}
+    played = {(k, s) for (k, s, _), p in zip(asks, heard, strict=True) if p >= PLAYED_P}
+    asked = {(k, s) for k, s, _ in asks}
     out = []
     for k, p in enumerate(found):
         a = p.alignment
-        missed = [*a.missed, *(int(s) for s in a.held if (k, int(s)) in absent)]
-        out.append(replace(p, alignment=replace(a, missed=np.array(sorted(missed), dtype=int), held=np.zeros(0, int))))
+        left_out = [int(s) for s in a.held if (k, int(s)) in asked and (k, int(s)) not in played]
+        unheard = [int(s) for s in a.masked if (k, int(s)) not in played]
+        missed = np.array(sorted([*a.missed, *left_out, *unheard]), dtype=int)
+        out.append(replace(p, alignment=replace(a, missed=missed, held=np.zeros(0, int), masked=np.zeros(0, int))))
     return out
+
+
+def _moments(asks: list[tuple[int, int, float]]) -> int:
+    return len(second_look.snippet_centres([t for _, _, t in asks]))
