@@ -33,7 +33,7 @@ from llaqo.lite.alignment.score import Score
 from llaqo.lite.hearing import second_look
 
 PLAYED_P = 0.01  # between the left-out notes (at most 0.0003) and the played re-strikes (0.069 and up); see above
-MAX_MOMENTS = 2 * second_look.SNIPPETS_PER_INPUT  # two model segments a take at most (bench/lite_speed.py's budget)
+MAX_INPUTS = 2  # two model segments a take at most (bench/lite_speed.py's budget)
 
 
 def recheck(found: list[Pass], score: Score, wave: np.ndarray, sample_rate: int) -> list[Pass]:
@@ -42,26 +42,20 @@ def recheck(found: list[Pass], score: Score, wave: np.ndarray, sample_rate: int)
     (align.Alignment.masked) that it hears struck leave them.
 
     found: passes.find_passes' passes; wave: (samples,) mono float32 at sample_rate, the take they align.
-    A take with more than MAX_MOMENTS distinct asked moments (a take of another piece, a page left out) keeps the
-    alignment's decisions: the second look is for the few notes in doubt, not a second transcription. The held notes
-    are asked first (their old budget), the masked ones only where the budget holds them too.
+    A take whose held notes need more than MAX_INPUTS model inputs (a take of another piece, a page left out) keeps the
+    alignment's decisions: the second look is for the few notes in doubt, not a second transcription. The masked
+    notes are asked only where the held ones leave them room, in inputs of their own (so the held notes' posteriors
+    are those they had alone); unasked, they stay missed.
     """
-    held = [
-        (k, int(s), float(p.alignment.time_of(score.onset_q[[s]])[0]))
-        for k, p in enumerate(found)
-        for s in p.alignment.held
-    ]
-    masked = [
-        (k, int(s), float(p.alignment.time_of(score.onset_q[[s]])[0]))
-        for k, p in enumerate(found)
-        for s in p.alignment.masked
-    ]
-    asks = (
-        [*held, *masked] if _moments([*held, *masked]) <= MAX_MOMENTS else held if _moments(held) <= MAX_MOMENTS else []
-    )
-    heard = second_look.onset_probabilities(wave, sample_rate, [(int(score.pitch[s]), t) for _, s, t in asks])
-    played = {(k, s) for (k, s, _), p in zip(asks, heard, strict=True) if p >= PLAYED_P}
-    asked = {(k, s) for k, s, _ in asks}
+    held = _asks(found, score, [p.alignment.held for p in found])
+    masked = _asks(found, score, [p.alignment.masked for p in found])
+    held = held if _inputs(held) <= MAX_INPUTS else []
+    masked = masked if _inputs(held) + _inputs(masked) <= MAX_INPUTS else []
+    played = set()
+    for asks in (held, masked):  # apart: a snippet's posterior depends on the snippets it shares a model input with
+        heard = second_look.onset_probabilities(wave, sample_rate, [(int(score.pitch[s]), t) for _, s, t in asks])
+        played |= {(k, s) for (k, s, _), p in zip(asks, heard, strict=True) if p >= PLAYED_P}
+    asked = {(k, s) for k, s, _ in held}
     out = []
     for k, p in enumerate(found):
         a = p.alignment
@@ -72,5 +66,15 @@ def recheck(found: list[Pass], score: Score, wave: np.ndarray, sample_rate: int)
     return out
 
 
-def _moments(asks: list[tuple[int, int, float]]) -> int:
-    return len(second_look.snippet_centres([t for _, _, t in asks]))
+def _asks(found: list[Pass], score: Score, doubt: list[np.ndarray]) -> list[tuple[int, int, float]]:
+    """(pass, score note, performed time s) of each pass's notes in doubt (doubt: per pass, score note indices)."""
+    return [
+        (k, int(s), float(p.alignment.time_of(score.onset_q[[s]])[0]))
+        for k, (p, notes) in enumerate(zip(found, doubt, strict=True))
+        for s in notes
+    ]
+
+
+def _inputs(asks: list[tuple[int, int, float]]) -> int:
+    """The model inputs the second look at `asks` costs."""
+    return -(-len(second_look.snippet_centres([t for _, _, t in asks])) // second_look.SNIPPETS_PER_INPUT)
