@@ -278,3 +278,24 @@ def test_a_ringing_tail_cut_into_a_note_is_no_added_note_and_a_struck_one_is(tmp
     assert tail["extra"] == [] and tail["missed"] == [] and tail["wrong"] == []
     struck = report(tmp_path, written, hands, np.concatenate([written, [[onset, onset + 0.3, 69, 70]]]), heard=heard)
     assert [(round(e["time_s"], 2), e["pitch"]) for e in struck["extra"]] == [(round(onset, 2), 69)]
+
+
+def test_a_soft_tone_two_octaves_over_the_bass_played_but_not_transcribed_is_not_missed(tmp_path):
+    """Bar 3's C3 (velocity 100) doubled by a soft C5 (40) two octaves up: the C5's band holds the C3's fourth
+    partial, and its own fundamental does not stand out of it by the bands' rule (heard_over), as the everyday set's
+    FluidR3 chorales' soft doubled tones do (F3 over F2, F4 over F2). The transcriber leaving it out is no miss when
+    its second look hears the key struck; a C5 left out of the audio too is still missed."""
+    written, hands = piece()
+    downbeat = np.abs(written[:, 0] - (0.5 + 8 * BEAT)) < 0.01
+    bass = int(np.flatnonzero(downbeat & (written[:, 2] == 48))[0])
+    written[bass, 3] = 100
+    written = np.vstack([written, [*written[bass, :2], 72, 40]])
+    hands = np.append(hands, 0)
+    order = np.argsort(written[:, 0], kind="stable")
+    written, hands = written[order], hands[order]
+    doubled = int(np.flatnonzero((written[:, 2] == 72) & (np.abs(written[:, 0] - (0.5 + 8 * BEAT)) < 0.01))[0])
+    left_out = np.delete(written, doubled, axis=0)
+    heard_anyway = report(tmp_path, written, hands, written, heard=left_out, name="doubled")
+    assert heard_anyway["missed"] == [] and heard_anyway["extra"] == []
+    found = report(tmp_path, written, hands, left_out, name="left")
+    assert [(m["pitch"], m["bar"], m["hand"]) for m in found["missed"]] == [(72, 3, "right")]

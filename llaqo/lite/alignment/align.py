@@ -51,6 +51,9 @@ class Alignment:
     held: (H,) int score note indices the transcription lacks where an earlier note of the same pitch sounds on
     through their time (_held_through): a key re-struck while it rang, or one left out; not in `missed`, since
     the notes alone cannot tell, but a second look by the transcriber can (alignment.recheck)
+    masked: (B,) int score note indices the transcription lacks on an overtone of a lower notated note struck with
+    them, whose own band does not stand out of that overtone (_heard): in `missed` unless the second look hears
+    them struck (alignment.recheck), since the bands cannot tell a soft doubled tone from the overtone alone
     """
 
     pairs: np.ndarray
@@ -61,6 +64,7 @@ class Alignment:
     anchor_t: np.ndarray
     performed: np.ndarray
     held: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    masked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     def time_of(self, quarters: np.ndarray) -> np.ndarray:
         """(n,) score quarters -> (n,) performed seconds, linear between anchors and extrapolated at the ends."""
@@ -175,7 +179,7 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
     expected_end = _interp_extrapolate(score.onset_q + score.duration_q, anchor_q, anchor_t)
     unmatched_perf = [i for i in np.flatnonzero(~used) if not _is_ghost(i, notes, used)]
     performed = (score.onset_q >= anchor_q[0] - 1e-6) & (score.onset_q <= anchor_q[-1] + 1e-6)
-    wrong, missed, held = [], [], []
+    wrong, missed, held, masked = [], [], [], []
     for s in np.flatnonzero((matched < 0) & performed):
         near = [
             i
@@ -190,7 +194,10 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
             continue
         if _heard(s, score, expected, expected_end, envelopes):
             continue
-        (held if _held_through(expected[s], score.pitch[s], notes) else missed).append(s)
+        if _held_through(expected[s], score.pitch[s], notes):
+            held.append(s)
+        else:
+            (masked if envelopes is not None and len(_lower(s, score, expected, expected_end)) else missed).append(s)
     # Sounds before the section starts or after it ends (a count-in, the room, the rest of the piece) are
     # not notes added to the music.
     span = (expected[performed].min() - OUTSIDE_MARGIN_S, expected_end[performed].max() + OUTSIDE_MARGIN_S)
@@ -211,6 +218,7 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
         anchor_t=anchor_t,
         performed=performed,
         held=np.array(held, dtype=int),
+        masked=np.array(masked, dtype=int),
     )
 
 
@@ -327,7 +335,7 @@ def _heard(s: int, score: Score, start: np.ndarray, end: np.ndarray, envelopes: 
         return False
     others = np.arange(len(start)) != s
     sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & others
-    lower = np.flatnonzero(sounding & np.isin(score.pitch[s] - score.pitch, GHOST_INTERVALS))
+    lower = _lower(s, score, start, end)
     if not len(lower):
         pitch, time_s = int(score.pitch[s]), float(start[s])
         chord = [int(p) for p in score.pitch[others & (np.abs(start - start[s]) <= GROUP_GAP_S)]]
@@ -337,6 +345,13 @@ def _heard(s: int, score: Score, start: np.ndarray, end: np.ndarray, envelopes: 
     return heard.heard_over(
         envelopes, int(score.pitch[s]), float(start[s]), [(int(score.pitch[m]), float(start[m])) for m in lower]
     )
+
+
+def _lower(s: int, score: Score, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Indices of the notated notes sounding when note s starts (start, end: (M,) performed s) one of whose overtones
+    (GHOST_INTERVALS) falls on its pitch."""
+    sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & (np.arange(len(start)) != s)
+    return np.flatnonzero(sounding & np.isin(score.pitch[s] - score.pitch, GHOST_INTERVALS))
 
 
 def _rings_on(i: int, notes: np.ndarray, envelopes: Envelopes | None) -> bool:

@@ -171,6 +171,7 @@ def _lift(part: align.Alignment, idx: np.ndarray, written: np.ndarray, n_score: 
         extra=idx[part.extra].astype(int),
         performed=performed,
         held=written[part.held].astype(int),
+        masked=written[part.masked].astype(int),
     )
 
 
