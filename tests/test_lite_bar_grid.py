@@ -7,37 +7,13 @@ a score at seeds no bench set was rendered or tuned with (bench/render_everyday.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from everyday_pieces import piece
 
 from llaqo.lite.hearing import metre
 
-REPO = Path(__file__).resolve().parents[1]
-# The script imports its folder's common.py, so it is run from there.
-DUMP = """
-import json, sys, render_everyday as r
-name, offset = sys.argv[1], int(sys.argv[2])
-seed, spec = next((i, s) for i, s in enumerate(r.PIECES) if s[0] == name)
-made = r.piece(spec, seed + offset)
-print(json.dumps({"notes": made["notes"].tolist(), "downbeats": made["downbeats"].tolist()}))
-"""
 ON_TIME_S = 0.1  # a heard downbeat this close to a notated one is that downbeat (bench/lite_accuracy.py)
-
-
-def _piece(name: str, offset: int) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    run = subprocess.run(
-        [sys.executable, "-c", DUMP, name, str(offset)],
-        cwd=REPO / "bench", env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    return json.loads(run.stdout)
 
 
 @pytest.mark.parametrize(
@@ -46,7 +22,7 @@ def _piece(name: str, offset: int) -> dict:
      ("s1_slow", 5005), ("s1_slow", 7007)],
 )  # fmt: skip
 def test_a_confident_bar_grid_is_the_notated_one(name, offset):
-    made = _piece(name, offset)
+    made = piece(name, offset)
     notes = np.array(made["notes"])
     found = metre.infer_metre(notes[np.argsort(notes[:, 0], kind="stable")])
     notated = np.array(made["downbeats"])

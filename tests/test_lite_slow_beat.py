@@ -5,36 +5,16 @@ level's bars of two put a "downbeat" on every bass note, but the bass line says 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from everyday_pieces import piece
 
 from llaqo.lite.hearing import metre
-
-REPO = Path(__file__).resolve().parents[1]
-# The script imports its folder's common.py, so it is run from there.
-DUMP = """
-import json, sys, render_everyday as r
-name, offset = sys.argv[1], int(sys.argv[2])
-seed, spec = next((i, s) for i, s in enumerate(r.PIECES) if s[0] == name)
-print(json.dumps({"notes": [list(map(float, n)) for n in r.piece(spec, seed + offset)["notes"]], "bpm": spec[3]}))
-"""
 
 
 @pytest.mark.parametrize(("name", "offset"), [("s1_slow", 5005), ("s1_slow", 7007), ("s4_slow", 7007)])
 def test_a_slow_piece_is_counted_at_its_bass_notes(name, offset):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    run = subprocess.run(
-        [sys.executable, "-c", DUMP, name, str(offset)],
-        cwd=REPO / "bench", env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    made = json.loads(run.stdout)
+    made = piece(name, offset)
     notes = np.array(made["notes"])
     found = metre.infer_metre(notes[np.argsort(notes[:, 0], kind="stable")])
     bpm = 60.0 / float(np.median(np.diff(found.beats)))
