@@ -192,12 +192,13 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
             wrong.append(Substitution(int(s), int(best), float(onsets[best]), int(pitches[best])))
             unmatched_perf.remove(best)
             continue
-        if _heard(s, score, expected, expected_end, envelopes):
+        lower = _lower(s, score, expected, expected_end)
+        if _heard(s, lower, score, expected, expected_end, envelopes):
             continue
         if _held_through(expected[s], score.pitch[s], notes):
             held.append(s)
         else:
-            (masked if envelopes is not None and len(_lower(s, score, expected, expected_end)) else missed).append(s)
+            (masked if envelopes is not None and len(lower) else missed).append(s)
     # Sounds before the section starts or after it ends (a count-in, the room, the rest of the piece) are
     # not notes added to the music.
     span = (expected[performed].min() - OUTSIDE_MARGIN_S, expected_end[performed].max() + OUTSIDE_MARGIN_S)
@@ -325,17 +326,18 @@ def _is_ghost(i: int, notes: np.ndarray, used: np.ndarray) -> bool:
     return bool(((same_time & overtone) | resound).any())
 
 
-def _heard(s: int, score: Score, start: np.ndarray, end: np.ndarray, envelopes: Envelopes | None) -> bool:
+def _heard(
+    s: int, lower: np.ndarray, score: Score, start: np.ndarray, end: np.ndarray, envelopes: Envelopes | None
+) -> bool:
     """True when notated note s, absent from the transcription, sounded by its own band (alignment.heard):
-    where it coincides with an overtone of another notated note sounding with it (the F-A-C chord's C is the
-    F's twelfth: the transcriber may not cut it out), its fundamental about as loud as that note's; elsewhere
+    where it coincides with an overtone of the notated notes `lower` sounding with it (_lower: the F-A-C chord's C
+    is the F's twelfth: the transcriber may not cut it out), its fundamental about as loud as theirs; elsewhere
     a struck string's rise near its chord's loudest, by its fundamental or, where no other note sounds there, by
     its octave. Without that evidence it is missed."""
     if envelopes is None:
         return False
     others = np.arange(len(start)) != s
     sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & others
-    lower = _lower(s, score, start, end)
     if not len(lower):
         pitch, time_s = int(score.pitch[s]), float(start[s])
         chord = [int(p) for p in score.pitch[others & (np.abs(start - start[s]) <= GROUP_GAP_S)]]
