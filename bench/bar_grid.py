@@ -11,12 +11,11 @@ Usage: python bench/bar_grid.py PERFBENCH_DIR [...] [--cache /tmp/llaqo-transkun
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
-from common import quiet  # this folder is on the path of a script run from it
+from common import perfbench_sets_args  # this folder is on the path of a script run from it
 from lite_accuracy import DOWNBEAT_TOLERANCE_S, GRID_ON_SCORE, on_score, true_metre
 from metre_heard import heard_notes
 
@@ -40,12 +39,7 @@ def kept_take(folder: Path, kept: Path, cache: Path) -> tuple[np.ndarray, dict] 
 
 
 def main() -> None:
-    quiet()
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("perfbench", type=Path, nargs="+")
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/llaqo-transkun-cache/lite"))
-    parser.add_argument("--notes", type=Path, default=Path("/tmp/bar-grid-notes"))
-    args = parser.parse_args()
+    args = perfbench_sets_args(__doc__, Path("/tmp/bar-grid-notes"))
     rows, wrong_grids = [], []
     for root in args.perfbench:
         sig = first = cited = wrong = 0

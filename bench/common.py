@@ -32,6 +32,22 @@ def perfbench_args(doc: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
+def perfbench_sets_args(doc: str, notes: Path) -> argparse.Namespace:
+    """quiet(), then the command line of a fast loop over several perfbench sets' cached transcriptions: the sets
+    (each must be a folder), --cache (as perfbench_args) and --notes (where each take's heard notes are kept;
+    default `notes`)."""
+    quiet()
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("perfbench", type=Path, nargs="+")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/llaqo-transkun-cache/lite"))
+    parser.add_argument("--notes", type=Path, default=notes)
+    args = parser.parse_args()
+    for root in args.perfbench:
+        if not root.is_dir():
+            parser.error(f"no perfbench folder at {root}")
+    return args
+
+
 def one_key_at_a_time(notes: np.ndarray) -> np.ndarray:
     """Notes (N, 4) [onset_s, offset_s, pitch, velocity] -> a copy where a note lasts at most until its key is
     struck again. In a MIDI file a key struck again before its previous note's release has that release come

@@ -9,12 +9,11 @@ Usage: python bench/metre_heard.py PERFBENCH_DIR [...] [--cache /tmp/llaqo-trans
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
-from common import quiet  # this folder is on the path of a script run from it
+from common import perfbench_sets_args  # this folder is on the path of a script run from it
 from lite_accuracy import OFF_LEVEL, cache_path, cached_transcriber, true_metre
 
 from llaqo.lite import analysis
@@ -31,12 +30,7 @@ def heard_notes(audio: Path, cache: Path) -> np.ndarray | None:
 
 
 def main() -> None:
-    quiet()
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("perfbench", type=Path, nargs="+")
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/llaqo-transkun-cache/lite"))
-    parser.add_argument("--notes", type=Path, default=Path("/tmp/metre-notes"))
-    args = parser.parse_args()
+    args = perfbench_sets_args(__doc__, Path("/tmp/metre-notes"))
     errors, labels, skipped = [], [], []
     print(
         f"{'performance':<36} {'bpm found/true':>15} {'error %':>8} {'metre':>9} {'conf':>4}  "
