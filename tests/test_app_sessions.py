@@ -1,6 +1,6 @@
-"""A tab's session across Stop: the tab keeps one session (its uploads included) when a stopped message never
-returned it to the page, a message sent again after Stop finds its upload, and a file that is gone gets a clear
-message instead of a traceback."""
+"""A tab's session across Stop: Stop ends that tab's answer at its next update and no other tab's, the tab keeps
+one session (its uploads included) when a stopped message never returned it to the page, a message sent again after
+Stop finds its upload, and a file that is gone gets a clear message instead of a traceback."""
 
 from __future__ import annotations
 
@@ -19,6 +19,32 @@ SETTINGS = ["Streaming, greedy", 0.7, 0, 0.0, False]
 
 def tab(name: str = "tab-1") -> SimpleNamespace:
     return SimpleNamespace(session_hash=name)
+
+
+def test_stop_ends_the_tabs_updates_at_the_next_one_and_closes_them():
+    sessions = Sessions()
+    closed = []
+
+    def updates(name: str):
+        try:
+            for i in range(1000):
+                yield name, i
+        finally:
+            closed.append(name)  # where a handler stops its work (the analysis' worker, the answer's rows)
+
+    mine, theirs = (
+        sessions.until_stopped(tab(), updates("mine")),
+        sessions.until_stopped(tab("tab-2"), updates("theirs")),
+    )
+    assert next(mine) == ("mine", 0) and next(theirs) == ("theirs", 0)
+    sessions.stop(tab())
+    assert list(mine) == [] and closed == ["mine"]
+    assert next(theirs) == ("theirs", 1)  # another tab's answer goes on
+    # The Stop was for the answer it ended: the tab's next message runs.
+    again = sessions.until_stopped(tab(), updates("again"))
+    assert [next(again), next(again)] == [("again", 0), ("again", 1)]
+    sessions.forget(tab())  # a closed tab's Stop goes with it
+    assert list(sessions.until_stopped(tab(), updates("new")))[-1] == ("new", 999)
 
 
 def test_a_tab_keeps_its_session_when_the_page_sent_none():

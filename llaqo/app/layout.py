@@ -129,7 +129,9 @@ def build_demo(
             session = app.sessions.open(session, request)
             settings = (mode, temperature, max_new_tokens, start_s, use_history, scope, stride_s)
             emptied = False
-            for update in app.respond(message, history, session, *settings, progress):
+            for update in app.sessions.until_stopped(
+                request, app.respond(message, history, session, *settings, progress)
+            ):
                 chat = update[0]
                 analysing = not isinstance(chat, list) or (chat and chat[-1].get("content") == ANALYSING)
                 empty = not emptied and not analysing
@@ -147,15 +149,32 @@ def build_demo(
             concurrency_id="coach",
             show_progress_on=chatbot,
         )
+
+        def again(
+            history,
+            session,
+            mode,
+            temperature,
+            max_new_tokens,
+            start_s,
+            use_history,
+            scope,
+            stride_s,
+            request: gr.Request,
+        ):
+            """Regenerate's updates, until Stop."""
+            settings = (mode, temperature, max_new_tokens, start_s, use_history, scope, stride_s)
+            yield from app.sessions.until_stopped(request, app.regenerate(history, session, *settings))
+
         regenerated = regenerate.click(
-            app.regenerate,
+            again,
             [chatbot, session, *settings],
             outputs,
             api_visibility="private",
             concurrency_id="coach",
             show_progress_on=chatbot,
         )
-        stop.click(None, None, None, cancels=[submitted, regenerated], api_visibility="private")
+        stop.click(app.sessions.stop, None, None, queue=False, api_visibility="private")
         show_heard = {"fn": lambda s, *scan: timeline(s and s.evidence, *scan), "api_visibility": "private"}
         for event in (submitted, regenerated):
             event.then(inputs=[session, scope, stride_s], outputs=heard, **show_heard)

@@ -7,8 +7,11 @@ Clear, or when the session has been idle for IDLE_S. PRIVACY says so to the user
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,10 +99,12 @@ class Session:
 
 
 class Sessions:
-    """The open tabs' sessions by Gradio session hash, so that closing a tab can end its session."""
+    """The open tabs' sessions by Gradio session hash, so that closing a tab can end its session, and each tab's
+    Stop button."""
 
     def __init__(self):
         self._by_hash: dict[str, Session] = {}
+        self._stops: dict[str, threading.Event] = {}
 
     def open(self, session: Session | None, request: gr.Request | None) -> Session:
         """The tab's session (a new one at its first message), remembered so that closing the tab ends it.
@@ -118,8 +123,33 @@ class Sessions:
             self._by_hash[key] = session
         return session
 
+    def until_stopped(self, request: gr.Request | None, updates: Iterator[tuple]) -> Iterator[tuple]:
+        """updates, until the tab's Stop (`stop`): they are then closed at their next update, which stops their
+        work as a closed tab does (an analysis at its next transcription segment, an answer at its next step);
+        the handlers yield at least every HEARTBEAT_S. The page sees the answer end as any other does.
+
+        Why not Gradio's own cancel (an event's `cancels`): the page's event stream can close before the cancelled
+        event's end is handled, and the chat's status then shows "Error" until the next message (seen under
+        load, about one Stop in four). A Stop pressed while the message still waits behind other tabs' answers
+        is not kept: that message runs, and Stop ends it once it shows its progress."""
+        if request is None:
+            yield from updates
+            return
+        stop = self._stops.setdefault(request.session_hash, threading.Event())
+        stop.clear()
+        with contextlib.closing(updates):
+            for update in updates:
+                if stop.is_set():
+                    return
+                yield update
+
+    def stop(self, request: gr.Request) -> None:
+        """The Stop button: the tab's running answer or analysis ends at its next update (`until_stopped`)."""
+        self._stops.setdefault(request.session_hash, threading.Event()).set()
+
     def forget(self, request: gr.Request) -> None:
         """The tab was closed: delete its recordings now (Gradio itself keeps a closed tab's state an hour)."""
+        self._stops.pop(request.session_hash, None)
         session = self._by_hash.pop(request.session_hash, None)
         if session is not None:
             session.close()
