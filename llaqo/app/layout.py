@@ -150,20 +150,8 @@ def build_demo(
             show_progress_on=chatbot,
         )
 
-        def again(
-            history,
-            session,
-            mode,
-            temperature,
-            max_new_tokens,
-            start_s,
-            use_history,
-            scope,
-            stride_s,
-            request: gr.Request,
-        ):
-            """Regenerate's updates, until Stop."""
-            settings = (mode, temperature, max_new_tokens, start_s, use_history, scope, stride_s)
+        def again(request: gr.Request, history, session, *settings):
+            """Regenerate's updates, until Stop. (The request comes first: Gradio passes it in a positional place.)"""
             yield from app.sessions.until_stopped(request, app.regenerate(history, session, *settings))
 
         regenerated = regenerate.click(
