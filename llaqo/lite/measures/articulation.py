@@ -152,9 +152,9 @@ def spans_of_lines(notes: np.ndarray) -> np.ndarray:
     whose next onset is one note struck alone within LINE_REACH semitones (nan elsewhere): one line, a broken chord's
     next note. A nocturne's left hand climbs bass, tenth, twelfth across middle C in steps over an octave, so neither
     its reach nor its register holds the figure's next note: without a score its legato notes read released at half
-    their value (the everyday set's nocturnes and Alberti takes: the audio-only label's share of detached notes up to
-    0.19 where the score's was 0.00-0.12). Chords are left to spans_in_reach: a ragtime's detached after-beat chords
-    would otherwise be judged against the melody's notes struck between them."""
+    their value (the everyday set's nocturnes and Alberti takes: the audio-only label's share of detached notes
+    0.12-0.25 where the score's was 0.00-0.12; bench/RESULTS.md). Chords are left to spans_in_reach: a ragtime's
+    detached after-beat chords would otherwise be judged against the melody's notes struck between them."""
     spans = np.full(len(notes), np.nan)
     if len(notes) < 2:
         return spans
