@@ -13,6 +13,7 @@ from llaqo.lite.measures.articulation import (
     articulation_label,
     release_ratios,
     spans_in_reach,
+    spans_of_lines,
     spans_to_next_onset,
 )
 
@@ -184,6 +185,44 @@ def test_a_left_hand_figure_across_middle_c_is_judged_against_its_own_next_note(
     assert np.allclose(spans_in_reach(notes)[:-1], step)
     assert articulation_label(release_ratios(env, notes, spans_in_reach(notes))) == "legato"
     assert articulation_label(release_ratios(env, notes, spans_to_next_onset(notes))) != "legato"
+
+
+def broken_chords(step_s: float, held: float, bars: int = 4):
+    """A nocturne's bars in 6/8 eighths of step_s: a bass C2 struck with a melody C5 held the bar, then a left hand
+    climbing and falling E3 G4 E3 G4 E3, each a tenth or more from the last (across middle C, over an octave). Each
+    figure note's key comes up `held` of an eighth after its onset (just after the next onset when legato), its band
+    stopping there, and Transkun ends it there -> (envelopes, notes)."""
+    figure = [(0, 36), (0, 72)] + [(k, p) for k, p in enumerate([52, 67, 52, 67, 52], start=1)]
+    rows = [
+        (0.5 + (6 * bar + k) * step_s, p, (6 if p == 72 else held) * step_s) for bar in range(bars) for k, p in figure
+    ]
+    notes = np.array([[t, t + length, p, 70] for t, p, length in rows])
+    db = np.full((88, int((notes[-1, 0] + 1.0) * FRAME_RATE)), SILENT_DB, dtype=np.float32)
+    for t, end, p, _ in notes:
+        db[int(p) - LOWEST_PITCH, int(t * FRAME_RATE) : int((end + WINDOW_HALF_S) * FRAME_RATE)] = 0.0
+    return Envelopes(db, db, FRAME_RATE), notes
+
+
+def test_a_broken_chord_climbing_over_the_octave_is_judged_against_its_own_next_note():
+    """Without a score, a nocturne's left hand climbing E3 G4 E3 G4 in legato eighths (steps of a tenth, across middle
+    C) finds none of its next notes within an octave or in its register, so each note was judged against the one two
+    eighths on and its legato read mixed at half its value, in a dry room (the damper) and a live one (the legato
+    release after the next onset counts in a slow note's value), where the score's eighths read it legato (the
+    everyday set's nocturnes through a phone). A note struck alone followed by one struck alone within two octaves
+    is one line: the figure reads legato, played detached it still reads staccato, and a chord's notes are left to
+    their reach (a ragtime's after-beat chords would read held against the melody's notes between them)."""
+    step = 0.3
+    env, notes = broken_chords(step, held=1.03)
+    alone = np.flatnonzero(notes[:, 2] > 40)[:-1]  # the figure's notes and the melody's, all but the last
+    assert np.isnan(spans_of_lines(notes)[notes[:, 2] == 36]).all()
+    assert np.allclose(spans_in_reach(notes)[alone][notes[alone, 2] != 72], step)
+    for live in (False, True):
+        assert articulation_label(release_ratios(env, notes, spans_in_reach(notes), live=live)) == "legato"
+    env, notes = broken_chords(step, held=0.4)
+    for live in (False, True):
+        assert articulation_label(release_ratios(env, notes, spans_in_reach(notes), live=live)) == "staccato"
+    chords = np.array([[0.5, 0.6, p, 70] for p in (48, 52, 55)] + [[0.75, 0.9, 76, 70]])
+    assert np.isnan(spans_of_lines(chords)).all()
 
 
 def test_a_held_treble_note_whose_string_dies_fast_is_no_release():

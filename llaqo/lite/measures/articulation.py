@@ -63,6 +63,9 @@ LEGATO_SHARE = 0.25  # share of detached notes below which it is legato (mixed n
 SPLIT_PITCH = 60  # middle C separates the hands' registers when no score says which hand plays
 CHORD_GAP_S = 0.035  # onsets closer than this belong to the same chord
 REACH = 12  # a hand's reach: the next note of a note's voice is struck within an octave of it, or in its register
+# ... or, for a note struck alone, the next onset when that is one note within two octaves: a broken chord's next note
+# (one hand's figure: a nocturne's bass, tenth and twelfth; an Alberti bass under a melody's held note)
+LINE_REACH = 24
 TREBLE_PITCH = 88  # E6: from here up a held string decays as fast as a damper stops one (see above)
 # Transkun's ends under a press time the notes only where it reads this share of them held this much of their value
 # (ends_tracked; everyday tuning halves, dev and the TimGM6mb rendering: bench/RESULTS.md).
@@ -132,15 +135,36 @@ def spans_to_next_onset(notes: np.ndarray) -> np.ndarray:
 
 def spans_in_reach(notes: np.ndarray) -> np.ndarray:
     """(N, 4) notes -> (N,) seconds to the next later onset in the note's voice (nan for the last notes): the sooner
-    of the next onset within REACH semitones and the next in its register (spans_to_next_onset). A left hand's
-    broken chord or Alberti figure crosses middle C, so its register alone skips the figure's next note and a legato
-    note reads released at half its value (the everyday set's Alberti and nocturne takes without a score); a wider
-    reach lets the other hand's notes cut a detached note's value (dev's ragtime read legato from 16 semitones)."""
+    of the next onset within REACH semitones, the next in its register (spans_to_next_onset) and, for a note struck
+    alone, a broken chord's next note (spans_of_lines). A left hand's broken chord or Alberti figure crosses middle C,
+    so its register alone skips the figure's next note and a legato note reads released at half its value (the
+    everyday set's Alberti and nocturne takes without a score); a wider reach lets the other hand's notes cut a
+    detached note's value (dev's ragtime read legato from 16 semitones)."""
     near = np.full(len(notes), np.nan)
     for i, (onset, _, pitch, _) in enumerate(notes):
         later = notes[(notes[:, 0] > onset + CHORD_GAP_S) & (np.abs(notes[:, 2] - pitch) <= REACH), 0]
         near[i] = later.min() - onset if len(later) else np.nan
-    return np.fmin(spans_to_next_onset(notes), near)
+    return np.fmin(np.fmin(spans_to_next_onset(notes), near), spans_of_lines(notes))
+
+
+def spans_of_lines(notes: np.ndarray) -> np.ndarray:
+    """(N, 4) notes -> (N,) seconds to the next onset for a note struck alone (no other onset within CHORD_GAP_S)
+    whose next onset is one note struck alone within LINE_REACH semitones (nan elsewhere): one line, a broken chord's
+    next note. A nocturne's left hand climbs bass, tenth, twelfth across middle C in steps over an octave, so neither
+    its reach nor its register holds the figure's next note: without a score its legato notes read released at half
+    their value (the everyday set's nocturnes and Alberti takes: the audio-only label's share of detached notes
+    0.12-0.25 where the score's was 0.00-0.12; bench/RESULTS.md). Chords are left to spans_in_reach: a ragtime's
+    detached after-beat chords would otherwise be judged against the melody's notes struck between them."""
+    spans = np.full(len(notes), np.nan)
+    if len(notes) < 2:
+        return spans
+    order = np.argsort(notes[:, 0], kind="stable")
+    onsets = notes[order, 0]
+    group = np.r_[0, np.cumsum(np.diff(onsets) > CHORD_GAP_S)]
+    alone = np.bincount(group)[group] == 1  # in onset order
+    line = alone[:-1] & alone[1:] & (np.abs(np.diff(notes[order, 2])) <= LINE_REACH)
+    spans[order[:-1][line]] = np.diff(onsets)[line]
+    return spans
 
 
 def release_time(
