@@ -54,6 +54,9 @@ class Alignment:
     masked: (B,) int score note indices the transcription lacks on an overtone of a lower notated note struck with
     them, whose own band does not stand out of that overtone (_heard): in `missed` unless the second look hears
     them struck (alignment.recheck), since the bands cannot tell a soft doubled tone from the overtone alone
+    unsure: (U,) int score note indices the transcription lacks where the notes or the bands half say they were
+    played (_merged_repeat, _under_chord): in `missed` unless the second look hears them struck, asked after the
+    held and masked notes within the same budget
     """
 
     pairs: np.ndarray
@@ -65,6 +68,7 @@ class Alignment:
     performed: np.ndarray
     held: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     masked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    unsure: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     def time_of(self, quarters: np.ndarray) -> np.ndarray:
         """(n,) score quarters -> (n,) performed seconds, linear between anchors and extrapolated at the ends."""
@@ -179,7 +183,7 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
     expected_end = _interp_extrapolate(score.onset_q + score.duration_q, anchor_q, anchor_t)
     unmatched_perf = [i for i in np.flatnonzero(~used) if not _is_ghost(i, notes, used)]
     performed = (score.onset_q >= anchor_q[0] - 1e-6) & (score.onset_q <= anchor_q[-1] + 1e-6)
-    wrong, missed, held, masked = [], [], [], []
+    wrong, missed, held, masked, unsure = [], [], [], [], []
     for s in np.flatnonzero((matched < 0) & performed):
         near = [
             i
@@ -197,8 +201,14 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
             continue
         if _held_through(expected[s], score.pitch[s], notes):
             held.append(s)
+        elif envelopes is not None and len(lower):
+            masked.append(s)
+        elif envelopes is not None and (
+            _merged_repeat(expected[s], score.pitch[s], notes) or _under_chord(s, score, expected, envelopes)
+        ):
+            unsure.append(s)
         else:
-            (masked if envelopes is not None and len(lower) else missed).append(s)
+            missed.append(s)
     # Sounds before the section starts or after it ends (a count-in, the room, the rest of the piece) are
     # not notes added to the music.
     span = (expected[performed].min() - OUTSIDE_MARGIN_S, expected_end[performed].max() + OUTSIDE_MARGIN_S)
@@ -220,6 +230,7 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
         performed=performed,
         held=np.array(held, dtype=int),
         masked=np.array(masked, dtype=int),
+        unsure=np.array(unsure, dtype=int),
     )
 
 
@@ -370,6 +381,24 @@ def _held_through(expected: float, pitch: int, notes: np.ndarray) -> bool:
     attack is lost in the ringing, d03's Alberti bass), so its absence from the transcription is no miss."""
     same = notes[:, 2] == pitch
     return bool((same & (notes[:, 0] < expected - MATCH_WINDOW_S) & (notes[:, 1] > expected + MATCH_WINDOW_S)).any())
+
+
+def _merged_repeat(expected: float, pitch: int, notes: np.ndarray) -> bool:
+    """True when a performed note of this pitch began before the notated note's time and ends after it, though not
+    long enough after to be held through it (_held_through): a staccato repeat whose strike the transcriber merged
+    into the note before it, ending that note a few frames past the repeat (an Alberti bass's repeated G-sharp 3,
+    38 ms past), or a repeat left out whose note before it just ran on (the polonaise's A-sharp 3, 70 ms past)."""
+    same = notes[:, 2] == pitch
+    return bool((same & (notes[:, 0] < expected - MATCH_WINDOW_S) & (notes[:, 1] > expected)).any())
+
+
+def _under_chord(s: int, score: Score, start: np.ndarray, envelopes: Envelopes) -> bool:
+    """True when notated note s's band rises as a struck string's (heard.STRIKE_DB) but peaks further under its
+    chord's loudest than heard.STRIKE_UNDER_DB lets the bands decide, though within heard.OWN_UNDER_DB (further is
+    a neighbour's leakage): a chorale's soft inner F4 under a loud D-D-D, 17.9 dB under it."""
+    others = np.arange(len(start)) != s
+    chord = [int(p) for p in score.pitch[others & (np.abs(start - start[s]) <= GROUP_GAP_S)]]
+    return heard.struck(envelopes, int(score.pitch[s]), float(start[s]), chord, heard.STRIKE_DB)
 
 
 def _echoes_score(

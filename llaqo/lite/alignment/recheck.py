@@ -49,10 +49,12 @@ def recheck(found: list[Pass], score: Score, wave: np.ndarray, sample_rate: int)
     """
     held = _asks(found, score, [p.alignment.held for p in found])
     masked = _asks(found, score, [p.alignment.masked for p in found])
+    unsure = _asks(found, score, [p.alignment.unsure for p in found])
     held = held if _inputs(held) <= MAX_INPUTS else []
     masked = masked if _inputs(held) + _inputs(masked) <= MAX_INPUTS else []
+    unsure = unsure if _inputs(held) + _inputs(masked) + _inputs(unsure) <= MAX_INPUTS else []
     played = set()
-    for asks in (held, masked):  # apart: a snippet's posterior depends on the snippets it shares a model input with
+    for asks in (held, masked, unsure):  # apart: a snippet's posterior depends on the snippets it shares an input with
         heard = second_look.onset_probabilities(wave, sample_rate, [(int(score.pitch[s]), t) for _, s, t in asks])
         played |= {(k, s) for (k, s, _), p in zip(asks, heard, strict=True) if p >= PLAYED_P}
     asked = {(k, s) for k, s, _ in held}
@@ -60,9 +62,10 @@ def recheck(found: list[Pass], score: Score, wave: np.ndarray, sample_rate: int)
     for k, p in enumerate(found):
         a = p.alignment
         left_out = [int(s) for s in a.held if (k, int(s)) in asked and (k, int(s)) not in played]
-        unheard = [int(s) for s in a.masked if (k, int(s)) not in played]
+        unheard = [int(s) for s in (*a.masked, *a.unsure) if (k, int(s)) not in played]
         missed = np.array(sorted([*a.missed, *left_out, *unheard]), dtype=int)
-        out.append(replace(p, alignment=replace(a, missed=missed, held=np.zeros(0, int), masked=np.zeros(0, int))))
+        none = np.zeros(0, int)
+        out.append(replace(p, alignment=replace(a, missed=missed, held=none, masked=none, unsure=none)))
     return out
 
 
