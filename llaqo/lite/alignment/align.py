@@ -393,12 +393,14 @@ def _merged_repeat(expected: float, pitch: int, notes: np.ndarray) -> bool:
 
 
 def _under_chord(s: int, score: Score, start: np.ndarray, envelopes: Envelopes) -> bool:
-    """True when notated note s's band rises as a struck string's (heard.STRIKE_DB) but peaks further under its
-    chord's loudest than heard.STRIKE_UNDER_DB lets the bands decide, though within heard.OWN_UNDER_DB (further is
-    a neighbour's leakage): a chorale's soft inner F4 under a loud D-D-D, 17.9 dB under it."""
+    """True when notated note s's band rises as a struck string's by the added notes' test (heard.struck's defaults:
+    10 dB, within 24 dB of its chord's loudest), though not as the bands alone may excuse a missed note (_heard):
+    a chorale's soft inner F4 under a loud D-D-D, 17.9 dB under it (rising 18.5 dB through a phone), a bass D-sharp 2
+    23 dB under its chord. Notes left out rise less or further under (a neighbour's leakage) or the second look does
+    not hear them (bench/RESULTS.md)."""
     others = np.arange(len(start)) != s
     chord = [int(p) for p in score.pitch[others & (np.abs(start - start[s]) <= GROUP_GAP_S)]]
-    return heard.struck(envelopes, int(score.pitch[s]), float(start[s]), chord, heard.STRIKE_DB)
+    return heard.struck(envelopes, int(score.pitch[s]), float(start[s]), chord)
 
 
 def _echoes_score(
