@@ -21,6 +21,7 @@ MATCH_WINDOW_S = 0.12  # a played note pairs with a notated one within this of t
 SUBSTITUTE_SEMITONES = 4  # a wrong note is within a third of the notated pitch; further is missed + extra
 GHOST_INTERVALS = heard.PARTIAL_INTERVALS[1:]  # overtones (octave, 12th, 2 octaves, 17th) the transcriber can mistake
 GHOST_LAG_S = 0.06  # ... cut from a louder note's attack up to this after it (a chorale chord's twelfth: 46 ms)
+BURST_S = 0.05  # an added note this short is a key only if the second look hears it struck (alignment.recheck)
 OUTSIDE_MARGIN_S = 0.5  # played notes this far outside the performed section are not "extra"
 STRAY_REACH_Q = 2.0  # an anchor is checked against the anchors within two quarters of it
 STRAY_NEIGHBOURS = 4
@@ -57,6 +58,8 @@ class Alignment:
     unsure: (U,) int score note indices the transcription lacks where the notes or the bands half say they were
     played (_merged_repeat, _under_chord): in `missed` unless the second look hears them struck, asked after the
     held and masked notes within the same budget
+    brief: (X,) int performed note indices of the added notes shorter than BURST_S: in `extra` unless the second
+    look does not hear their key struck (a phone's burst or a partial the transcriber cut as a note)
     """
 
     pairs: np.ndarray
@@ -69,6 +72,7 @@ class Alignment:
     held: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     masked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     unsure: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    brief: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     def time_of(self, quarters: np.ndarray) -> np.ndarray:
         """(n,) score quarters -> (n,) performed seconds, linear between anchors and extrapolated at the ends."""
@@ -231,6 +235,7 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
         held=np.array(held, dtype=int),
         masked=np.array(masked, dtype=int),
         unsure=np.array(unsure, dtype=int),
+        brief=np.array([i for i in extra if notes[i, 1] - notes[i, 0] < BURST_S], dtype=int),
     )
 
 

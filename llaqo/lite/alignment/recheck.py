@@ -36,48 +36,63 @@ PLAYED_P = 0.01  # between the left-out notes (at most 0.0003) and the played re
 MAX_INPUTS = 2  # two model segments a take at most (bench/lite_speed.py's budget)
 
 
-def recheck(found: list[Pass], score: Score, wave: np.ndarray, sample_rate: int) -> list[Pass]:
+def recheck(found: list[Pass], score: Score, notes: np.ndarray, wave: np.ndarray, sample_rate: int) -> list[Pass]:
     """The passes with each alignment's notes in doubt re-decided by Transkun's onset posterior: those excused as held
-    through that it does not hear struck join the missed notes, and those masked by a lower note's overtone
-    (align.Alignment.masked) that it hears struck leave them.
+    through that it does not hear struck join the missed notes; those masked by a lower note's overtone
+    (align.Alignment.masked) or half heard (Alignment.unsure) that it hears struck leave them; brief added notes
+    (Alignment.brief) it does not hear struck leave the added ones.
 
-    found: passes.find_passes' passes; wave: (samples,) mono float32 at sample_rate, the take they align.
+    found: passes.find_passes' passes of notes (N, 4) [onset_s, offset_s, pitch, velocity]; wave: (samples,) mono
+    float32 at sample_rate, the take they align.
     A take whose held notes need more than MAX_INPUTS model inputs (a take of another piece, a page left out) keeps the
-    alignment's decisions: the second look is for the few notes in doubt, not a second transcription. The masked
-    notes are asked only where the held ones leave them room, in inputs of their own (so the held notes' posteriors
-    are those they had alone); unasked, they stay missed.
+    alignment's decisions: the second look is for the few notes in doubt, not a second transcription. The masked,
+    then the unsure notes, then the brief added ones are asked only where the ones before leave them room, each kind
+    in inputs of its own (so a note's posterior is the one it had before the next kind was asked); unasked, each
+    keeps the alignment's decision (held: not missed; masked, unsure: missed; brief: added).
     """
-    held = _asks(found, score, [p.alignment.held for p in found])
-    masked = _asks(found, score, [p.alignment.masked for p in found])
-    unsure = _asks(found, score, [p.alignment.unsure for p in found])
-    held = held if _inputs(held) <= MAX_INPUTS else []
-    masked = masked if _inputs(held) + _inputs(masked) <= MAX_INPUTS else []
-    unsure = unsure if _inputs(held) + _inputs(masked) + _inputs(unsure) <= MAX_INPUTS else []
-    played = set()
-    for asks in (held, masked, unsure):  # apart: a snippet's posterior depends on the snippets it shares an input with
-        heard = second_look.onset_probabilities(wave, sample_rate, [(int(score.pitch[s]), t) for _, s, t in asks])
-        played |= {(k, s) for (k, s, _), p in zip(asks, heard, strict=True) if p >= PLAYED_P}
-    asked = {(k, s) for k, s, _ in held}
+    kinds = (
+        _asks(found, score, [p.alignment.held for p in found]),
+        _asks(found, score, [p.alignment.masked for p in found]),
+        _asks(found, score, [p.alignment.unsure for p in found]),
+        [(k, int(i), int(notes[i, 2]), float(notes[i, 0])) for k, p in enumerate(found) for i in p.alignment.brief],
+    )
+    played, asked, used = set(), set(), 0  # (kind, pass, note) of the notes asked, and of those heard struck
+    for kind, asks in enumerate(kinds):  # apart: a snippet's posterior depends on those it shares a model input with
+        if used + _inputs(asks) > MAX_INPUTS:
+            continue
+        used += _inputs(asks)
+        heard = second_look.onset_probabilities(wave, sample_rate, [(pitch, t) for _, _, pitch, t in asks])
+        played |= {(kind, k, n) for (k, n, _, _), p in zip(asks, heard, strict=True) if p >= PLAYED_P}
+        asked |= {(kind, k, n) for k, n, _, _ in asks}
     out = []
     for k, p in enumerate(found):
         a = p.alignment
-        left_out = [int(s) for s in a.held if (k, int(s)) in asked and (k, int(s)) not in played]
-        unheard = [int(s) for s in (*a.masked, *a.unsure) if (k, int(s)) not in played]
+        left_out = [int(s) for s in a.held if (0, k, int(s)) in asked - played]
+        unheard = [
+            int(s) for kind, doubt in ((1, a.masked), (2, a.unsure)) for s in doubt if (kind, k, int(s)) not in played
+        ]
         missed = np.array(sorted([*a.missed, *left_out, *unheard]), dtype=int)
+        bursts = {int(i) for i in a.brief if (3, k, int(i)) in asked - played}
+        extra = np.array([i for i in a.extra if int(i) not in bursts], dtype=int)
         none = np.zeros(0, int)
-        out.append(replace(p, alignment=replace(a, missed=missed, held=none, masked=none, unsure=none)))
+        out.append(
+            replace(
+                p, alignment=replace(a, missed=missed, extra=extra, held=none, masked=none, unsure=none, brief=none)
+            )
+        )
     return out
 
 
-def _asks(found: list[Pass], score: Score, doubt: list[np.ndarray]) -> list[tuple[int, int, float]]:
-    """(pass, score note, performed time s) of each pass's notes in doubt (doubt: per pass, score note indices)."""
+def _asks(found: list[Pass], score: Score, doubt: list[np.ndarray]) -> list[tuple[int, int, int, float]]:
+    """(pass, score note, pitch, performed time s) of each pass's notes in doubt (doubt: per pass, score note
+    indices)."""
     return [
-        (k, int(s), float(p.alignment.time_of(score.onset_q[[s]])[0]))
+        (k, int(s), int(score.pitch[s]), float(p.alignment.time_of(score.onset_q[[s]])[0]))
         for k, (p, notes) in enumerate(zip(found, doubt, strict=True))
         for s in notes
     ]
 
 
-def _inputs(asks: list[tuple[int, int, float]]) -> int:
+def _inputs(asks: list[tuple[int, int, int, float]]) -> int:
     """The model inputs the second look at `asks` costs."""
-    return -(-len(second_look.snippet_centres([t for _, _, t in asks])) // second_look.SNIPPETS_PER_INPUT)
+    return -(-len(second_look.snippet_centres([t for _, _, _, t in asks])) // second_look.SNIPPETS_PER_INPUT)
