@@ -16,6 +16,14 @@ everyday FluidR3 tuning half and its phone copies, the deviation benchmark's ren
 20 had 0.020 or more (the others 0.0005-0.0056), so PLAYED_P divides them too: such a note it hears struck is not
 missed, one it does not hear is.
 
+The same holds for two kinds of missed notes the bands half hear (align.Alignment.unsure; bench/RESULTS.md, branch
+`clean8`): a repeat whose played note before it the transcriber ended just past the repeat's time (FluidR3 Alberti
+basses' staccato repeats, merged: posterior 0.97-0.99; the deviation benchmark's left-out polonaise A-sharp 3,
+whose note before it ran 65-67 ms past: 0.004-0.006), and a note whose band rises as a struck string's but too far
+under its chord for the bands to decide (a chorale's soft inner F4: 0.46-0.94; the benchmark's left-out notes so:
+at most 0.001). And for brief added notes (align.BURST_S): a phone's burst cut as notes 0.0000-0.0014, the
+benchmark's short added keys 0.51-0.98.
+
 Not rechecked, measured on the same takes: reported missed notes with no lower note's overtone on them (left out: at
 most 0.0054, 37 notes; played: 0.0158 and up, 20 of 21), since on the benchmark's held-out phone copies, scored once,
 treating those at 0.01 or more as played dropped 8 of the 27 true missed notes found (bench/RESULTS.md); notes the
