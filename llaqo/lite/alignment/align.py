@@ -208,7 +208,8 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
         elif envelopes is not None and len(lower):
             masked.append(s)
         elif envelopes is not None and (
-            _merged_repeat(expected[s], score.pitch[s], notes) or _under_chord(s, score, expected, envelopes)
+            _merged_repeat(expected[s], score.pitch[s], notes)
+            or _under_chord(s, score, expected, expected_end, envelopes)
         ):
             unsure.append(s)
         else:
@@ -397,15 +398,20 @@ def _merged_repeat(expected: float, pitch: int, notes: np.ndarray) -> bool:
     return bool((same & (notes[:, 0] < expected - MATCH_WINDOW_S) & (notes[:, 1] > expected)).any())
 
 
-def _under_chord(s: int, score: Score, start: np.ndarray, envelopes: Envelopes) -> bool:
-    """True when notated note s's band rises as a struck string's by the added notes' test (heard.struck's defaults:
-    10 dB, within 24 dB of its chord's loudest), though not as the bands alone may excuse a missed note (_heard):
-    a chorale's soft inner F4 under a loud D-D-D, 17.9 dB under it (rising 18.5 dB through a phone), a bass D-sharp 2
-    23 dB under its chord. Notes left out rise less or further under (a neighbour's leakage) or the second look does
-    not hear them (bench/RESULTS.md)."""
+def _under_chord(s: int, score: Score, start: np.ndarray, end: np.ndarray, envelopes: Envelopes) -> bool:
+    """True when notated note s's band, or where no other note sounds there its octave's, rises as a struck string's
+    by the added notes' test (heard.struck's defaults: 10 dB, within 24 dB of its chord's loudest), though not as
+    the bands alone may excuse a missed note (_heard): a chorale's soft inner F4 under a loud D-D-D, 17.9 dB under
+    it (rising 18.5 dB through a phone), a waltz's bass D-sharp 2 18 dB under its chord, a phone's G1 and C-sharp 2
+    heard by their octaves (15-18 dB). Notes left out rise less or further under (a neighbour's leakage) or the
+    second look does not hear them (bench/RESULTS.md)."""
     others = np.arange(len(start)) != s
     chord = [int(p) for p in score.pitch[others & (np.abs(start - start[s]) <= GROUP_GAP_S)]]
-    return heard.struck(envelopes, int(score.pitch[s]), float(start[s]), chord)
+    sounding = [int(p) for p in score.pitch[(start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & others]]
+    pitch, time_s = int(score.pitch[s]), float(start[s])
+    return heard.struck(envelopes, pitch, time_s, chord) or heard.octave_struck(
+        envelopes, pitch, time_s, sounding, chord, heard.ATTACK_DB, heard.OWN_UNDER_DB
+    )
 
 
 def _echoes_score(

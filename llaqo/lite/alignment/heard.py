@@ -83,16 +83,24 @@ STRIKE_UNDER_DB = 15.0
 PARTIAL_INTERVALS = (0, 12, 19, 24, 28)  # a note's first five partials, in semitones over it
 
 
-def octave_struck(env: Envelopes, pitch: int, time_s: float, sounding: list[int], chord: list[int]) -> bool:
-    """True when the band of `pitch`'s second partial (an octave up) rises as a struck string's (STRIKE_DB) within
-    STRIKE_UNDER_DB of the loudest of `chord` (pitches struck with it), where none of the `sounding` pitches puts a
+def octave_struck(
+    env: Envelopes,
+    pitch: int,
+    time_s: float,
+    sounding: list[int],
+    chord: list[int],
+    rise_db: float = STRIKE_DB,
+    under_db: float = STRIKE_UNDER_DB,
+) -> bool:
+    """True when the band of `pitch`'s second partial (an octave up) rises as a struck string's (rise_db) within
+    under_db of the loudest of `chord` (pitches struck with it), where none of the `sounding` pitches puts a
     partial within a semitone of it. A bass string's fundamental is weak, a phone's microphone weaker still there:
     the nocturne's B-flat 1 under a loud melody rose 11 dB by its fundamental, 29 dB by its octave. Of the notes left
     out on the tuning halves, none whose octave band is free rose 25 dB there within 15 dB of its chord's loudest."""
     octave = pitch + 12
     if any(abs(octave - q - k) <= 1 for q in sounding for k in PARTIAL_INTERVALS):
         return False
-    return struck(env, octave, time_s, chord, STRIKE_DB, STRIKE_UNDER_DB)
+    return struck(env, octave, time_s, chord, rise_db, under_db)
 
 
 def rings_on(env: Envelopes, pitch: int, time_s: float) -> bool:
