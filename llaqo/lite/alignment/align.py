@@ -50,16 +50,15 @@ class Alignment:
     performed: (M,) bool, the notated notes inside the section the recording plays (from the first to the
     last anchor); only these are judged, so a take of the first page is not told it missed the rest
     held: (H,) int score note indices the transcription lacks where an earlier note of the same pitch sounds on
-    through their time (_held_through): a key re-struck while it rang, or one left out; not in `missed`, since
+    through their time (_rings_past): a key re-struck while it rang, or one left out; not in `missed`, since
     the notes alone cannot tell, but a second look by the transcriber can (alignment.recheck)
     masked: (B,) int score note indices the transcription lacks on an overtone of a lower notated note struck with
     them, whose own band does not stand out of that overtone (_heard): in `missed` unless the second look hears
     them struck (alignment.recheck), since the bands cannot tell a soft doubled tone from the overtone alone
     unsure: (U,) int score note indices the transcription lacks where the notes or the bands half say they were
-    played (_merged_repeat, _under_chord): in `missed` unless the second look hears them struck, asked after the
-    held and masked notes within the same budget
-    brief: (X,) int performed note indices of the added notes shorter than BURST_S: in `extra` unless the second
-    look does not hear their key struck (a phone's burst or a partial the transcriber cut as a note)
+    played (_rings_past, heard.rises): in `missed` unless the second look hears them struck
+    brief: (X,) int performed indices of added notes shorter than BURST_S: in `extra` unless the second look does
+    not hear their key struck (a phone's burst or a partial cut as a note)
     """
 
     pairs: np.ndarray
@@ -203,15 +202,13 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
         lower = _lower(s, score, expected, expected_end)
         if _heard(s, lower, score, expected, expected_end, envelopes):
             continue
-        if _held_through(expected[s], score.pitch[s], notes):
+        past = _rings_past(expected[s], score.pitch[s], notes)
+        if past > MATCH_WINDOW_S:
             held.append(s)
         elif envelopes is not None and len(lower):
             masked.append(s)
-        elif envelopes is not None and (
-            _merged_repeat(expected[s], score.pitch[s], notes)
-            or _under_chord(s, score, expected, expected_end, envelopes)
-        ):
-            unsure.append(s)
+        elif envelopes is not None and (past > 0 or heard.rises(envelopes, *_around(s, score, expected, expected_end))):
+            unsure.append(s)  # half heard: by the added notes' test (heard.rises' defaults), not as far as _heard
         else:
             missed.append(s)
     # Sounds before the section starts or after it ends (a count-in, the room, the rest of the piece) are
@@ -353,17 +350,21 @@ def _heard(
     its octave. Without that evidence it is missed."""
     if envelopes is None:
         return False
-    others = np.arange(len(start)) != s
-    sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & others
     if not len(lower):
-        pitch, time_s = int(score.pitch[s]), float(start[s])
-        chord = [int(p) for p in score.pitch[others & (np.abs(start - start[s]) <= GROUP_GAP_S)]]
-        return heard.struck(envelopes, pitch, time_s, chord, heard.STRIKE_DB, heard.STRIKE_UNDER_DB) or (
-            heard.octave_struck(envelopes, pitch, time_s, [int(p) for p in score.pitch[sounding]], chord)
-        )
+        return heard.rises(envelopes, *_around(s, score, start, end), heard.STRIKE_DB, heard.STRIKE_UNDER_DB)
     return heard.heard_over(
         envelopes, int(score.pitch[s]), float(start[s]), [(int(score.pitch[m]), float(start[m])) for m in lower]
     )
+
+
+def _around(s: int, score: Score, start: np.ndarray, end: np.ndarray) -> tuple[int, float, list[int], list[int]]:
+    """Notated note s's pitch and performed time, and the pitches of the other notated notes sounding when it starts
+    (start, end: (M,) performed s) and of those struck with it: heard.rises' evidence."""
+    others = np.arange(len(start)) != s
+    sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & others
+    chord = others & (np.abs(start - start[s]) <= GROUP_GAP_S)
+    pitches = [int(p) for p in score.pitch[sounding]], [int(p) for p in score.pitch[chord]]
+    return int(score.pitch[s]), float(start[s]), *pitches
 
 
 def _lower(s: int, score: Score, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -381,37 +382,13 @@ def _rings_on(i: int, notes: np.ndarray, envelopes: Envelopes | None) -> bool:
     return envelopes is not None and heard.rings_on(envelopes, int(notes[i, 2]), float(notes[i, 0]))
 
 
-def _held_through(expected: float, pitch: int, notes: np.ndarray) -> bool:
-    """True when a performed note of this pitch began earlier and sounds on through the notated note's time:
-    a repeated note struck again while the pedal holds the first one is heard as one long note (the new
-    attack is lost in the ringing, d03's Alberti bass), so its absence from the transcription is no miss."""
-    same = notes[:, 2] == pitch
-    return bool((same & (notes[:, 0] < expected - MATCH_WINDOW_S) & (notes[:, 1] > expected + MATCH_WINDOW_S)).any())
-
-
-def _merged_repeat(expected: float, pitch: int, notes: np.ndarray) -> bool:
-    """True when a performed note of this pitch began before the notated note's time and ends after it, though not
-    long enough after to be held through it (_held_through): a staccato repeat whose strike the transcriber merged
-    into the note before it, ending that note a few frames past the repeat (an Alberti bass's repeated G-sharp 3,
-    38 ms past), or a repeat left out whose note before it just ran on (the polonaise's A-sharp 3, 70 ms past)."""
-    same = notes[:, 2] == pitch
-    return bool((same & (notes[:, 0] < expected - MATCH_WINDOW_S) & (notes[:, 1] > expected)).any())
-
-
-def _under_chord(s: int, score: Score, start: np.ndarray, end: np.ndarray, envelopes: Envelopes) -> bool:
-    """True when notated note s's band, or where no other note sounds there its octave's, rises as a struck string's
-    by the added notes' test (heard.struck's defaults: 10 dB, within 24 dB of its chord's loudest), though not as
-    the bands alone may excuse a missed note (_heard): a chorale's soft inner F4 under a loud D-D-D, 17.9 dB under
-    it (rising 18.5 dB through a phone), a waltz's bass D-sharp 2 18 dB under its chord, a phone's G1 and C-sharp 2
-    heard by their octaves (15-18 dB). Notes left out rise less or further under (a neighbour's leakage) or the
-    second look does not hear them (bench/RESULTS.md)."""
-    others = np.arange(len(start)) != s
-    chord = [int(p) for p in score.pitch[others & (np.abs(start - start[s]) <= GROUP_GAP_S)]]
-    sounding = [int(p) for p in score.pitch[(start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & others]]
-    pitch, time_s = int(score.pitch[s]), float(start[s])
-    return heard.struck(envelopes, pitch, time_s, chord) or heard.octave_struck(
-        envelopes, pitch, time_s, sounding, chord, heard.ATTACK_DB, heard.OWN_UNDER_DB
-    )
+def _rings_past(expected: float, pitch: int, notes: np.ndarray) -> float:
+    """How long (s) past a notated note's time the performed notes of its pitch begun before it (by MATCH_WINDOW_S)
+    sound on; -inf when none. Over MATCH_WINDOW_S, held through: a repeat struck while the pedal holds the first is
+    heard as one note (d03's Alberti bass). Over 0: a staccato repeat the transcriber merged into the note before it,
+    ending it a few frames past (an Alberti G-sharp 3, 38 ms), or a left-out one's neighbour running on (65 ms)."""
+    earlier = notes[(notes[:, 2] == pitch) & (notes[:, 0] < expected - MATCH_WINDOW_S), 1]
+    return float(earlier.max() - expected) if len(earlier) else -np.inf
 
 
 def _echoes_score(

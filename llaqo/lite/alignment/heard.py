@@ -103,6 +103,27 @@ def octave_struck(
     return struck(env, octave, time_s, chord, rise_db, under_db)
 
 
+def rises(
+    env: Envelopes,
+    pitch: int,
+    time_s: float,
+    sounding: list[int],
+    chord: list[int],
+    rise_db: float = ATTACK_DB,
+    under_db: float = OWN_UNDER_DB,
+) -> bool:
+    """True when `pitch`'s string rose as a struck one at time_s (struck, rise_db, under_db of the loudest of `chord`),
+    by its fundamental or by its octave (octave_struck, free of the `sounding` pitches' partials). With STRIKE_DB
+    and STRIKE_UNDER_DB the bands alone excuse a missed note; with the added notes' test (the defaults) they only
+    half say it was played, and the transcriber's second look decides (alignment.recheck): a chorale's soft inner F4
+    under a loud D-D-D, 17.9 dB under it (rising 18.5 dB through a phone), a waltz's bass D-sharp 2 18 dB under its
+    chord; a missed note left out rises less or further under (a neighbour's leakage), or the second look does not
+    hear it."""
+    return struck(env, pitch, time_s, chord, rise_db, under_db) or octave_struck(
+        env, pitch, time_s, sounding, chord, rise_db, under_db
+    )
+
+
 def rings_on(env: Envelopes, pitch: int, time_s: float) -> bool:
     """True when no band of `pitch`'s first three partials (fundamental, octave, twelfth; those on the keyboard)
     rises by ATTACK_DB at time_s: a string ringing on, not struck then. The partials count as well as the

@@ -1,7 +1,7 @@
 """The transcriber's second look at the notated notes the alignment left in doubt (hearing.second_look).
 
 A notated note with no transcribed note of its pitch, while an earlier note of that pitch sounds on through its time
-(align._held_through), is either a key re-struck while it rang, which Transkun's decoding merged into one note, or a
+(align._rings_past), is either a key re-struck while it rang, which Transkun's decoding merged into one note, or a
 note left out. The notes alone cannot tell these apart; Transkun's own posterior for an onset of that key at that
 time can. Measured on the deviation benchmark's tuning half (bench/deviations.py, render and phone; a one-off script,
 not committed) and the everyday FluidR3 tuning half: the 2 notes left out that the alignment excused so had an onset
