@@ -299,3 +299,77 @@ def test_a_soft_tone_two_octaves_over_the_bass_played_but_not_transcribed_is_not
     assert heard_anyway["missed"] == [] and heard_anyway["extra"] == []
     found = report(tmp_path, written, hands, left_out, name="left")
     assert [(m["pitch"], m["bar"], m["hand"]) for m in found["missed"]] == [(72, 3, "right")]
+
+
+def alberti() -> tuple[np.ndarray, np.ndarray]:
+    """4 bars of 4/4 from 0.5 s: a left hand in eighths C3 G3 G3 E3 (its G3 struck again while it rings) under a
+    right-hand melody in half notes -> notes (N, 4) in seconds at BPM, hands (N,) 0 right / 1 left."""
+    rows, hands = [], []
+    for bar in range(4):
+        for half in range(2):
+            q0 = 4 * bar + 2 * half
+            rows.append([q0, 1.9, (72, 74, 76, 77, 79, 77, 76, 74)[2 * bar + half], 80])
+            hands.append(0)
+            rows += [[q0 + k / 2, 0.5 if k == 1 else 0.3, p, 70] for k, p in enumerate((48, 55, 55, 52))]
+            hands += [1] * 4
+    return in_seconds(rows, hands)
+
+
+def test_a_repeated_key_the_transcriber_merged_into_the_note_before_is_not_missed(tmp_path):
+    """Bar 3's second G3, struck again as the first one ends: the transcriber hears one G3 running 35 ms past the
+    repeat (as it merged the FluidR3 Alberti bass's staccato G-sharp 3), and the band barely rises over the ringing
+    string. Its second look hears the key struck: no missed note. With the repeat left out of the audio too (the
+    first G3 ringing 35 ms past where it was due, as the polonaise's A-sharp 3 that was left out), it is missed."""
+    written, hands = alberti()
+    repeat = int(np.flatnonzero((written[:, 2] == 55) & (np.abs(written[:, 0] - (0.5 + 9 * BEAT)) < 0.01))[0])
+    first = int(np.flatnonzero((written[:, 2] == 55) & (np.abs(written[:, 0] - (0.5 + 8.5 * BEAT)) < 0.01))[0])
+    merged = written.copy()
+    merged[first, 1] = written[repeat, 0] + 0.035
+    merged = np.delete(merged, repeat, axis=0)
+    audio = tmp_path / "take.wav"
+    for name, played in (("struck", written), ("left", merged)):
+        soundfile.write(audio, synth.render_struck(played, SR), SR)
+        synth.write_score(written, tmp_path / "score.mid", BPM, hands=hands)
+        found = analyze(audio, tmp_path / "score.mid", transcriber=hears(merged)).to_json()["score"]
+        assert found["extra"] == [] and found["wrong"] == []
+        missed = [(m["pitch"], m["bar"], m["hand"]) for m in found["missed"]]
+        assert missed == ([] if name == "struck" else [(55, 3, "left")]), name
+
+
+def test_a_soft_chord_tone_far_under_its_chord_is_asked_of_the_second_look(tmp_path):
+    """Bar 3's E4 played very softly (velocity 35) under a loud G4 and C5 (100): its band rises as a struck string's
+    but peaks about 18 dB under theirs, too far under for the bands alone to excuse it (as a FluidR3 chorale's soft
+    inner F4 under its D-D-D). The transcriber leaving it out is no miss when its second look hears the key struck;
+    left out of the audio too, it is missed."""
+    written, hands = piece()
+    chord = np.abs(written[:, 0] - (0.5 + 10 * BEAT)) < 0.01
+    inner = int(np.flatnonzero(chord & (written[:, 2] == 64))[0])
+    played = written.copy()
+    played[chord & (written[:, 2] != 48), 3] = 100
+    played[inner, 3] = 35
+    left_out = np.delete(played, inner, axis=0)
+    heard_anyway = report(tmp_path, written, hands, played, heard=left_out, name="soft")
+    assert heard_anyway["missed"] == [] and heard_anyway["extra"] == []
+    found = report(tmp_path, written, hands, left_out, name="left")
+    assert [(m["pitch"], m["bar"], m["hand"]) for m in found["missed"]] == [(64, 3, "right")]
+
+
+def test_a_brief_burst_cut_as_a_note_is_no_added_note_and_a_short_struck_key_is(tmp_path):
+    """A 20 ms noise burst in bar 2 (a phone's crackle) that the transcriber cuts as a 30 ms F#4: its band rises, but
+    the second look hears no key struck there, so it is no added note. A soft F#4 struck there for 40 ms, which the
+    transcriber hears as long, still is."""
+    written, hands = piece()
+    onset = 0.5 + 5 * BEAT + 0.2
+    brief = [[onset, onset + 0.03, 66, 60]]
+    clip = synth.render_struck(written, SR)
+    at = int(onset * SR)
+    clip[at : at + int(0.02 * SR)] += 0.5 * np.random.default_rng(0).standard_normal(int(0.02 * SR)).astype(np.float32)
+    key = synth.render_struck(np.concatenate([written, [[onset, onset + 0.04, 66, 70]]]), SR)
+    synth.write_score(written, tmp_path / "score.mid", BPM, hands=hands)
+    for name, audio, reported in (("burst", clip, []), ("key", key, [66])):
+        soundfile.write(tmp_path / f"{name}.wav", audio, SR)
+        found = analyze(
+            tmp_path / f"{name}.wav", tmp_path / "score.mid", transcriber=hears(np.concatenate([written, brief]))
+        )
+        assert [e["pitch"] for e in found.to_json()["score"]["extra"]] == reported, name
+        assert found.to_json()["score"]["missed"] == []

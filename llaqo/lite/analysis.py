@@ -244,7 +244,8 @@ def score_grid(heard: Heard, notated: score.Score) -> tuple[Timeline, Reading]:
     """The grid of the score's bars and beats, placed where the alignment heard them played."""
     notes = heard.notes
     # A practice session (stops, restarts, a drilled passage) is judged pass by pass; the grid is its main pass's.
-    found = recheck.recheck(passes.find_passes(notes, notated, heard.envelopes), notated, heard.wave, ANALYSIS_RATE)
+    found = passes.find_passes(notes, notated, heard.envelopes)
+    found = recheck.recheck(found, notated, notes, heard.wave, ANALYSIS_RATE)
     aligned = passes.main_pass(found).alignment
     if len(aligned.anchor_q) < tempo.MIN_BEATS:
         raise NotMusicError(f"{heard.name}: the playing does not match the score {notated.name}")

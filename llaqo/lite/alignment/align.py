@@ -21,6 +21,7 @@ MATCH_WINDOW_S = 0.12  # a played note pairs with a notated one within this of t
 SUBSTITUTE_SEMITONES = 4  # a wrong note is within a third of the notated pitch; further is missed + extra
 GHOST_INTERVALS = heard.PARTIAL_INTERVALS[1:]  # overtones (octave, 12th, 2 octaves, 17th) the transcriber can mistake
 GHOST_LAG_S = 0.06  # ... cut from a louder note's attack up to this after it (a chorale chord's twelfth: 46 ms)
+BURST_S = 0.05  # an added note this short is a key only if the second look hears it struck (alignment.recheck)
 OUTSIDE_MARGIN_S = 0.5  # played notes this far outside the performed section are not "extra"
 STRAY_REACH_Q = 2.0  # an anchor is checked against the anchors within two quarters of it
 STRAY_NEIGHBOURS = 4
@@ -49,11 +50,15 @@ class Alignment:
     performed: (M,) bool, the notated notes inside the section the recording plays (from the first to the
     last anchor); only these are judged, so a take of the first page is not told it missed the rest
     held: (H,) int score note indices the transcription lacks where an earlier note of the same pitch sounds on
-    through their time (_held_through): a key re-struck while it rang, or one left out; not in `missed`, since
+    through their time (_rings_past): a key re-struck while it rang, or one left out; not in `missed`, since
     the notes alone cannot tell, but a second look by the transcriber can (alignment.recheck)
     masked: (B,) int score note indices the transcription lacks on an overtone of a lower notated note struck with
     them, whose own band does not stand out of that overtone (_heard): in `missed` unless the second look hears
     them struck (alignment.recheck), since the bands cannot tell a soft doubled tone from the overtone alone
+    unsure: (U,) int score note indices the transcription lacks where the notes or the bands half say they were
+    played (_rings_past, heard.rises): in `missed` unless the second look hears them struck
+    brief: (X,) int performed indices of added notes shorter than BURST_S: in `extra` unless the second look does
+    not hear their key struck (a phone's burst or a partial cut as a note)
     """
 
     pairs: np.ndarray
@@ -65,6 +70,8 @@ class Alignment:
     performed: np.ndarray
     held: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     masked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    unsure: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    brief: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     def time_of(self, quarters: np.ndarray) -> np.ndarray:
         """(n,) score quarters -> (n,) performed seconds, linear between anchors and extrapolated at the ends."""
@@ -179,7 +186,7 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
     expected_end = _interp_extrapolate(score.onset_q + score.duration_q, anchor_q, anchor_t)
     unmatched_perf = [i for i in np.flatnonzero(~used) if not _is_ghost(i, notes, used)]
     performed = (score.onset_q >= anchor_q[0] - 1e-6) & (score.onset_q <= anchor_q[-1] + 1e-6)
-    wrong, missed, held, masked = [], [], [], []
+    wrong, missed, held, masked, unsure = [], [], [], [], []
     for s in np.flatnonzero((matched < 0) & performed):
         near = [
             i
@@ -195,10 +202,15 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
         lower = _lower(s, score, expected, expected_end)
         if _heard(s, lower, score, expected, expected_end, envelopes):
             continue
-        if _held_through(expected[s], score.pitch[s], notes):
+        past = _rings_past(expected[s], score.pitch[s], notes)
+        if past > MATCH_WINDOW_S:
             held.append(s)
+        elif envelopes is not None and len(lower):
+            masked.append(s)
+        elif envelopes is not None and (past > 0 or heard.rises(envelopes, *_around(s, score, expected, expected_end))):
+            unsure.append(s)  # half heard: by the added notes' test (heard.rises' defaults), not as far as _heard
         else:
-            (masked if envelopes is not None and len(lower) else missed).append(s)
+            missed.append(s)
     # Sounds before the section starts or after it ends (a count-in, the room, the rest of the piece) are
     # not notes added to the music.
     span = (expected[performed].min() - OUTSIDE_MARGIN_S, expected_end[performed].max() + OUTSIDE_MARGIN_S)
@@ -220,6 +232,8 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
         performed=performed,
         held=np.array(held, dtype=int),
         masked=np.array(masked, dtype=int),
+        unsure=np.array(unsure, dtype=int),
+        brief=np.array([i for i in extra if notes[i, 1] - notes[i, 0] < BURST_S], dtype=int),
     )
 
 
@@ -336,17 +350,21 @@ def _heard(
     its octave. Without that evidence it is missed."""
     if envelopes is None:
         return False
-    others = np.arange(len(start)) != s
-    sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & others
     if not len(lower):
-        pitch, time_s = int(score.pitch[s]), float(start[s])
-        chord = [int(p) for p in score.pitch[others & (np.abs(start - start[s]) <= GROUP_GAP_S)]]
-        return heard.struck(envelopes, pitch, time_s, chord, heard.STRIKE_DB, heard.STRIKE_UNDER_DB) or (
-            heard.octave_struck(envelopes, pitch, time_s, [int(p) for p in score.pitch[sounding]], chord)
-        )
+        return heard.rises(envelopes, *_around(s, score, start, end), heard.STRIKE_DB, heard.STRIKE_UNDER_DB)
     return heard.heard_over(
         envelopes, int(score.pitch[s]), float(start[s]), [(int(score.pitch[m]), float(start[m])) for m in lower]
     )
+
+
+def _around(s: int, score: Score, start: np.ndarray, end: np.ndarray) -> tuple[int, float, list[int], list[int]]:
+    """Notated note s's pitch and performed time, and the pitches of the other notated notes sounding when it starts
+    (start, end: (M,) performed s) and of those struck with it: heard.rises' evidence."""
+    others = np.arange(len(start)) != s
+    sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & others
+    chord = others & (np.abs(start - start[s]) <= GROUP_GAP_S)
+    pitches = [int(p) for p in score.pitch[sounding]], [int(p) for p in score.pitch[chord]]
+    return int(score.pitch[s]), float(start[s]), *pitches
 
 
 def _lower(s: int, score: Score, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -364,12 +382,13 @@ def _rings_on(i: int, notes: np.ndarray, envelopes: Envelopes | None) -> bool:
     return envelopes is not None and heard.rings_on(envelopes, int(notes[i, 2]), float(notes[i, 0]))
 
 
-def _held_through(expected: float, pitch: int, notes: np.ndarray) -> bool:
-    """True when a performed note of this pitch began earlier and sounds on through the notated note's time:
-    a repeated note struck again while the pedal holds the first one is heard as one long note (the new
-    attack is lost in the ringing, d03's Alberti bass), so its absence from the transcription is no miss."""
-    same = notes[:, 2] == pitch
-    return bool((same & (notes[:, 0] < expected - MATCH_WINDOW_S) & (notes[:, 1] > expected + MATCH_WINDOW_S)).any())
+def _rings_past(expected: float, pitch: int, notes: np.ndarray) -> float:
+    """How long (s) past a notated note's time the performed notes of its pitch begun before it (by MATCH_WINDOW_S)
+    sound on; -inf when none. Over MATCH_WINDOW_S, held through: a repeat struck while the pedal holds the first is
+    heard as one note (d03's Alberti bass). Over 0: a staccato repeat the transcriber merged into the note before it,
+    ending it a few frames past (an Alberti G-sharp 3, 38 ms), or a left-out one's neighbour running on (65 ms)."""
+    earlier = notes[(notes[:, 2] == pitch) & (notes[:, 0] < expected - MATCH_WINDOW_S), 1]
+    return float(earlier.max() - expected) if len(earlier) else -np.inf
 
 
 def _echoes_score(

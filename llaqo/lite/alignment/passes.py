@@ -172,6 +172,8 @@ def _lift(part: align.Alignment, idx: np.ndarray, written: np.ndarray, n_score: 
         performed=performed,
         held=written[part.held].astype(int),
         masked=written[part.masked].astype(int),
+        unsure=written[part.unsure].astype(int),
+        brief=idx[part.brief].astype(int),
     )
 
 
