@@ -72,15 +72,16 @@ def recheck(found: list[Pass], score: Score, notes: np.ndarray, wave: np.ndarray
         heard = second_look.onset_probabilities(wave, sample_rate, [(pitch, t) for _, _, pitch, t in asks])
         played |= {(kind, k, n) for (k, n, _, _), p in zip(asks, heard, strict=True) if p >= PLAYED_P}
         asked |= {(kind, k, n) for k, n, _, _ in asks}
+    not_heard = asked - played  # asked, and not heard struck
     out = []
     for k, p in enumerate(found):
         a = p.alignment
-        left_out = [int(s) for s in a.held if (0, k, int(s)) in asked - played]
+        left_out = [int(s) for s in a.held if (0, k, int(s)) in not_heard]
         unheard = [
             int(s) for kind, doubt in ((1, a.masked), (2, a.unsure)) for s in doubt if (kind, k, int(s)) not in played
         ]
         missed = np.array(sorted([*a.missed, *left_out, *unheard]), dtype=int)
-        bursts = {int(i) for i in a.brief if (3, k, int(i)) in asked - played}
+        bursts = {int(i) for i in a.brief if (3, k, int(i)) in not_heard}
         extra = np.array([i for i in a.extra if int(i) not in bursts], dtype=int)
         none = np.zeros(0, int)
         out.append(
