@@ -123,15 +123,21 @@ def accents(
     return marked, bass
 
 
-def level_fit(marked: np.ndarray, bass: np.ndarray, on_beat: np.ndarray) -> float:
-    """(G,) grid points holding an accent and (G,) those holding a bass note (float 0/1), and (G,) bool beats of
-    one level -> 0-1: the F-measure of the accents on the beats (1 when every beat starts on an accent and every
-    accent on a beat; a level twice too fast or too slow scores 2/3) times the share of the bass notes on beats
-    (a level of two quarters in a waltz, across its bars of three, misses half of them)."""
+def accent_fit(marked: np.ndarray, on_beat: np.ndarray) -> float:
+    """(G,) grid points holding an accent (float 0/1) and (G,) bool beats of one level -> 0-1: the F-measure of the
+    accents on the beats (1 when every beat starts on an accent and every accent on a beat; a level twice too fast
+    or too slow scores 2/3)."""
     total = float(marked.sum())
     if total == 0 or not on_beat.any():
         return 0.0
     hits = float(marked[on_beat].sum())
     precision, recall = hits / float(on_beat.sum()), hits / total
+    return 2 * precision * recall / max(precision + recall, 1e-9)
+
+
+def level_fit(marked: np.ndarray, bass: np.ndarray, on_beat: np.ndarray) -> float:
+    """(G,) grid points holding an accent and (G,) those holding a bass note (float 0/1), and (G,) bool beats of
+    one level -> 0-1: accent_fit times the share of the bass notes on beats (a level of two quarters in a waltz,
+    across its bars of three, misses half of them)."""
     bass_on_beats = float(bass[on_beat].sum()) / max(float(bass.sum()), 1.0)
-    return 2 * precision * recall / max(precision + recall, 1e-9) * bass_on_beats
+    return accent_fit(marked, on_beat) * bass_on_beats

@@ -229,12 +229,15 @@ def _beat_score(feat: dict[str, np.ndarray], grid: np.ndarray, step: int, phase:
     prior = -0.5 * (np.log2(bpm / BEAT_PRIOR_BPM) / BEAT_PRIOR_OCTAVES) ** 2
     fit = beat_level.level_fit(feat["accent"], feat["bass_line"], on_beat)
     # A level the bass line fits worse than a slower one through the same beats is too fast (a nocturne's eighths).
+    # Compared by the accents' F-measure alone: a chord taken for a bass note off the slower level's beats would
+    # cost that level its share of the bass notes as well, while the faster level, on every chord, loses nothing
+    # (a slow 2/4's eighths then outscored its quarters).
     slower = max(
-        beat_level.level_fit(feat["accent"], feat["bass_line"], _level(len(grid), k * step, phase + j * step))
+        beat_level.accent_fit(feat["accent"], _level(len(grid), k * step, phase + j * step))
         for k in (2, 3, 4)
         for j in range(k)
     )
-    excess = max(slower - fit, 0.0)
+    excess = max(slower - beat_level.accent_fit(feat["accent"], on_beat), 0.0)
     score = COVERAGE_WEIGHT * min(coverage / FULL_COVERAGE, 1.0) + contrast + prior + LEVEL_WEIGHT * fit
     return score - EXCESS_WEIGHT * excess, excess
 
