@@ -32,12 +32,12 @@ from common import PERFBENCH_DEV, one_key_at_a_time, quiet  # this folder is on 
 from lite_accuracy import cached_transcriber, event_hits, wrong_hits
 from render_variants import inject_wrong_notes, render, timed_events
 
+from llaqo.lite.hearing.voices import STRUCK_TOGETHER_S  # as the aligner groups a chord
 from llaqo.lite.synth import write_score
 
 SOUNDFONTS = ("FluidR3_GM.sf2", "TimGM6mb.sf2", "default-GM.sf2")  # dev is rendered with MuseScore General
 RUBATO = 0.2  # a beat lasts up to 20% more or less than its share of the bar
 SPLIT_PITCH = 60  # a performed note below middle C is the left hand's (the performance files do not say)
-CHORD_GAP_S = 0.035  # as the aligner groups a chord
 RUN_STEP_S = 0.4  # a note in a run has its hand's neighbours this close on both sides
 CLEAR_S = 1.0  # deviations keep this far from each other and from the take's first and last notes
 PHONE = PERFBENCH_DEV.parent / "make_phone.py"
@@ -105,8 +105,11 @@ def pick_missed(notes: np.ndarray, rng: np.random.Generator, taken: list[float])
         for in_chord in (False, True):
             options = []
             for i in np.flatnonzero(hand):
-                together = hand & (np.abs(onsets - onsets[i]) <= CHORD_GAP_S)
-                before, after = starts[starts < onsets[i] - CHORD_GAP_S], starts[starts > onsets[i] + CHORD_GAP_S]
+                together = hand & (np.abs(onsets - onsets[i]) <= STRUCK_TOGETHER_S)
+                before, after = (
+                    starts[starts < onsets[i] - STRUCK_TOGETHER_S],
+                    starts[starts > onsets[i] + STRUCK_TOGETHER_S],
+                )
                 run = len(before) and len(after) and onsets[i] - before[-1] < RUN_STEP_S
                 run = run and after[0] - onsets[i] < RUN_STEP_S
                 shape = together.sum() >= 2 if in_chord else together.sum() == 1 and run
@@ -129,7 +132,7 @@ def soft_extras(notes: np.ndarray, n: int, rng: np.random.Generator, taken: list
             break
         velocity = int(rng.integers(40, 51))
         pitch = int(pitches[i] + rng.choice([-2, -1, 1, 2]))
-        louder = (np.abs(onsets - onsets[i]) <= CHORD_GAP_S) & (notes[:, 3] >= velocity + 15)
+        louder = (np.abs(onsets - onsets[i]) <= STRUCK_TOGETHER_S) & (notes[:, 3] >= velocity + 15)
         near = (np.abs(onsets - onsets[i]) < 0.6) & (np.abs(pitches - pitch) < 1)
         sounding = (onsets <= onsets[i]) & (notes[:, 1] >= onsets[i]) & (pitches == pitch)
         if louder.any() and not near.any() and not sounding.any() and _clear(onsets[i], onsets, taken):

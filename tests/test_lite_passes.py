@@ -257,7 +257,7 @@ def test_a_long_step_inside_a_restart_is_not_another_restart():
     played = np.r_[np.arange(20), np.arange(10, 30)]  # the music's groups as played
     steps = np.r_[step[1:20], 0.8, step[11:30]]  # the hitch into the replay
     start = np.r_[0.0, np.cumsum(steps)]
-    features = align._group_features(np.arange(len(played)), pitches[played])
+    features = align.group_features(np.arange(len(played)), pitches[played])
     assert repeats.restarts(features, start, 0, len(played)) == [(20, 10)]
 
 

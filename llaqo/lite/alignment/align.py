@@ -15,8 +15,8 @@ import numpy as np
 from llaqo.lite.alignment import heard
 from llaqo.lite.alignment.score import Score
 from llaqo.lite.hearing.spectral import Envelopes
+from llaqo.lite.hearing.voices import STRUCK_TOGETHER_S, struck_groups
 
-GROUP_GAP_S = 0.035  # performed onsets closer than this form one chord (hand asynchrony is ~10-30 ms)
 MATCH_WINDOW_S = 0.12  # a played note pairs with a notated one within this of the warped time
 SUBSTITUTE_SEMITONES = 4  # a wrong note is within a third of the notated pitch; further is missed + extra
 GHOST_INTERVALS = heard.PARTIAL_INTERVALS[1:]  # overtones (octave, 12th, 2 octaves, 17th) the transcriber can mistake
@@ -93,14 +93,7 @@ def _interp_extrapolate(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.nda
     return np.where(x > xp[-1], fp[-1] + (x - xp[-1]) * hi_slope, y)
 
 
-def _groups(onsets: np.ndarray, gap: float) -> np.ndarray:
-    """(n,) sorted onsets -> (n,) group ids; a new group starts after a gap larger than `gap`."""
-    if len(onsets) == 0:
-        return np.zeros(0, dtype=int)
-    return np.concatenate([[0], np.cumsum(np.diff(onsets) > gap)])
-
-
-def _group_features(group_ids: np.ndarray, pitches: np.ndarray) -> np.ndarray:
+def group_features(group_ids: np.ndarray, pitches: np.ndarray) -> np.ndarray:
     """-> (n_groups, 100): pitch one-hot (88) and half-weighted pitch class (12), L2-normalised rows."""
     n = int(group_ids.max()) + 1 if len(group_ids) else 0
     feats = np.zeros((n, 100))
@@ -120,14 +113,14 @@ def align(notes: np.ndarray, score: Score, envelopes: Envelopes | None = None) -
     import librosa
 
     onsets, pitches = notes[:, 0], notes[:, 2].astype(int)
-    perf_group = _groups(onsets, GROUP_GAP_S)
+    perf_group = struck_groups(onsets)
     score_group = np.unique(score.onset_q, return_inverse=True)[1]
     if len(notes) == 0:
         empty = np.zeros((0, 2), dtype=int)
         nothing = np.arange(len(score.pitch))
         return Alignment(empty, [], nothing, np.zeros(0, int), np.zeros(1), np.zeros(1), np.ones(len(nothing), bool))
 
-    cost = 1.0 - _group_features(score_group, score.pitch) @ _group_features(perf_group, pitches).T
+    cost = 1.0 - group_features(score_group, score.pitch) @ group_features(perf_group, pitches).T
     _, path = librosa.sequence.dtw(C=cost, backtrack=True)
     group_time = np.array([onsets[perf_group == g].min() for g in range(perf_group.max() + 1)])
 
@@ -257,7 +250,7 @@ def _slips(
         k = int(np.searchsorted(anchor_q, score.onset_q[s] - 1e-6))
         if k == 0 or k >= len(anchor_q) or abs(anchor_q[k] - score.onset_q[s]) < 1e-6:
             continue
-        lo, hi = anchor_t[k - 1] + GROUP_GAP_S, anchor_t[k] - GROUP_GAP_S
+        lo, hi = anchor_t[k - 1] + STRUCK_TOGETHER_S, anchor_t[k] - STRUCK_TOGETHER_S
         for i in np.flatnonzero(~used & (pitches == score.pitch[s]) & (onsets > lo) & (onsets < hi)):
             options.append((abs(onsets[i] - expected[s]), int(s), int(i)))
     pairs, taken_s, taken_p = [], set(), set()
@@ -334,9 +327,11 @@ def _is_ghost(i: int, notes: np.ndarray, used: np.ndarray) -> bool:
     GHOST_LAG_S after it (the transcriber finds the overtone a few frames late)."""
     onset, pitch, velocity = notes[i, 0], notes[i, 2], notes[i, 3]
     louder = (notes[:, 3] >= velocity) & (np.arange(len(notes)) != i)
-    same_time = louder & (notes[:, 0] - onset <= GROUP_GAP_S) & (onset - notes[:, 0] <= GHOST_LAG_S)
+    same_time = louder & (notes[:, 0] - onset <= STRUCK_TOGETHER_S) & (onset - notes[:, 0] <= GHOST_LAG_S)
     overtone = np.isin(pitch - notes[:, 2], GHOST_INTERVALS)
-    resound = used & louder & (notes[:, 2] == pitch) & (notes[:, 0] < onset) & (onset <= notes[:, 1] + GROUP_GAP_S)
+    resound = (
+        used & louder & (notes[:, 2] == pitch) & (notes[:, 0] < onset) & (onset <= notes[:, 1] + STRUCK_TOGETHER_S)
+    )
     return bool(((same_time & overtone) | resound).any())
 
 
@@ -361,8 +356,8 @@ def _around(s: int, score: Score, start: np.ndarray, end: np.ndarray) -> tuple[i
     """Notated note s's pitch and performed time, and the pitches of the other notated notes sounding when it starts
     (start, end: (M,) performed s) and of those struck with it: heard.rises' evidence."""
     others = np.arange(len(start)) != s
-    sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & others
-    chord = others & (np.abs(start - start[s]) <= GROUP_GAP_S)
+    sounding = (start <= start[s] + STRUCK_TOGETHER_S) & (end >= start[s]) & others
+    chord = others & (np.abs(start - start[s]) <= STRUCK_TOGETHER_S)
     pitches = [int(p) for p in score.pitch[sounding]], [int(p) for p in score.pitch[chord]]
     return int(score.pitch[s]), float(start[s]), *pitches
 
@@ -370,7 +365,7 @@ def _around(s: int, score: Score, start: np.ndarray, end: np.ndarray) -> tuple[i
 def _lower(s: int, score: Score, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Indices of the notated notes sounding when note s starts (start, end: (M,) performed s) one of whose overtones
     (GHOST_INTERVALS) falls on its pitch."""
-    sounding = (start <= start[s] + GROUP_GAP_S) & (end >= start[s]) & (np.arange(len(start)) != s)
+    sounding = (start <= start[s] + STRUCK_TOGETHER_S) & (end >= start[s]) & (np.arange(len(start)) != s)
     return np.flatnonzero(sounding & np.isin(score.pitch[s] - score.pitch, GHOST_INTERVALS))
 
 
@@ -400,15 +395,15 @@ def _echoes_score(
     rise (an octave below, none does: the upper string has no energy there). A soft note added a step from
     the bass under louder chords is that case."""
     note = notes[i]
-    sounding = (start <= note[0] + GROUP_GAP_S) & (end >= note[0] - GROUP_GAP_S)
+    sounding = (start <= note[0] + STRUCK_TOGETHER_S) & (end >= note[0] - STRUCK_TOGETHER_S)
     intervals = note[2] - pitch[sounding]
     echoed = np.isin(intervals, (0, -12) + GHOST_INTERVALS)
     if not echoed.any():
         return False
-    others = [int(p) for k, p in enumerate(notes[:, 2]) if k != i and abs(notes[k, 0] - note[0]) <= GROUP_GAP_S]
+    others = [int(p) for k, p in enumerate(notes[:, 2]) if k != i and abs(notes[k, 0] - note[0]) <= STRUCK_TOGETHER_S]
     if envelopes is None or not heard.struck(envelopes, int(note[2]), float(note[0]), others):
         return True
-    struck_with = np.abs(start[sounding] - note[0]) <= GROUP_GAP_S
+    struck_with = np.abs(start[sounding] - note[0]) <= STRUCK_TOGETHER_S
     return bool((echoed & (intervals != -12) & struck_with).any())
 
 

@@ -20,6 +20,7 @@ from llaqo.lite.alignment import align
 from llaqo.lite.alignment.score import Score
 from llaqo.lite.config import LITE
 from llaqo.lite.hearing.spectral import Envelopes
+from llaqo.lite.hearing.voices import struck_groups
 
 STAY_COST = 0.4  # a score chord heard as two onset groups (a spread chord, a re-detected note)
 SKIP_COST = 0.6  # per score group skipped forward (a chord left out, or missed by the transcriber)
@@ -56,10 +57,10 @@ def score_path(notes: np.ndarray, score: Score) -> tuple[np.ndarray, np.ndarray]
     -> ((N,) int onset group of each note, (G,) int the score onset group each performed group is placed on)
     """
     onsets = notes[:, 0]
-    perf_group = align._groups(onsets, align.GROUP_GAP_S)
+    perf_group = struck_groups(onsets)
     score_group = np.unique(score.onset_q, return_inverse=True)[1]
     similarity = (
-        align._group_features(score_group, score.pitch) @ align._group_features(perf_group, notes[:, 2].astype(int)).T
+        align.group_features(score_group, score.pitch) @ align.group_features(perf_group, notes[:, 2].astype(int)).T
     )
     cost = 1.0 - similarity  # (S, G)
     n_score, n_perf = cost.shape

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from llaqo.lite.alignment import align
+from llaqo.lite.hearing.voices import struck_groups
 
 STOP_S = 1.0  # a silence at least this long ...
 STOP_IOIS = 4.0  # ... and this many median inter-onset intervals (of the onset groups) is a stop
@@ -135,8 +136,8 @@ def heard_passes(notes: np.ndarray) -> list[HeardPass]:
 
     if len(notes) == 0:
         return []
-    groups = align._groups(notes[:, 0], align.GROUP_GAP_S)
-    features = align._group_features(groups, notes[:, 2].astype(int))  # (G, 100)
+    groups = struck_groups(notes[:, 0])
+    features = align.group_features(groups, notes[:, 2].astype(int))  # (G, 100)
     start = np.array([notes[groups == g, 0].min() for g in range(len(features))])
     end = np.array([notes[groups == g, 1].max() for g in range(len(features))])
     stops, held = stop_starts(notes, groups)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 RIGHT, LEFT, UNKNOWN = 0, 1, -1
+STRUCK_TOGETHER_S = 0.035  # onsets closer than this were struck as one chord (hand asynchrony is ~10-30 ms)
 HEARD_TOGETHER_S = 0.06  # onsets chained within 60 ms are one chord (a rolled chord spreads up to ~150 ms)
 MAX_CHORD_S = 0.2  # ... but a chord never spans more than this; a faster run is not a chord
 SPLIT_RANGE = (48, 72)  # the hands' split point lies between C3 and C5
@@ -44,6 +45,14 @@ def split_pitch(pitches: np.ndarray) -> float:
         return 59.5
     i = int(np.argmax(gaps))
     return float(edges[i] + edges[i + 1]) / 2
+
+
+def struck_groups(onsets: np.ndarray) -> np.ndarray:
+    """(N,) onsets sorted in s -> (N,) group ids counting up from 0: a new group after a gap over STRUCK_TOGETHER_S.
+    Tighter than heard_groups: the aligner and the articulation's lines count a chord's notes as one event."""
+    if len(onsets) == 0:
+        return np.zeros(0, dtype=int)
+    return np.concatenate([[0], np.cumsum(np.diff(onsets) > STRUCK_TOGETHER_S)])
 
 
 def heard_groups(onsets: np.ndarray) -> np.ndarray:

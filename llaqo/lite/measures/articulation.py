@@ -56,12 +56,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from llaqo.lite.hearing.spectral import HOP, N_FFT, Envelopes
+from llaqo.lite.hearing.voices import STRUCK_TOGETHER_S, struck_groups
 
 SHORT_RATIO = 0.6  # a note held for less than 60% of its value counts as detached (perfbench definition)
 STACCATO_SHARE = 0.75  # share of detached notes above which the playing is staccato (mixed allows up to 80%)
 LEGATO_SHARE = 0.25  # share of detached notes below which it is legato (mixed needs at least 20%)
 SPLIT_PITCH = 60  # middle C separates the hands' registers when no score says which hand plays
-CHORD_GAP_S = 0.035  # onsets closer than this belong to the same chord
 REACH = 12  # a hand's reach: the next note of a note's voice is struck within an octave of it, or in its register
 # ... or, for a note struck alone, the next onset when that is one note within two octaves: a broken chord's next note
 # (one hand's figure: a nocturne's bass, tenth and twelfth; an Alberti bass under a melody's held note)
@@ -127,7 +127,7 @@ def spans_to_next_onset(notes: np.ndarray) -> np.ndarray:
     for low in (True, False):
         idx = np.flatnonzero((notes[:, 2] < SPLIT_PITCH) == low)
         onsets = np.unique(notes[idx, 0])
-        nxt = np.searchsorted(onsets, notes[idx, 0] + CHORD_GAP_S, side="right")
+        nxt = np.searchsorted(onsets, notes[idx, 0] + STRUCK_TOGETHER_S, side="right")
         ok = nxt < len(onsets)
         spans[idx[ok]] = onsets[nxt[ok]] - notes[idx[ok], 0]
     return spans
@@ -142,13 +142,13 @@ def spans_in_reach(notes: np.ndarray) -> np.ndarray:
     detached note's value (dev's ragtime read legato from 16 semitones)."""
     near = np.full(len(notes), np.nan)
     for i, (onset, _, pitch, _) in enumerate(notes):
-        later = notes[(notes[:, 0] > onset + CHORD_GAP_S) & (np.abs(notes[:, 2] - pitch) <= REACH), 0]
+        later = notes[(notes[:, 0] > onset + STRUCK_TOGETHER_S) & (np.abs(notes[:, 2] - pitch) <= REACH), 0]
         near[i] = later.min() - onset if len(later) else np.nan
     return np.fmin(np.fmin(spans_to_next_onset(notes), near), spans_of_lines(notes))
 
 
 def spans_of_lines(notes: np.ndarray) -> np.ndarray:
-    """(N, 4) notes -> (N,) seconds to the next onset for a note struck alone (no other onset within CHORD_GAP_S)
+    """(N, 4) notes -> (N,) seconds to the next onset for a note struck alone (no other onset within STRUCK_TOGETHER_S)
     whose next onset is one note struck alone within LINE_REACH semitones (nan elsewhere): one line, a broken chord's
     next note. A nocturne's left hand climbs bass, tenth, twelfth across middle C in steps over an octave, so neither
     its reach nor its register holds the figure's next note: without a score its legato notes read released at half
@@ -160,7 +160,7 @@ def spans_of_lines(notes: np.ndarray) -> np.ndarray:
         return spans
     order = np.argsort(notes[:, 0], kind="stable")
     onsets = notes[order, 0]
-    group = np.r_[0, np.cumsum(np.diff(onsets) > CHORD_GAP_S)]
+    group = struck_groups(onsets)
     alone = np.bincount(group)[group] == 1  # in onset order
     line = alone[:-1] & alone[1:] & (np.abs(np.diff(notes[order, 2])) <= LINE_REACH)
     spans[order[:-1][line]] = np.diff(onsets)[line]
@@ -179,7 +179,7 @@ def release_time(
     """Seconds after note i's onset at which its string was damped (energy down drop_db within window_s);
     horizon_s (or the time to the next onset of the same pitch, if sooner) when no such fall is found."""
     onset, pitch = notes[i, 0], notes[i, 2]
-    same = notes[(notes[:, 2] == pitch) & (notes[:, 0] > onset + CHORD_GAP_S), 0]
+    same = notes[(notes[:, 2] == pitch) & (notes[:, 0] > onset + STRUCK_TOGETHER_S), 0]
     end_s = min(onset + horizon_s, same[0] if len(same) else np.inf)
     curve = env.of(int(pitch), fundamental)
     fr = env.frame_rate

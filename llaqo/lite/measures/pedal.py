@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from llaqo.lite.hearing.spectral import Envelopes
+from llaqo.lite.hearing.voices import STRUCK_TOGETHER_S
 from llaqo.lite.measures.articulation import ATTACK_S, release_time
 
 SUSTAIN_S = 0.3  # sounding this long past the written end counts as sustained by the pedal
@@ -50,7 +51,6 @@ CHANGE_JACCARD = 0.5  # consecutive windows whose pitch-class sets overlap less 
 DAMP_DB = 8.0  # damper fall on the fundamental: >= 8 dB within 150 ms (53 dB/s; natural decay is ~5-20 dB/s,
 DAMP_WINDOW_S = 0.15  # a damped string in a live room with a 1 s reverberation still falls ~60 dB/s)
 HORIZON_S = 4.0  # a string is followed at most this long after its onset
-CHORD_GAP_S = 0.035
 MIN_PRESS_S = 0.3  # transcribed pedal events shorter than this are not a press (the model flickers on dry playing)
 # Transcribed presses released at this many harmony changes, and at BLUR_SHARE of them: the pedal is in use. One or
 # two can be flickers: on a dry chorale heard without its score (dev d05: two lifts at 2 of the 6 changes heard),
@@ -129,7 +129,11 @@ class Pedal:
 def harmony_from_notes(notes: np.ndarray, bounds: np.ndarray) -> Harmony:
     """Windows (e.g. groups of tracked beats) filled with the pitch classes of the notes starting in them."""
     classes = [
-        set((notes[(notes[:, 0] >= a - CHORD_GAP_S) & (notes[:, 0] < b - CHORD_GAP_S), 2] % 12).astype(int).tolist())
+        set(
+            (notes[(notes[:, 0] >= a - STRUCK_TOGETHER_S) & (notes[:, 0] < b - STRUCK_TOGETHER_S), 2] % 12)
+            .astype(int)
+            .tolist()
+        )
         for a, b in zip(bounds[:-1], bounds[1:], strict=True)
     ]
     return Harmony(bounds=bounds, classes=classes)
@@ -172,11 +176,11 @@ def ringing_across(
     pitch = notes[:, 2].astype(int)
     old = (
         np.isfinite(written_end)
-        & (written_end <= change_s + CHORD_GAP_S)
-        & (notes[:, 0] >= since_s - CHORD_GAP_S)
+        & (written_end <= change_s + STRUCK_TOGETHER_S)
+        & (notes[:, 0] >= since_s - STRUCK_TOGETHER_S)
         & ~np.isin(pitch % 12, list(after))
     )
-    new = (notes[:, 0] >= change_s - CHORD_GAP_S) & (notes[:, 0] <= change_s + RING_AFTER_S + RING_BEFORE_S)
+    new = (notes[:, 0] >= change_s - STRUCK_TOGETHER_S) & (notes[:, 0] <= change_s + RING_AFTER_S + RING_BEFORE_S)
     near = np.add.outer(REFILL_INTERVALS, (-1, 0, 1)).ravel()
     falls = []
     for p in set(pitch[old].tolist()):
@@ -195,7 +199,7 @@ def presses_at_changes(events: np.ndarray, changes: np.ndarray) -> tuple[np.ndar
     events = np.asarray(events, dtype=float).reshape(-1, 2)
     events = events[events[:, 1] - events[:, 0] >= MIN_PRESS_S]
     changes = np.asarray(changes, dtype=float)
-    down_before = events[:, None, 0] < changes[None, :] - CHORD_GAP_S
+    down_before = events[:, None, 0] < changes[None, :] - STRUCK_TOGETHER_S
     through = down_before & (events[:, None, 1] > changes[None, :] + BLUR_S)
     # released at the change: up within a pedal change's reach of it (from a beat before to BLUR_S after)
     released = down_before & (np.abs(events[:, None, 1] - changes[None, :] - BLUR_S / 2) <= BLUR_S)
@@ -238,7 +242,7 @@ def analyse_pedal(
         changes.append(h)
         carried = (
             known
-            & (written_end <= h + CHORD_GAP_S)
+            & (written_end <= h + STRUCK_TOGETHER_S)
             & (damped > h + BLUR_S)
             & ~np.isin(notes[:, 2].astype(int) % 12, list(after))
         )
